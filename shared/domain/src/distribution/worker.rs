@@ -1,0 +1,95 @@
+//! The worker loop's one step, shared by the local worker tasks and the Lambda
+//! SQS handler: take a delivery, handle it, settle its message.
+
+use super::{Disposition, Distributor};
+use crate::ports::{Delivery, JobQueue};
+use crate::{Clock, InstitutionCode, StoreError};
+use std::time::Duration;
+
+/// Where a delivery's message ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Removed from the queue: done.
+    Completed,
+    /// Left on the queue, visible again after a delay.
+    RetryScheduled,
+    /// Moved to the dead letters.
+    DeadLettered,
+}
+
+/// Settles one delivery on its queue according to what the distributor decided.
+pub async fn settle(
+    queue: &dyn JobQueue,
+    clock: &dyn Clock,
+    delivery: &Delivery,
+    disposition: &Disposition,
+) -> Result<Settled, StoreError> {
+    match disposition {
+        Disposition::Done(_) => {
+            queue.complete(delivery).await?;
+            Ok(Settled::Completed)
+        }
+        Disposition::Retry { after, .. } => {
+            queue.retry_later(delivery, *after).await?;
+            Ok(Settled::RetryScheduled)
+        }
+        Disposition::DeadLetter(reason) => {
+            queue.dead_letter(delivery, reason, clock.now()).await?;
+            Ok(Settled::DeadLettered)
+        }
+    }
+}
+
+/// Takes up to `batch` jobs of one institution and handles each: the body of
+/// every local worker task. Returns how many were taken.
+pub async fn work_once(
+    queue: &dyn JobQueue,
+    distributor: &Distributor,
+    clock: &dyn Clock,
+    institution: &InstitutionCode,
+    batch: usize,
+) -> Result<usize, StoreError> {
+    let lease = distributor.settings().lease();
+    let deliveries = queue.receive(institution, batch, lease).await?;
+    for delivery in &deliveries {
+        let job = &delivery.job;
+        let span = tracing::info_span!(
+            "job",
+            event_id = %job.event_id,
+            institution = %job.institution,
+            primary_id = %job.primary_id,
+            action = job.action.as_str(),
+            attempt = delivery.attempt
+        );
+        let _entered = span.enter();
+        let disposition = match distributor.handle(job, delivery.attempt).await {
+            Ok(disposition) => disposition,
+            Err(error) => {
+                tracing::warn!(%error, "ledger unavailable; job left on its queue");
+                Disposition::Retry {
+                    after: Duration::from_secs(1),
+                    reason: error.to_string(),
+                }
+            }
+        };
+        let settled = settle(queue, clock, delivery, &disposition).await?;
+        log_disposition(&disposition, settled);
+    }
+    Ok(deliveries.len())
+}
+
+/// One log line per settled job: its outcome, never a secret or personal data.
+pub(crate) fn log_disposition(disposition: &Disposition, settled: Settled) {
+    match disposition {
+        Disposition::Done(Some(outcome)) => {
+            tracing::info!(outcome = outcome.status.as_str(), "job done")
+        }
+        Disposition::Done(None) => tracing::info!(outcome = "already_done", "duplicate delivery"),
+        Disposition::Retry { after, reason } => {
+            tracing::warn!(outcome = "retry", retry_in_ms = after.as_millis() as u64, reason = %reason, ?settled)
+        }
+        Disposition::DeadLetter(reason) => {
+            tracing::warn!(outcome = "dead_lettered", code = %reason.code, message = %reason.message)
+        }
+    }
+}

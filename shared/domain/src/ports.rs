@@ -1,0 +1,138 @@
+//! The ports the domain needs from the outside world. Each has one adapter per
+//! backend (SQLite and the local queue; DynamoDB and SQS) held to the shared
+//! contract suite in `patron-hub-contract`.
+
+use crate::distribution::{FailureReason, JobOutcome};
+use crate::{InstitutionCode, Job, PrimaryId, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// A webhook event as the inbox remembers it, for idempotency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventReceipt {
+    /// Alma's message id.
+    pub event_id: String,
+    /// The sending institution.
+    pub institution: InstitutionCode,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// Until when the id is remembered (after that a redelivery counts as new).
+    pub keep_until: DateTime<Utc>,
+}
+
+/// Whether an event was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    /// First time: its jobs are queued.
+    Accepted,
+    /// Seen before and its jobs were queued then: nothing queued now.
+    Duplicate,
+}
+
+/// Where accepted webhooks go: records each event once and queues its jobs.
+/// If it fails part-way, a later call with the same event must finish the
+/// queueing (the receiver answered 503, so Alma retries).
+#[async_trait]
+pub trait WebhookInbox: Send + Sync {
+    /// Records `receipt` and queues `jobs`, unless the event was already fully accepted.
+    async fn accept(&self, receipt: &EventReceipt, jobs: &[Job]) -> Result<Acceptance, StoreError>;
+}
+
+/// One job handed to a worker, with the queue's handle on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The adapter's handle (row id, SQS receipt handle) used to settle it.
+    pub handle: String,
+    /// The job.
+    pub job: Job,
+    /// How many times it has been handed out, this time included (1 the first time).
+    pub attempt: u32,
+}
+
+/// A job that will not be retried any more, kept with its reason until replayed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// Identifier to replay it by.
+    pub id: String,
+    /// The job.
+    pub job: Job,
+    /// Why it was given up.
+    pub reason: FailureReason,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// When it was given up.
+    pub dead_at: DateTime<Utc>,
+}
+
+/// One durable queue of jobs per institution, with delayed retries and dead letters.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Queues each job on its target institution's queue.
+    async fn enqueue(&self, jobs: &[Job]) -> Result<(), StoreError>;
+    /// Takes up to `max` visible jobs of one institution, hiding them for `lease`.
+    async fn receive(
+        &self,
+        institution: &InstitutionCode,
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Removes a job that is done.
+    async fn complete(&self, delivery: &Delivery) -> Result<(), StoreError>;
+    /// Makes a job visible again after `delay`.
+    async fn retry_later(&self, delivery: &Delivery, delay: Duration) -> Result<(), StoreError>;
+    /// Moves a job to its institution's dead letters, with the reason.
+    async fn dead_letter(
+        &self,
+        delivery: &Delivery,
+        reason: &FailureReason,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The dead letters of one institution, oldest first.
+    async fn dead_letters(
+        &self,
+        institution: &InstitutionCode,
+    ) -> Result<Vec<DeadLetter>, StoreError>;
+    /// Puts a dead letter back on its queue as a fresh job; false if there is no such dead letter.
+    async fn replay(
+        &self,
+        institution: &InstitutionCode,
+        dead_letter_id: &str,
+    ) -> Result<bool, StoreError>;
+}
+
+/// What a worker may do with a job it is about to apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Go ahead: the job is now held by this worker until the lease ends.
+    Proceed,
+    /// The job was already applied (a duplicate delivery): do nothing.
+    AlreadyDone,
+    /// A newer event was already applied to this patron in this institution.
+    Stale {
+        /// Time of the newer event.
+        newer: DateTime<Utc>,
+    },
+    /// Another worker holds the job right now.
+    Busy,
+}
+
+/// The record of what happened to every job, per patron and institution: it makes
+/// jobs exactly-once in effect, refuses stale ones, and feeds the staff console.
+#[async_trait]
+pub trait DistributionLedger: Send + Sync {
+    /// Claims a job before it touches Alma.
+    async fn claim(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Claim, StoreError>;
+    /// Records how a claimed job ended and frees the claim; an applied job moves
+    /// the patron's "last applied event" forward in that institution.
+    async fn record(&self, outcome: &JobOutcome) -> Result<(), StoreError>;
+    /// Frees a claim after a transient failure so that the retry may claim it.
+    async fn release(&self, job: &Job) -> Result<(), StoreError>;
+    /// Every recorded outcome for one patron, newest first.
+    async fn outcomes(&self, primary_id: &PrimaryId) -> Result<Vec<JobOutcome>, StoreError>;
+}
