@@ -1,1 +1,82 @@
-fn main() {}
+//! The `patron-hub` command: the local server (`serve`), the Alma sandbox on its
+//! own (`sandbox`), operator commands (`dead-letters`) and the benchmarks
+//! (`bench`). Wiring only: every rule lives in the domain crate.
+
+mod bench;
+mod config;
+mod dead_letters;
+mod node;
+mod sandbox;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// Any failure of a command, printed once by `main`.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Parser)]
+#[command(
+    name = "patron-hub",
+    version,
+    about = "Keeps library patron accounts consistent across an Alma network"
+)]
+struct Cli {
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(
+        long,
+        global = true,
+        default_value = "text",
+        env = "PATRON_HUB_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every route, the workers, and (without --config) the demo Alma sandbox.
+    Serve(serve::ServeArgs),
+    /// Run only the Alma sandbox, for tests and experiments.
+    Sandbox(sandbox::SandboxArgs),
+    /// List or replay the jobs that were given up.
+    #[command(subcommand)]
+    DeadLetters(dead_letters::DeadLettersCommand),
+    /// Measure throughput and latency against the sandbox.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Sandbox(args) => sandbox::run(args).await,
+        Command::DeadLetters(command) => dead_letters::run(command).await,
+        Command::Bench(command) => bench::run(command).await,
+    };
+    if let Err(error) = result {
+        eprintln!("patron-hub: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

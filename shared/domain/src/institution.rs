@@ -35,6 +35,13 @@ impl InstitutionCode {
     }
 }
 
+impl std::str::FromStr for InstitutionCode {
+    type Err = InvalidInstitutionCode;
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::parse(code)
+    }
+}
+
 impl TryFrom<String> for InstitutionCode {
     type Error = InvalidInstitutionCode;
     fn try_from(value: String) -> Result<Self, Self::Error> {

@@ -1,1 +1,109 @@
-//! placeholder
+//! The AWS adapters of the storage and queue ports: [`AwsStore`] implements the
+//! domain's `WebhookInbox`, `JobQueue` and `DistributionLedger` with one
+//! DynamoDB table and one SQS standard queue per institution.
+//!
+//! It owns the table's item layout and the message format. It must never hold
+//! business rules (they are the domain's), build AWS clients itself (the Lambda
+//! binaries build them once at start-up), Scan the table, or put credentials,
+//! tokens or patron data in an error or a log line.
+//!
+//! # The table (single-table design)
+//! String keys `pk`/`sk`; TTL attribute `expires_at` (epoch seconds). TTL
+//! deletion is lazy, so every read that depends on an expiry compares the time
+//! itself.
+//!
+//! | item | `pk` | `sk` | other attributes |
+//! | --- | --- | --- | --- |
+//! | event receipt | `EVENT#{event_id}` | `RECEIPT` | `state` (pending/queued), `holder`, `lease_until`, `keep_until`, `received_at`, `institution`, `expires_at` = keep_until |
+//! | job claim | `CLAIM#{institution}#{event_id}` | `CLAIM` | `state` (in_progress/applied/skipped/dead_lettered), `lease_until`, `expires_at` (30 days) |
+//! | patron position | `PATRON#{primary_id}` | `POSITION#{institution}` | `event_time`, `event_id` |
+//! | job outcome | `PATRON#{primary_id}` | `OUTCOME#{finished_at}#{institution}#{event_id}` | `outcome` (JSON) |
+//! | dead letter | `DEADLETTER#{institution}` | `{dead_at}_{uuid}` (its id) | `job` (JSON), `reason_code`, `reason_message`, `attempts`, `dead_at` |
+//!
+//! Times compared in conditions are numbers of nanoseconds since the epoch;
+//! times in sort keys are fixed-width RFC 3339 text, which sorts like time.
+//!
+//! # The queues
+//! One standard queue per institution, named `{prefix}{CODE}`; the message body
+//! is the job as JSON. Dead letters decided by the worker (Alma refused the
+//! change, retries exhausted) are kept in the table with their reason, for the
+//! console and `patron-hub dead-letters`. Messages that exceed the queue's
+//! `maxReceiveCount` without being settled (a crash loop, a body that is not a
+//! job) land instead in the SQS dead-letter queue configured in `infra/`, whose
+//! depth alarms.
+
+mod dead_letter;
+mod error;
+mod inbox;
+mod item;
+mod keys;
+mod ledger;
+mod queue;
+mod send;
+
+use patron_hub_domain::{Clock, InstitutionCode, StoreError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The DynamoDB and SQS backend of the inbox, the job queue and the ledger.
+/// Cheap to clone: clients and configuration are shared.
+#[derive(Clone)]
+pub struct AwsStore {
+    dynamodb: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+    table: Arc<str>,
+    queues: Arc<BTreeMap<InstitutionCode, String>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AwsStore {
+    /// A store on `table` and the institution queues at `queues` (queue URLs),
+    /// with clients built once by the caller.
+    pub fn new(
+        dynamodb: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+        table: String,
+        queues: BTreeMap<InstitutionCode, String>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            dynamodb,
+            sqs,
+            table: table.into(),
+            queues: Arc::new(queues),
+            clock,
+        }
+    }
+}
+
+/// Finds the URL of each institution's queue `{prefix}{CODE}`: done once at
+/// start-up (by the Lambda binaries), so that no request pays for it.
+pub async fn resolve_queue_urls(
+    sqs: &aws_sdk_sqs::Client,
+    prefix: &str,
+    institutions: &[InstitutionCode],
+) -> Result<BTreeMap<InstitutionCode, String>, StoreError> {
+    let mut queues = BTreeMap::new();
+    for institution in institutions {
+        let output = sqs
+            .get_queue_url()
+            .queue_name(format!("{prefix}{institution}"))
+            .send()
+            .await
+            .map_err(|e| error::unavailable("GetQueueUrl", e))?;
+        let url = output
+            .queue_url()
+            .ok_or_else(|| error::no_queue(institution))?;
+        queues.insert(institution.clone(), url.to_owned());
+    }
+    Ok(queues)
+}
+
+impl std::fmt::Debug for AwsStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsStore")
+            .field("table", &self.table)
+            .field("queues", &self.queues)
+            .finish_non_exhaustive()
+    }
+}

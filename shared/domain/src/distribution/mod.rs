@@ -9,4 +9,4 @@ mod worker;
 pub use backoff::Backoff;
 pub use distributor::{Disposition, Distributor, LinkMethod, WorkerSettings};
 pub use outcome::{FailureReason, JobOutcome, OutcomeStatus};
-pub use worker::{settle, work_once, Settled};
+pub use worker::{settle, work_batch, work_once, Settled};

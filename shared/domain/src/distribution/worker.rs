@@ -4,7 +4,10 @@
 use super::{Disposition, Distributor};
 use crate::ports::{Delivery, JobQueue};
 use crate::{Clock, InstitutionCode, StoreError};
+use futures::future::join_all;
+use std::collections::BTreeMap;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Where a delivery's message ended up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +43,8 @@ pub async fn settle(
     }
 }
 
-/// Takes up to `batch` jobs of one institution and handles each: the body of
-/// every local worker task. Returns how many were taken.
+/// Takes up to `batch` jobs of one institution and works on them: the body of
+/// every local worker task. Returns how many jobs were taken.
 pub async fn work_once(
     queue: &dyn JobQueue,
     distributor: &Distributor,
@@ -51,17 +54,63 @@ pub async fn work_once(
 ) -> Result<usize, StoreError> {
     let lease = distributor.settings().lease();
     let deliveries = queue.receive(institution, batch, lease).await?;
-    for delivery in &deliveries {
-        let job = &delivery.job;
-        let span = tracing::info_span!(
-            "job",
-            event_id = %job.event_id,
-            institution = %job.institution,
-            primary_id = %job.primary_id,
-            action = job.action.as_str(),
-            attempt = delivery.attempt
-        );
-        let _entered = span.enter();
+    for settled in work_batch(queue, distributor, clock, &deliveries).await {
+        settled?;
+    }
+    Ok(deliveries.len())
+}
+
+/// Works on a batch of deliveries (a local receive, or one SQS event) and
+/// settles each; the results are in the order of `deliveries`. Jobs of
+/// different patrons run concurrently (the Alma client paces them under the
+/// institution's threshold); jobs of one patron run one after the other, oldest
+/// event first, so a patron's changes keep their order.
+pub async fn work_batch(
+    queue: &dyn JobQueue,
+    distributor: &Distributor,
+    clock: &dyn Clock,
+    deliveries: &[Delivery],
+) -> Vec<Result<Settled, StoreError>> {
+    let mut by_patron: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, delivery) in deliveries.iter().enumerate() {
+        by_patron
+            .entry(delivery.job.primary_id.as_str())
+            .or_default()
+            .push(index);
+    }
+    let lanes = by_patron.into_values().map(|mut lane| async move {
+        lane.sort_by_key(|&i| deliveries[i].job.event_time);
+        let mut results = Vec::with_capacity(lane.len());
+        for index in lane {
+            results.push((
+                index,
+                work_on(queue, distributor, clock, &deliveries[index]).await,
+            ));
+        }
+        results
+    });
+    let mut results: Vec<_> = join_all(lanes).await.into_iter().flatten().collect();
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, settled)| settled).collect()
+}
+
+/// Handles and settles one delivery, inside a span naming the job.
+async fn work_on(
+    queue: &dyn JobQueue,
+    distributor: &Distributor,
+    clock: &dyn Clock,
+    delivery: &Delivery,
+) -> Result<Settled, StoreError> {
+    let job = &delivery.job;
+    let span = tracing::info_span!(
+        "job",
+        event_id = %job.event_id,
+        institution = %job.institution,
+        primary_id = %job.primary_id,
+        action = job.action.as_str(),
+        attempt = delivery.attempt
+    );
+    async {
         let disposition = match distributor.handle(job, delivery.attempt).await {
             Ok(disposition) => disposition,
             Err(error) => {
@@ -74,8 +123,10 @@ pub async fn work_once(
         };
         let settled = settle(queue, clock, delivery, &disposition).await?;
         log_disposition(&disposition, settled);
+        Ok(settled)
     }
-    Ok(deliveries.len())
+    .instrument(span)
+    .await
 }
 
 /// One log line per settled job: its outcome, never a secret or personal data.

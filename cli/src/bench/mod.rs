@@ -1,0 +1,55 @@
+//! `patron-hub bench`: benchmarks that print their figures as a last line of
+//! JSON. They run a real local node (SQLite, workers, Alma client) against the
+//! real sandbox over loopback; nothing is simulated but Alma itself.
+
+mod fanout;
+mod webhook;
+
+use crate::config::Runtime;
+use crate::node::LocalNode;
+use crate::CliError;
+use std::net::SocketAddr;
+use tempfile::TempDir;
+
+/// The benchmarks.
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Distribute N external patrons from DEMO_A to DEMO_B and DEMO_C.
+    Fanout(fanout::FanoutArgs),
+    /// Send N signed webhooks to the receiver and time the answers.
+    Webhook(webhook::WebhookArgs),
+}
+
+/// Runs one benchmark.
+pub async fn run(command: BenchCommand) -> Result<(), CliError> {
+    match command {
+        BenchCommand::Fanout(args) => fanout::run(args).await,
+        BenchCommand::Webhook(args) => webhook::run(args).await,
+    }
+}
+
+/// A node on a fresh data folder, serving its routes on a free loopback port.
+struct BenchNode {
+    node: LocalNode,
+    address: SocketAddr,
+    _data: TempDir,
+}
+
+impl BenchNode {
+    async fn start(runtime: Runtime, listener: tokio::net::TcpListener) -> Result<Self, CliError> {
+        let data = tempfile::tempdir()?;
+        let node = LocalNode::build(runtime, data.path())?;
+        let address = listener.local_addr()?;
+        let router = node.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Ok(Self {
+            node,
+            address,
+            _data: data,
+        })
+    }
+
+    fn webhook_url(&self) -> String {
+        format!("http://{}/webhooks/alma", self.address)
+    }
+}

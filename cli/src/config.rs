@@ -1,0 +1,245 @@
+//! `patron-hub.toml`: the network, its institutions and where their secrets come
+//! from; or, with no file, the demo network on the Alma sandbox.
+
+use patron_hub_alma::AlmaInstitution;
+use patron_hub_domain::distribution::WorkerSettings;
+use patron_hub_domain::routing::RoutingRules;
+use patron_hub_domain::webhook::WebhookSecrets;
+use patron_hub_domain::{InstitutionCode, Network};
+use serde::Deserialize;
+use std::path::Path;
+use std::time::Duration;
+
+/// The demo network's fixed values (DESIGN.md), used by `serve` with no config,
+/// by the benchmarks, the tests and the documentation.
+pub mod demo {
+    /// The network zone.
+    pub const NETWORK_ZONE: &str = "DEMO_NETWORK";
+    /// The member institutions.
+    pub const INSTITUTIONS: [&str; 3] = ["DEMO_A", "DEMO_B", "DEMO_C"];
+    /// The webhook secret.
+    pub const WEBHOOK_SECRET: &str = "demo-webhook-secret";
+    /// API keys are this prefix followed by the institution code.
+    pub const API_KEY_PREFIX: &str = "demo-key-";
+}
+
+/// The configuration file as written by an operator.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The network zone.
+    pub network_zone: InstitutionSettings,
+    /// The member institutions.
+    pub institutions: Vec<InstitutionSettings>,
+    /// Where the webhook secrets come from.
+    pub webhook: WebhookSettings,
+    /// Which events are distributed where.
+    #[serde(default)]
+    pub routing: RoutingRules,
+    /// How jobs are applied and retried.
+    #[serde(default)]
+    pub worker: WorkerSettings,
+    /// Seconds before an Alma call is abandoned as unanswered.
+    #[serde(default = "default_alma_timeout")]
+    pub alma_timeout_seconds: u64,
+}
+
+/// One institution's Alma API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstitutionSettings {
+    /// Alma's institution code.
+    pub code: InstitutionCode,
+    /// The API gateway, e.g. `https://api-eu.hosted.exlibrisgroup.com`.
+    pub api_base_url: String,
+    /// The environment variable holding the institution's API key.
+    pub api_key_env: String,
+    /// Calls per second patron-hub allows itself (Alma refuses above about 25).
+    #[serde(default = "default_calls_per_second")]
+    pub calls_per_second: u32,
+}
+
+/// Where the webhook secrets come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// The environment variable holding the secret(s), separated by newlines or
+    /// commas: the current one, and the previous one during a rotation.
+    pub secrets_env: String,
+    /// The largest accepted body.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+}
+
+fn default_alma_timeout() -> u64 {
+    20
+}
+
+fn default_calls_per_second() -> u32 {
+    20
+}
+
+fn default_max_body() -> usize {
+    patron_hub_http::webhook::DEFAULT_MAX_BODY
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema.
+    #[error("invalid configuration {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A secret's environment variable is not set.
+    #[error("environment variable {0} is not set")]
+    MissingSecret(String),
+}
+
+/// The configuration with its secrets read: what the server runs on.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// The network's shape.
+    pub network: Network,
+    /// Each member institution's API access (the zone's too, first).
+    pub alma: Vec<AlmaInstitution>,
+    /// Accepted webhook secrets.
+    pub secrets: WebhookSecrets,
+    /// The largest accepted webhook body.
+    pub max_body_bytes: usize,
+    /// Routing rules.
+    pub routing: RoutingRules,
+    /// Worker settings.
+    pub worker: WorkerSettings,
+    /// Alma call timeout.
+    pub alma_timeout: Duration,
+}
+
+impl Settings {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let settings: Settings = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: shown.clone(),
+            message: e.message().to_owned(),
+        })?;
+        if settings.institutions.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: shown,
+                message: "at least one [[institutions]] is needed".to_owned(),
+            });
+        }
+        Ok(settings)
+    }
+
+    /// Reads the secrets from the environment.
+    pub fn resolve(&self, env: impl Fn(&str) -> Option<String>) -> Result<Runtime, ConfigError> {
+        let secret = |name: &str| {
+            env(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| ConfigError::MissingSecret(name.to_owned()))
+        };
+        let institution = |i: &InstitutionSettings| -> Result<AlmaInstitution, ConfigError> {
+            Ok(AlmaInstitution {
+                code: i.code.clone(),
+                base_url: i.api_base_url.clone(),
+                api_key: secret(&i.api_key_env)?,
+                calls_per_second: i.calls_per_second.max(1),
+            })
+        };
+        let alma = std::iter::once(&self.network_zone)
+            .chain(&self.institutions)
+            .map(institution)
+            .collect::<Result<Vec<_>, _>>()?;
+        let secrets_text = secret(&self.webhook.secrets_env)?;
+        Ok(Runtime {
+            network: Network {
+                zone: self.network_zone.code.clone(),
+                members: self.institutions.iter().map(|i| i.code.clone()).collect(),
+            },
+            alma,
+            secrets: WebhookSecrets::new(secrets_text.split(['\n', ',']).map(str::trim)),
+            max_body_bytes: self.webhook.max_body_bytes,
+            routing: self.routing.clone(),
+            worker: self.worker.clone(),
+            alma_timeout: Duration::from_secs(self.alma_timeout_seconds.max(1)),
+        })
+    }
+}
+
+impl Runtime {
+    /// The demo network on an Alma sandbox at `sandbox_url`.
+    pub fn demo(sandbox_url: &str) -> Self {
+        let code = |c: &str| InstitutionCode::parse(c).expect("demo codes are valid");
+        let alma = std::iter::once(demo::NETWORK_ZONE)
+            .chain(demo::INSTITUTIONS)
+            .map(|c| AlmaInstitution {
+                code: code(c),
+                base_url: sandbox_url.to_owned(),
+                api_key: format!("{}{c}", demo::API_KEY_PREFIX),
+                calls_per_second: default_calls_per_second(),
+            })
+            .collect();
+        Runtime {
+            network: Network {
+                zone: code(demo::NETWORK_ZONE),
+                members: demo::INSTITUTIONS.iter().map(|c| code(c)).collect(),
+            },
+            alma,
+            secrets: WebhookSecrets::new([demo::WEBHOOK_SECRET]),
+            max_body_bytes: default_max_body(),
+            routing: RoutingRules::default(),
+            worker: WorkerSettings::default(),
+            alma_timeout: Duration::from_secs(default_alma_timeout()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../patron-hub.example.toml");
+
+    #[test]
+    fn the_example_file_parses_and_resolves() {
+        let settings: Settings = toml::from_str(EXAMPLE).unwrap();
+        let runtime = settings
+            .resolve(|name| Some(format!("value-of-{name}")))
+            .unwrap();
+        assert_eq!(runtime.network.members.len(), settings.institutions.len());
+        assert_eq!(runtime.alma.len(), settings.institutions.len() + 1);
+        assert!(runtime
+            .alma
+            .iter()
+            .all(|a| a.api_key.starts_with("value-of-")));
+    }
+
+    #[test]
+    fn a_missing_secret_is_named() {
+        let settings: Settings = toml::from_str(EXAMPLE).unwrap();
+        let error = settings.resolve(|_| None).unwrap_err();
+        assert!(matches!(error, ConfigError::MissingSecret(_)));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let text = format!("{EXAMPLE}\nsurprise = 1\n");
+        assert!(toml::from_str::<Settings>(&text).is_err());
+    }
+}

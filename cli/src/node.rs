@@ -1,0 +1,144 @@
+//! One local patron-hub node: the SQLite store, the Alma client, the domain
+//! services built on them, the merged router and the per-institution workers.
+//! `serve` and the benchmarks run exactly this.
+
+use crate::config::Runtime;
+use axum::Router;
+use patron_hub_alma::AlmaClient;
+use patron_hub_domain::distribution::{work_once, Distributor};
+use patron_hub_domain::ports::JobQueue;
+use patron_hub_domain::webhook::WebhookReceiver;
+use patron_hub_domain::{Clock, InstitutionCode, SystemClock};
+use patron_hub_http::{error, health, openapi, webhook};
+use patron_hub_store_sqlite::SqliteStore;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How many jobs a worker takes from its queue at a time.
+const WORKER_BATCH: usize = 10;
+/// How long an idle worker waits before looking at its queue again.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
+/// The SQLite file inside a data folder.
+pub fn database_path(data: &Path) -> PathBuf {
+    data.join("patron-hub.sqlite")
+}
+
+/// A wired local node.
+pub struct LocalNode {
+    /// The SQLite store behind every port.
+    pub store: SqliteStore,
+    /// The webhook use case.
+    pub receiver: Arc<WebhookReceiver>,
+    /// The worker use case.
+    pub distributor: Arc<Distributor>,
+    /// The configuration in force.
+    pub runtime: Runtime,
+    clock: Arc<dyn Clock>,
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The data folder could not be made.
+    #[error("cannot create the data folder {0}: {1}")]
+    DataFolder(PathBuf, std::io::Error),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] patron_hub_domain::StoreError),
+    /// The Alma client could not be built.
+    #[error("Alma client: {0}")]
+    Alma(String),
+}
+
+impl LocalNode {
+    /// Opens the store under `data` and builds every service once.
+    pub fn build(runtime: Runtime, data: &Path) -> Result<Self, NodeError> {
+        std::fs::create_dir_all(data.join("outbox"))
+            .map_err(|e| NodeError::DataFolder(data.to_owned(), e))?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = SqliteStore::open(&database_path(data), clock.clone())?;
+        let alma = AlmaClient::new(runtime.alma.clone(), runtime.alma_timeout)
+            .map_err(|e| NodeError::Alma(e.to_string()))?;
+        let receiver = Arc::new(WebhookReceiver::new(
+            runtime.secrets.clone(),
+            runtime.network.clone(),
+            runtime.routing.clone(),
+            Arc::new(store.clone()),
+            clock.clone(),
+        ));
+        let distributor = Arc::new(Distributor::new(
+            Arc::new(alma),
+            Arc::new(store.clone()),
+            clock.clone(),
+            runtime.network.zone.clone(),
+            runtime.worker.clone(),
+        ));
+        Ok(Self {
+            store,
+            receiver,
+            distributor,
+            runtime,
+            clock,
+        })
+    }
+
+    /// Every route of every function, on one router.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(
+                "/webhooks/alma",
+                webhook::routes(self.receiver.clone(), self.runtime.max_body_bytes),
+            )
+            .merge(health::router())
+            .merge(openapi::router())
+            .fallback(error::not_found)
+    }
+
+    /// Starts one worker task per member institution.
+    pub fn spawn_workers(&self) -> Vec<JoinHandle<()>> {
+        self.runtime
+            .network
+            .members
+            .iter()
+            .map(|institution| {
+                let queue: Arc<dyn JobQueue> = Arc::new(self.store.clone());
+                tokio::spawn(run_worker(
+                    queue,
+                    self.distributor.clone(),
+                    self.clock.clone(),
+                    institution.clone(),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// One institution's worker: drains its queue, and polls it when idle.
+async fn run_worker(
+    queue: Arc<dyn JobQueue>,
+    distributor: Arc<Distributor>,
+    clock: Arc<dyn Clock>,
+    institution: InstitutionCode,
+) {
+    loop {
+        match work_once(
+            queue.as_ref(),
+            &distributor,
+            clock.as_ref(),
+            &institution,
+            WORKER_BATCH,
+        )
+        .await
+        {
+            Ok(0) => tokio::time::sleep(IDLE_POLL).await,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%institution, %error, "queue unavailable; worker waits");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! `patron-hub serve`: every route on one port, the workers as tasks, and with no
+//! configuration the Alma sandbox with the demo network.
+
+use crate::config::{demo, Runtime, Settings};
+use crate::node::LocalNode;
+use crate::CliError;
+use patron_hub_alma_sandbox::{spawn, RunningSandbox, SandboxConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Options of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address of patron-hub's HTTP routes.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Address of the Alma sandbox (demo mode only, i.e. without --config).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub sandbox_listen: SocketAddr,
+    /// Folder of the SQLite file, the queues and the mail outbox.
+    #[arg(long, default_value = "./.patron-hub")]
+    pub data: PathBuf,
+    /// Configuration file of a real network; without it, the demo network on the sandbox.
+    #[arg(long, env = "PATRON_HUB_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    // The sandbox, when there is one, lives as long as this function.
+    let (runtime, _sandbox) = match &args.config {
+        Some(path) => (
+            Settings::load(path)?.resolve(|name| std::env::var(name).ok())?,
+            None,
+        ),
+        None => {
+            let sandbox = start_demo_sandbox(&args).await?;
+            (Runtime::demo(&sandbox.base_url), Some(sandbox))
+        }
+    };
+    let node = LocalNode::build(runtime, &args.data)?;
+    let workers = node.spawn_workers();
+    println!("patron-hub listening on http://{}", args.listen);
+    println!("  Alma webhooks: http://{}/webhooks/alma", args.listen);
+    println!("  data folder:   {}", args.data.display());
+    axum::serve(listener, node.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    for worker in workers {
+        // Jobs in flight stay leased in the queue and are taken again after a restart.
+        worker.abort();
+    }
+    Ok(())
+}
+
+/// Starts the sandbox with the demo network, its webhooks aimed at this server,
+/// and prints the demo values.
+async fn start_demo_sandbox(args: &ServeArgs) -> Result<RunningSandbox, CliError> {
+    let mut config = SandboxConfig::demo();
+    config.webhook_listener = Some(format!("http://{}/webhooks/alma", args.listen));
+    let sandbox = spawn(config, &args.sandbox_listen.to_string()).await?;
+    println!("Demo network on the Alma sandbox at {}", sandbox.base_url);
+    println!("  network zone:  {}", demo::NETWORK_ZONE);
+    println!("  institutions:  {}", demo::INSTITUTIONS.join(", "));
+    println!(
+        "  API keys:      {}<CODE> (e.g. {}DEMO_B)",
+        demo::API_KEY_PREFIX,
+        demo::API_KEY_PREFIX
+    );
+    println!("  webhook secret: {}", demo::WEBHOOK_SECRET);
+    println!(
+        "  librarian UI:  POST {}/sandbox/DEMO_A/users",
+        sandbox.base_url
+    );
+    Ok(sandbox)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Asserts the queue and permission rules of infra/template.yaml on the deployed shape.
+
+cfn-lint checks that the template is valid; this checks that it says what the
+design needs (reliability targets 16 and 17): it expands the template with
+cfn-lint's own LanguageExtensions + SAM transforms, once per allowed
+WorkerTimeoutSeconds and once with codes holding '_' and '-', then checks every
+SQS event source mapping, queue, dead-letter queue, alarm, role and function.
+
+    python3 infra/check_template.py [infra/template.yaml]   # exit 1 on any problem
+"""
+
+import copy
+import pathlib
+import sys
+
+from cfnlint.decode import decode
+from cfnlint.template import Template
+from cfnlint.template.transforms.transform import Transform
+
+TEMPLATE = pathlib.Path(__file__).resolve().parent / "template.yaml"
+TRANSFORMS = ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+SQS_DEFAULT_RETENTION = 345600
+WEBHOOK_ENV = {
+    "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS",
+    "PATRON_HUB_QUEUE_PREFIX", "PATRON_HUB_WEBHOOK_SECRET_ARN",
+    "PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES", "PATRON_HUB_DISTRIBUTE_DELETIONS", "RUST_LOG",
+}
+WORKER_ENV = {
+    "PATRON_HUB_INSTITUTION", "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE",
+    "PATRON_HUB_QUEUE_PREFIX", "ALMA_API_BASE_URL", "ALMA_CALLS_PER_SECOND",
+    "PATRON_HUB_WORKER_CONCURRENCY", "ALMA_API_KEY_SECRET_ARN",
+    "PATRON_HUB_LINK_METHOD", "PATRON_HUB_MAX_ATTEMPTS", "RUST_LOG",
+}
+
+
+class Checker:
+    def __init__(self, path, raw):
+        self.path = path
+        self.raw = raw
+        self.problems = []
+
+    def need(self, condition, what):
+        if not condition:
+            self.problems.append(what)
+        return condition
+
+    # ------------------------------------------------------------ expansion
+
+    def expand(self, **defaults):
+        """The template as CloudFormation would deploy it, with these parameter values."""
+        raw = copy.deepcopy(self.raw)
+        for name, value in defaults.items():
+            raw["Parameters"][name]["Default"] = value
+        cfn = Template(str(self.path), raw, ["eu-west-1"])
+        try:
+            matches = [str(m) for m in Transform().transform(cfn)]
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            matches = [repr(error)]
+        if not self.need(not matches, f"transform failed with {defaults}: {matches}"):
+            return raw, None
+        return raw, cfn.template
+
+    def value(self, raw, item):
+        """Resolves numbers, Ref to parameters and Fn::FindInMap; None otherwise."""
+        if isinstance(item, (int, float)):
+            return item
+        if isinstance(item, str):
+            try:
+                return float(item)
+            except ValueError:
+                return item
+        if isinstance(item, dict) and len(item) == 1:
+            (function, argument), = item.items()
+            if function == "Ref" and argument in raw["Parameters"]:
+                return self.value(raw, str(raw["Parameters"][argument].get("Default")))
+            if function == "Fn::FindInMap":
+                name, first, second = (self.value(raw, a) for a in argument[:3])
+                first = str(int(first)) if isinstance(first, float) else first
+                return self.value(raw, raw["Mappings"][name][first][second])
+        return None
+
+    @staticmethod
+    def target(item):
+        """The logical id named by {"Ref": id} or {"Fn::GetAtt": [id, attribute]}."""
+        if isinstance(item, dict):
+            if "Ref" in item:
+                return item["Ref"]
+            if "Fn::GetAtt" in item:
+                att = item["Fn::GetAtt"]
+                return att[0] if isinstance(att, list) else att.split(".")[0]
+        return None
+
+    # --------------------------------------------------------------- checks
+
+    def check_source(self):
+        self.need(self.raw.get("Transform") == TRANSFORMS, f"Transform must be exactly {TRANSFORMS}")
+        rows = self.raw.get("Mappings", {}).get("WorkerTimeouts", {})
+        allowed = self.raw["Parameters"]["WorkerTimeoutSeconds"].get("AllowedValues", [])
+        self.need({str(v) for v in allowed} == set(rows), "WorkerTimeoutSeconds values must be the WorkerTimeouts rows")
+        for timeout, row in rows.items():
+            self.need(row.get("VisibilityTimeout") == 6 * int(timeout),
+                      f"WorkerTimeouts[{timeout}] must be 6 x {timeout}")
+        attempts = self.raw["Parameters"]["WorkerMaxAttempts"]
+        self.need(attempts.get("MaxValue", 99) < 8, "WorkerMaxAttempts must stay below maxReceiveCount")
+        concurrency = self.raw["Parameters"]["WorkerMaxConcurrency"]
+        self.need(concurrency.get("MinValue", 0) >= 2, "MaximumConcurrency cannot be below 2")
+
+    def check_expanded(self, raw, template, codes):
+        resources = template["Resources"]
+        of_type = lambda kind: {k: v for k, v in resources.items() if v["Type"] == kind}  # noqa: E731
+        mappings = of_type("AWS::Lambda::EventSourceMapping")
+        queues = of_type("AWS::SQS::Queue")
+        alarms = of_type("AWS::CloudWatch::Alarm").values()
+        functions = of_type("AWS::Lambda::Function")
+        self.need(len(mappings) == len(codes), f"one worker mapping per institution, got {len(mappings)}")
+        consumed = set()
+        for name, mapping in mappings.items():
+            props = mapping["Properties"]
+            queue_id = self.target(props.get("EventSourceArn"))
+            function = functions.get(self.target(props.get("FunctionName")), {}).get("Properties", {})
+            queue = queues.get(queue_id, {}).get("Properties")
+            if not self.need(queue is not None and function, f"{name}: must read a queue of this stack"):
+                continue
+            consumed.add(queue_id)
+            self.need("ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                      f"{name}: ReportBatchItemFailures must be on")
+            maximum = self.value(raw, props.get("ScalingConfig", {}).get("MaximumConcurrency"))
+            self.need(maximum is not None and maximum >= 2, f"{name}: ScalingConfig.MaximumConcurrency must be set")
+            visibility = self.value(raw, queue.get("VisibilityTimeout"))
+            timeout = self.value(raw, function.get("Timeout"))
+            self.need(None not in (visibility, timeout) and visibility >= 6 * timeout,
+                      f"{queue_id}: visibility {visibility} must be >= 6 x worker timeout {timeout}")
+            env = set(function.get("Environment", {}).get("Variables", {}))
+            self.need(env == WORKER_ENV, f"{name}: worker env differs: {sorted(env ^ WORKER_ENV)}")
+            log_group = self.target(function.get("LoggingConfig", {}).get("LogGroup"))
+            self.need(self.counts_dead_letters(resources, log_group),
+                      f"{name}: needs an alarm counting its dead_lettered log lines")
+            redrive = queue.get("RedrivePolicy", {})
+            dlq_id = self.target(redrive.get("deadLetterTargetArn"))
+            dlq = queues.get(dlq_id, {}).get("Properties")
+            if not self.need(dlq is not None, f"{queue_id}: needs a dead-letter queue of this stack"):
+                continue
+            self.need(self.value(raw, redrive.get("maxReceiveCount")) >= 5, f"{queue_id}: maxReceiveCount >= 5")
+            retention = lambda q: self.value(raw, q.get("MessageRetentionPeriod", SQS_DEFAULT_RETENTION))  # noqa: E731
+            self.need(retention(dlq) > retention(queue), f"{dlq_id}: must keep messages longer than {queue_id}")
+            self.need(any(self.watches(alarm["Properties"], dlq_id) for alarm in alarms),
+                      f"{dlq_id}: needs an alarm on ApproximateNumberOfMessagesVisible > 0")
+            for q_id, q in ((queue_id, queue), (dlq_id, dlq)):
+                self.need(q.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in q, f"{q_id}: SSE")
+            consumed.add(dlq_id)
+        self.need(consumed == set(queues), f"queues without worker or role: {sorted(set(queues) - consumed)}")
+        webhook = functions.get("AlmaWebhookFunction", {}).get("Properties", {})
+        env = set(webhook.get("Environment", {}).get("Variables", {}))
+        self.need(env == WEBHOOK_ENV, f"AlmaWebhookFunction env differs: {sorted(env ^ WEBHOOK_ENV)}")
+        self.need(webhook.get("Timeout") == 5, "AlmaWebhookFunction must answer within Alma's 5 s")
+        self.check_policies(resources)
+
+    @staticmethod
+    def counts_dead_letters(resources, log_group):
+        """Whether a metric filter counts the worker's dead_lettered lines and an alarm watches it."""
+        metrics = [
+            (t.get("MetricNamespace"), t.get("MetricName"))
+            for r in resources.values()
+            if r["Type"] == "AWS::Logs::MetricFilter"
+            and Checker.target(r["Properties"].get("LogGroupName")) == log_group
+            and '$.fields.outcome = "dead_lettered"' in r["Properties"].get("FilterPattern", "")
+            for t in r["Properties"].get("MetricTransformations", [])
+        ]
+        return any(
+            (a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) in metrics
+            and a["Properties"].get("ComparisonOperator") == "GreaterThanThreshold"
+            and a["Properties"].get("Threshold") == 0
+            for a in resources.values()
+            if a["Type"] == "AWS::CloudWatch::Alarm"
+        )
+
+    @staticmethod
+    def watches(alarm, dlq_id):
+        dimensions = alarm.get("Dimensions", [])
+        return (
+            alarm.get("Namespace") == "AWS/SQS"
+            and alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+            and alarm.get("ComparisonOperator") == "GreaterThanThreshold"
+            and alarm.get("Threshold") == 0
+            and any(Checker.target(d.get("Value")) == dlq_id for d in dimensions)
+        )
+
+    def check_policies(self, resources):
+        """No Scan, no wildcard action, no '*' resource, in any role of the stack."""
+        documents = []
+        for name, resource in resources.items():
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::IAM::Role":
+                self.need(not props.get("ManagedPolicyArns"), f"{name}: managed policies grant too much")
+                documents += [(name, p["PolicyDocument"]) for p in props.get("Policies", [])]
+            elif resource["Type"] == "AWS::IAM::RolePolicy":
+                documents.append((name, props["PolicyDocument"]))
+        for name, document in documents:
+            for statement in document.get("Statement", []):
+                actions = statement.get("Action", [])
+                actions = actions if isinstance(actions, list) else [actions]
+                targets = statement.get("Resource", [])
+                targets = targets if isinstance(targets, list) else [targets]
+                self.need("dynamodb:Scan" not in actions, f"{name}: grants dynamodb:Scan")
+                self.need(not any("*" in a for a in actions), f"{name}: wildcard action {actions}")
+                self.need("*" not in targets, f"{name}: Resource '*'")
+
+
+def main(argv):
+    path = pathlib.Path(argv[1]) if len(argv) > 1 else TEMPLATE
+    raw, matches = decode(str(path))
+    if matches or raw is None:
+        print(f"check_template: cannot read {path}: {matches}", file=sys.stderr)
+        return 1
+    checker = Checker(path, raw)
+    checker.check_source()
+    runs = [{"WorkerTimeoutSeconds": str(t)} for t in raw["Parameters"]["WorkerTimeoutSeconds"]["AllowedValues"]]
+    runs.append({"InstitutionCodes": "33PUDB_UB,IEP-BDX,INP"})
+    for run in runs:
+        expanded_raw, template = checker.expand(**run)
+        if template is None:
+            continue
+        codes = expanded_raw["Parameters"]["InstitutionCodes"]["Default"].split(",")
+        checker.check_expanded(expanded_raw, template, codes)
+    for problem in dict.fromkeys(checker.problems):
+        print(f"check_template: {problem}", file=sys.stderr)
+    print(f"check_template: {len(runs)} expansions, {len(set(checker.problems))} problem(s)")
+    return 1 if checker.problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Sample Lambda events of patron-hub: build them from the webhook bodies, or check them.
+
+    python3 infra/events.py build   # rewrite the events from events/alma-webhook/bodies/*.json
+    python3 infra/events.py check   # exit 1 unless every sample is sound
+
+The bodies under events/alma-webhook/bodies/ are the source: exact bytes, as Alma
+would send them (no trailing newline). `build` wraps them in Lambda function URL
+events (payload format 2.0) signed like Alma (standard Base64 of HMAC-SHA256 over
+the body, key = the demo webhook secret), and turns them into the SQS batches the
+webhook would enqueue for institution DEMO_B. Edit a body, then run `build`.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import pathlib
+import re
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+WEBHOOK = EVENTS / "alma-webhook"
+BODIES = WEBHOOK / "bodies"
+WORKER = EVENTS / "institution-worker"
+
+DEMO_SECRET = "demo-webhook-secret"
+WRONG_SECRET = "not-the-demo-webhook-secret"
+URL_ID = "q3xv7d2kexample6u5wqz4b2ylm0tjcfh"
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+STACK = "patron-hub"
+NAMESPACE = uuid.UUID("6f1c1d3e-1f4e-4a8e-9d55-0b7b4c6f2a10")
+
+# name -> (method, query string, body file, signing secret)
+WEBHOOK_EVENTS = {
+    "challenge": ("GET", "challenge=5f0c2e8a-patron-hub-handshake", None, None),
+    "user-created-external": ("POST", "", "user-created-external", DEMO_SECRET),
+    "user-updated-external": ("POST", "", "user-updated-external", DEMO_SECRET),
+    "network-user-created": ("POST", "", "network-user-created", DEMO_SECRET),
+    # A well-formed signature (Base64, 32 bytes) made with the wrong secret.
+    "bad-signature": ("POST", "", "user-updated-external", WRONG_SECRET),
+}
+
+CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+JOB_FIELDS = {"event_id", "institution", "origin", "action", "primary_id", "event_time", "user"}
+
+
+def sign(secret, body):
+    """Alma's X-Exl-Signature: standard padded Base64 of HMAC-SHA256(secret, body)."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def dump(path, value):
+    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def parse_time(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# ------------------------------------------------------------------ build
+
+
+def function_url_event(name, method, query, body):
+    """A Lambda function URL event (payload format 2.0) as AWS delivers it."""
+    when = parse_time(json.loads(body)["time"]) + timedelta(seconds=1) if body else datetime(
+        2025, 8, 29, 9, 0, 0, tzinfo=timezone.utc
+    )
+    user_agent = "Alma webhook (sample)"
+    headers = {
+        "accept": "*/*",
+        "host": f"{URL_ID}.lambda-url.{REGION}.on.aws",
+        "user-agent": user_agent,
+        "x-amzn-tls-cipher-suite": "TLS_AES_128_GCM_SHA256",
+        "x-amzn-tls-version": "TLSv1.3",
+        "x-amzn-trace-id": f"Root=1-{int(when.timestamp()):08x}-{uuid.uuid5(NAMESPACE, name).hex[:24]}",
+        "x-forwarded-for": "203.0.113.10",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/",
+        "rawQueryString": query,
+    }
+    if query:
+        event["queryStringParameters"] = dict(pair.split("=", 1) for pair in query.split("&"))
+    event["headers"] = headers
+    event["requestContext"] = {
+        "accountId": "anonymous",
+        "apiId": URL_ID,
+        "domainName": f"{URL_ID}.lambda-url.{REGION}.on.aws",
+        "domainPrefix": URL_ID,
+        "http": {
+            "method": method,
+            "path": "/",
+            "protocol": "HTTP/1.1",
+            "sourceIp": "203.0.113.10",
+            "userAgent": user_agent,
+        },
+        "requestId": str(uuid.uuid5(NAMESPACE, f"request/{name}")),
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": when.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(when.timestamp() * 1000),
+    }
+    event["isBase64Encoded"] = False
+    return event
+
+
+def build_webhook_events():
+    for name, (method, query, body_name, secret) in WEBHOOK_EVENTS.items():
+        body = (BODIES / f"{body_name}.json").read_bytes() if body_name else None
+        event = function_url_event(name, method, query, body)
+        if body is not None:
+            event["headers"]["content-type"] = "application/json"
+            event["headers"]["content-length"] = str(len(body))
+            event["headers"]["x-exl-signature"] = sign(secret, body)
+            event["body"] = body.decode("utf-8")
+        dump(WEBHOOK / f"{name}.json", event)
+
+
+def job(body_name, institution, action, with_user):
+    """A job as the domain's `Job` serializes (serde_json, field order of the struct)."""
+    envelope = json.loads((BODIES / f"{body_name}.json").read_bytes())
+    user = envelope["webhook_user"]["user"]
+    value = {
+        "event_id": envelope["id"],
+        "institution": institution,
+        "origin": envelope["institution"]["value"],
+        "action": action,
+        "primary_id": user["primary_id"],
+        "event_time": envelope["time"],
+    }
+    if with_user:
+        # serde_json's Map (no preserve_order) writes object keys sorted.
+        value["user"] = json.loads(json.dumps(user, sort_keys=True))
+    return value
+
+
+def sqs_record(institution, message_id, body, receive_count, sent):
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-jobs-{institution}"
+    handle = base64.b64encode(hashlib.sha256(f"{arn}/{message_id}/{receive_count}".encode()).digest() * 3)
+    sent_ms = int(sent.timestamp() * 1000)
+    return {
+        "messageId": message_id,
+        "receiptHandle": "AQEB" + handle.decode(),
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": str(sent_ms),
+            "SenderId": "AROA3EXAMPLEROLEID0000:patron-hub-AlmaWebhookFunction-Xy12Ab34Cd56",
+            "ApproximateFirstReceiveTimestamp": str(sent_ms + 35),
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode("utf-8")).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": REGION,
+    }
+
+
+def job_record(value, receive_count):
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    message_id = str(uuid.uuid5(NAMESPACE, f"{value['event_id']}#{value['institution']}"))
+    sent = parse_time(value["event_time"]) + timedelta(milliseconds=1300)
+    return sqs_record(value["institution"], message_id, body, receive_count, sent)
+
+
+def build_worker_events():
+    records = [
+        job_record(job("user-created-external", "DEMO_B", "upsert", True), 1),
+        job_record(job("user-updated-external", "DEMO_B", "upsert", True), 1),
+        # A link job already delivered twice (e.g. Alma throttled it).
+        job_record(job("network-user-created", "DEMO_B", "link", False), 3),
+    ]
+    dump(WORKER / "sqs-batch.json", {"Records": records})
+    # One good job and one that can never be applied: the worker must report
+    # only the poison message in batchItemFailures (or dead-letter it).
+    poison = json.dumps({"event_id": "3235071115491107182", "institution": "DEMO_C", "action": "teleport"})
+    records = [
+        job_record(job("user-created-external", "DEMO_C", "upsert", True), 1),
+        sqs_record("DEMO_C", "poison-0b6f2d1e-7c41-4d7a-9a57-2f1f0c9e8d11", poison, 1,
+                   datetime(2025, 9, 1, 8, 15, 43, tzinfo=timezone.utc)),
+    ]
+    dump(WORKER / "sqs-batch-with-poison.json", {"Records": records})
+
+
+# ------------------------------------------------------------------ check
+
+
+class Problems(list):
+    def need(self, condition, where, what):
+        if not condition:
+            self.append(f"{where}: {what}")
+        return condition
+
+
+def check_json_files(problems):
+    for path in sorted(EVENTS.rglob("*.json")):
+        try:
+            json.loads(path.read_bytes())
+        except ValueError as error:
+            problems.append(f"{path.relative_to(ROOT)}: not JSON ({error})")
+
+
+def check_envelope(problems, where, body):
+    envelope = json.loads(body)
+    need = lambda condition, what: problems.need(condition, where, what)  # noqa: E731
+    need(isinstance(envelope.get("id"), str) and envelope["id"], "id must be a non-empty string")
+    need(envelope.get("action") == "USER", "action must be USER")
+    need(CODE.match(str((envelope.get("institution") or {}).get("value", ""))), "institution.value must be a code")
+    need((envelope.get("event") or {}).get("value") in {"USER_CREATED", "USER_UPDATED", "USER_DELETED"},
+         "event.value must be USER_CREATED/UPDATED/DELETED")
+    try:
+        parse_time(envelope.get("time", ""))
+    except ValueError:
+        need(False, "time must be RFC 3339")
+    user = (envelope.get("webhook_user") or {}).get("user") or {}
+    need(isinstance(user.get("primary_id"), str) and user["primary_id"], "webhook_user.user.primary_id missing")
+
+
+def check_webhook_events(problems):
+    bodies = {path.read_bytes() for path in BODIES.glob("*.json")}
+    for path in sorted(WEBHOOK.glob("*.json")):
+        where = str(path.relative_to(ROOT))
+        need = lambda condition, what: problems.need(condition, where, what)  # noqa: E731
+        event = json.loads(path.read_bytes())
+        context = event.get("requestContext", {})
+        method = context.get("http", {}).get("method")
+        headers = event.get("headers", {})
+        need(event.get("version") == "2.0", "version must be 2.0")
+        need(event.get("rawPath") == "/", "rawPath must be /")
+        need(isinstance(event.get("rawQueryString"), str), "rawQueryString must be a string")
+        need(event.get("isBase64Encoded") is False, "isBase64Encoded must be false")
+        need(all(k == k.lower() for k in headers), "header names must be lower case")
+        if method == "GET":
+            need("challenge=" in event.get("rawQueryString", ""), "a GET must carry ?challenge=")
+            need("x-exl-signature" not in headers, "the challenge is not signed")
+            continue
+        if not need(method == "POST", "method must be GET or POST"):
+            continue
+        body = event.get("body")
+        if not need(isinstance(body, str), "a POST needs a body"):
+            continue
+        raw = body.encode("utf-8")
+        need(raw in bodies, "body must equal one of bodies/*.json byte for byte")
+        need(headers.get("content-length") == str(len(raw)), "content-length must match the body")
+        check_envelope(problems, where, raw)
+        signature = headers.get("x-exl-signature", "")
+        valid = hmac.compare_digest(signature, sign(DEMO_SECRET, raw))
+        if path.name.startswith("bad-"):
+            need(not valid, "a bad-* event must not verify with the demo secret")
+            need(len(base64.b64decode(signature, validate=True)) == 32, "keep the bad signature well-formed")
+        else:
+            need(valid, f"x-exl-signature must verify with key {DEMO_SECRET!r}")
+
+
+def job_problems(body):
+    """Why `body` would not deserialize as the domain's `Job`, or [] if it would."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return ["not JSON"]
+    if not isinstance(value, dict):
+        return ["not an object"]
+    found = []
+    missing = JOB_FIELDS - {"user"} - value.keys()
+    if missing:
+        found.append(f"missing {sorted(missing)}")
+    for field in ("institution", "origin"):
+        if field in value and not CODE.match(str(value[field])):
+            found.append(f"{field} is not an institution code")
+    if value.get("action") not in {"upsert", "link", "delete"}:
+        found.append("action must be upsert, link or delete")
+    primary_id = value.get("primary_id")
+    if not isinstance(primary_id, str) or not primary_id.strip() or "/" in primary_id:
+        found.append("primary_id is not valid")
+    try:
+        parse_time(str(value.get("event_time")))
+    except ValueError:
+        found.append("event_time is not RFC 3339")
+    if "user" in value and not isinstance(value["user"], dict):
+        found.append("user must be an object")
+    if value.get("action") == "upsert" and not isinstance(value.get("user"), dict):
+        found.append("an upsert carries the origin's user")
+    return found
+
+
+def check_worker_events(problems):
+    for path in sorted(WORKER.glob("*.json")):
+        where = str(path.relative_to(ROOT))
+        records = json.loads(path.read_bytes()).get("Records", [])
+        problems.need(records, where, "Records must not be empty")
+        problems.need(len(records) <= 10, where, "a batch holds at most 10 records (BatchSize)")
+        for record in records:
+            at = f"{where} {record.get('messageId')}"
+            for key in ("messageId", "receiptHandle", "body", "eventSourceARN", "md5OfBody"):
+                problems.need(isinstance(record.get(key), str), at, f"{key} must be a string")
+            count = record.get("attributes", {}).get("ApproximateReceiveCount", "")
+            problems.need(count.isdigit() and int(count) >= 1, at, "attributes.ApproximateReceiveCount")
+            body = record.get("body", "")
+            problems.need(hashlib.md5(body.encode()).hexdigest() == record.get("md5OfBody"), at, "md5OfBody")
+            found = job_problems(body)
+            if record.get("messageId", "").startswith("poison"):
+                problems.need(found, at, "a poison-* message must not be a valid job")
+                continue
+            problems.need(not found, at, "; ".join(found))
+            queue = record.get("eventSourceARN", "").rsplit(":", 1)[-1]
+            problems.need(queue == f"{STACK}-jobs-{json.loads(body).get('institution')}", at,
+                          "the job's institution must own the queue it arrives on")
+
+
+def check():
+    problems = Problems()
+    check_json_files(problems)
+    if not problems:
+        check_webhook_events(problems)
+        check_worker_events(problems)
+    for problem in problems:
+        print(f"events: {problem}", file=sys.stderr)
+    count = len(list(EVENTS.rglob("*.json")))
+    print(f"events: {count} files, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def main(argv):
+    if argv[1:] == ["build"]:
+        build_webhook_events()
+        build_worker_events()
+        return check()
+    if argv[1:] == ["check"]:
+        return check()
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,151 @@
+//! Injected faults of the API routes: slow answers, server errors and
+//! connections dropped before the answer is complete.
+
+use axum::body::{Body, Bytes};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// How badly an institution's API misbehaves. Rates are probabilities in `0.0..=1.0`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Waited before every answer, to simulate a slow Alma.
+    pub latency_ms: u64,
+    /// The share of calls answered 500 (`60101` "General error") without being applied.
+    pub error_rate: f64,
+    /// The share of calls whose connection is dropped before a complete answer,
+    /// without being applied.
+    pub drop_rate: f64,
+}
+
+/// What happens to one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Served normally.
+    Answer,
+    /// Answered 500.
+    Fail,
+    /// Connection dropped.
+    Drop,
+}
+
+impl Faults {
+    /// Draws the fate of one call.
+    pub(crate) fn draw(&self) -> Outcome {
+        if self.drop_rate <= 0.0 && self.error_rate <= 0.0 {
+            return Outcome::Answer;
+        }
+        let mut rng = rand::thread_rng();
+        if rng.gen::<f64>() < self.drop_rate {
+            Outcome::Drop
+        } else if rng.gen::<f64>() < self.error_rate {
+            Outcome::Fail
+        } else {
+            Outcome::Answer
+        }
+    }
+
+    /// Whether the rates are probabilities.
+    pub(crate) fn is_valid(&self) -> bool {
+        (0.0..=1.0).contains(&self.error_rate) && (0.0..=1.0).contains(&self.drop_rate)
+    }
+}
+
+/// The faults in force: one set for all institutions, and overrides per institution.
+#[derive(Debug, Default)]
+pub(crate) struct FaultPlan {
+    everywhere: Faults,
+    by_institution: HashMap<String, Faults>,
+}
+
+impl FaultPlan {
+    /// Sets the faults of one institution, or with `None` of every institution.
+    pub(crate) fn set(&mut self, institution: Option<&str>, faults: Faults) {
+        match institution {
+            Some(code) => {
+                self.by_institution.insert(code.to_owned(), faults);
+            }
+            None => {
+                self.by_institution.clear();
+                self.everywhere = faults;
+            }
+        }
+    }
+
+    /// The faults applying to `code`.
+    pub(crate) fn for_institution(&self, code: &str) -> Faults {
+        self.by_institution
+            .get(code)
+            .copied()
+            .unwrap_or(self.everywhere)
+    }
+}
+
+/// A response whose body fails at once: the server aborts the connection, so
+/// the client sees a connection or body error instead of an answer.
+pub(crate) fn dropped_connection() -> Response {
+    let severed = futures::stream::once(async {
+        Err::<Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection dropped by the Alma sandbox",
+        ))
+    });
+    (StatusCode::OK, Body::from_stream(severed)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_of_zero_and_one_are_certain() {
+        let calm = Faults::default();
+        let broken = Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        };
+        let severed = Faults {
+            drop_rate: 1.0,
+            error_rate: 1.0,
+            ..Faults::default()
+        };
+        for _ in 0..100 {
+            assert_eq!(calm.draw(), Outcome::Answer);
+            assert_eq!(broken.draw(), Outcome::Fail);
+            assert_eq!(severed.draw(), Outcome::Drop);
+        }
+    }
+
+    #[test]
+    fn an_institution_override_beats_the_network_wide_faults() {
+        let mut plan = FaultPlan::default();
+        let slow = Faults {
+            latency_ms: 50,
+            ..Faults::default()
+        };
+        plan.set(None, slow);
+        plan.set(Some("DEMO_B"), Faults::default());
+        assert_eq!(plan.for_institution("DEMO_A"), slow);
+        assert_eq!(plan.for_institution("DEMO_B"), Faults::default());
+        plan.set(None, Faults::default());
+        assert_eq!(plan.for_institution("DEMO_A"), Faults::default());
+    }
+
+    #[test]
+    fn rates_outside_zero_to_one_are_invalid() {
+        let bad = Faults {
+            error_rate: 1.5,
+            ..Faults::default()
+        };
+        let nan = Faults {
+            drop_rate: f64::NAN,
+            ..Faults::default()
+        };
+        assert!(!bad.is_valid());
+        assert!(!nan.is_valid());
+        assert!(Faults::default().is_valid());
+    }
+}

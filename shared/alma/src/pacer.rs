@@ -1,0 +1,124 @@
+//! Pacing of the calls to one institution under its per-second threshold.
+//!
+//! A "next free slot" scheduler: a caller takes the next slot under a short lock
+//! (the slot is at least one interval after the previous one) and then sleeps
+//! until it, without holding the lock. Every task calling the institution shares
+//! the same pacer, so concurrent workers never exceed the rate together, and a
+//! steady stream of calls runs at the rate.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The pace of calls to one institution.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    interval: Duration,
+    next_free: Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    /// A pacer allowing `calls_per_second` calls per second (at least 1).
+    pub(crate) fn new(calls_per_second: u32) -> Self {
+        Self {
+            interval: Duration::from_secs(1) / calls_per_second.max(1),
+            next_free: Mutex::new(None),
+        }
+    }
+
+    /// Waits for this caller's slot, and returns it.
+    pub(crate) async fn wait_turn(&self) -> Instant {
+        let slot = self.take_slot(Instant::now());
+        tokio::time::sleep_until(slot).await;
+        slot
+    }
+
+    /// Books the first free slot at or after `now`. The lock is held only here.
+    fn take_slot(&self, now: Instant) -> Instant {
+        let mut next_free = self
+            .next_free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let slot = next_free.map_or(now, |free| free.max(now));
+        *next_free = Some(slot + self.interval);
+        slot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn slots_booked_at_once_are_one_interval_apart() {
+        let pacer = Pacer::new(20);
+        let now = Instant::now();
+        let slots: Vec<Instant> = (0..10).map(|_| pacer.take_slot(now)).collect();
+        assert_eq!(slots[0], now);
+        for (i, pair) in slots.windows(2).enumerate() {
+            assert_eq!(
+                pair[1] - pair[0],
+                Duration::from_millis(50),
+                "slots {i} and {}",
+                i + 1
+            );
+        }
+    }
+
+    #[test]
+    fn an_idle_pacer_gives_the_current_time_and_never_a_past_slot() {
+        let pacer = Pacer::new(10);
+        let start = Instant::now();
+        assert_eq!(pacer.take_slot(start), start);
+        // Booked 20 ms later: the next free slot is still 80 ms ahead.
+        assert_eq!(
+            pacer.take_slot(start + Duration::from_millis(20)),
+            start + Duration::from_millis(100)
+        );
+        // Long after: no credit is saved up for a burst.
+        let later = start + Duration::from_secs(5);
+        assert_eq!(pacer.take_slot(later), later);
+        assert_eq!(pacer.take_slot(later), later + Duration::from_millis(100));
+    }
+
+    // Real time (the workspace's tokio has no `test-util`, so no paused clock):
+    // lower bounds only, which scheduling delays cannot break.
+    #[tokio::test]
+    async fn concurrent_callers_share_the_rate_and_are_never_bunched() {
+        const CALLS: u32 = 21;
+        const RATE: u32 = 100;
+        let pacer = Arc::new(Pacer::new(RATE));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..CALLS)
+            .map(|_| {
+                let pacer = Arc::clone(&pacer);
+                tokio::spawn(async move {
+                    let slot = pacer.wait_turn().await;
+                    (slot, Instant::now())
+                })
+            })
+            .collect();
+        let mut turns = Vec::new();
+        for task in tasks {
+            turns.push(task.await.expect("pacing task"));
+        }
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_secs(1) * (CALLS - 1) / RATE,
+            "{CALLS} calls at {RATE}/s took only {elapsed:?}"
+        );
+        for (slot, woke) in &turns {
+            assert!(woke >= slot, "a caller went before its slot");
+        }
+        let mut slots: Vec<Instant> = turns.iter().map(|(slot, _)| *slot).collect();
+        slots.sort();
+        for pair in slots.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= Duration::from_millis(10),
+                "two slots {:?} apart",
+                pair[1] - pair[0]
+            );
+        }
+    }
+}

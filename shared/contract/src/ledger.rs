@@ -1,0 +1,272 @@
+//! Cases of the distribution ledger: claims make jobs exactly-once in effect, an
+//! applied event makes older ones stale, and outcomes feed the staff console.
+//! The ledger is given `now`, so these cases pass explicit times and never wait.
+
+use crate::support::{event_id, institution, now_ms, patron, upsert};
+use crate::Backend;
+use chrono::{DateTime, TimeDelta, Utc};
+use patron_hub_domain::distribution::{FailureReason, JobOutcome, OutcomeStatus};
+use patron_hub_domain::ports::Claim;
+use patron_hub_domain::{Job, PrimaryId};
+use std::time::Duration;
+
+/// The lease the cases claim with.
+const LEASE: Duration = Duration::from_secs(60);
+
+/// `t` plus some seconds.
+fn plus(t: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    t + TimeDelta::seconds(seconds)
+}
+
+/// A new job of a new patron for the first institution.
+fn any_job() -> Job {
+    upsert(&event_id(), &institution(0), &patron(), now_ms())
+}
+
+/// Claims, failing the case on a storage error.
+async fn claim(b: &Backend, job: &Job, now: DateTime<Utc>) -> Claim {
+    match b.ledger.claim(job, now, LEASE).await {
+        Ok(claim) => claim,
+        Err(error) => panic!("claim of {} failed: {error}", job.key()),
+    }
+}
+
+/// Records, failing the case on a storage error.
+async fn record(b: &Backend, outcome: &JobOutcome) {
+    if let Err(error) = b.ledger.record(outcome).await {
+        panic!(
+            "record of {}#{} failed: {error}",
+            outcome.event_id, outcome.institution
+        );
+    }
+}
+
+/// How `job` ended, at `finished_at`.
+fn outcome(job: &Job, status: OutcomeStatus, finished_at: DateTime<Utc>) -> JobOutcome {
+    let reason = match status {
+        OutcomeStatus::Applied => None,
+        OutcomeStatus::Skipped => Some(FailureReason {
+            code: "STALE".to_owned(),
+            message: "a newer event was already applied".to_owned(),
+        }),
+        OutcomeStatus::DeadLettered => Some(FailureReason {
+            code: "401664".to_owned(),
+            message: "Mandatory field is missing: «last_name»".to_owned(),
+        }),
+    };
+    JobOutcome {
+        event_id: job.event_id.clone(),
+        institution: job.institution.clone(),
+        primary_id: job.primary_id.clone(),
+        action: job.action,
+        status,
+        event_time: job.event_time,
+        finished_at,
+        attempts: 3,
+        reason,
+    }
+}
+
+/// A job of `patron` in institution `i`, for an event at `event_time`.
+fn job_at(patron: &PrimaryId, i: usize, event_time: DateTime<Utc>) -> Job {
+    upsert(&event_id(), &institution(i), patron, event_time)
+}
+
+/// The first claim proceeds; a claim while the lease runs is Busy; another job of
+/// the same patron and institution is claimed on its own.
+pub async fn first_claim_proceeds_and_a_held_claim_is_busy(b: Backend) {
+    let job = any_job();
+    let t = now_ms();
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &job, plus(t, 1)).await, Claim::Busy);
+    assert_eq!(claim(&b, &job, plus(t, 59)).await, Claim::Busy);
+    let sibling = job_at(&job.primary_id, 0, job.event_time);
+    assert_eq!(claim(&b, &sibling, plus(t, 1)).await, Claim::Proceed);
+}
+
+/// After the lease ends another worker may claim the job, and then holds it.
+pub async fn expired_claim_can_be_taken_again(b: Backend) {
+    let job = any_job();
+    let t = now_ms();
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &job, plus(t, 61)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &job, plus(t, 62)).await,
+        Claim::Busy,
+        "the new claim holds the job for its own lease"
+    );
+}
+
+/// Twenty workers claiming one job at once: exactly one proceeds, the rest are Busy.
+pub async fn concurrent_claims_let_one_worker_proceed(b: Backend) {
+    let job = any_job();
+    let t = now_ms();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (ledger, job) = (b.ledger.clone(), job.clone());
+            tokio::spawn(async move { ledger.claim(&job, t, LEASE).await })
+        })
+        .collect();
+    let mut proceeding = 0;
+    for result in futures::future::join_all(tasks).await {
+        match result.expect("a claiming task panicked") {
+            Ok(Claim::Proceed) => proceeding += 1,
+            Ok(Claim::Busy) => {}
+            Ok(other) => panic!("a concurrent claim answered {other:?}"),
+            Err(error) => panic!("a concurrent claim failed: {error}"),
+        }
+    }
+    assert_eq!(proceeding, 1, "exactly one concurrent claim may proceed");
+}
+
+/// Once applied, a job is AlreadyDone for any later delivery, however late.
+pub async fn applied_job_is_already_done(b: Backend) {
+    let job = any_job();
+    let t = now_ms();
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
+    record(&b, &outcome(&job, OutcomeStatus::Applied, plus(t, 1))).await;
+    assert_eq!(claim(&b, &job, plus(t, 2)).await, Claim::AlreadyDone);
+    assert_eq!(
+        claim(&b, &job, plus(t, 2 * 86_400)).await,
+        Claim::AlreadyDone
+    );
+}
+
+/// A job recorded as Skipped (stale, recorded without a claim held) is AlreadyDone.
+pub async fn skipped_job_is_already_done(b: Backend) {
+    let job = any_job();
+    let t = now_ms();
+    record(&b, &outcome(&job, OutcomeStatus::Skipped, t)).await;
+    assert_eq!(claim(&b, &job, plus(t, 1)).await, Claim::AlreadyDone);
+}
+
+/// A released claim (transient failure) may be claimed again at once; releasing a
+/// job nobody claimed is harmless.
+pub async fn released_claim_proceeds(b: Backend) {
+    let job = any_job();
+    let t = now_ms();
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
+    if let Err(error) = b.ledger.release(&job).await {
+        panic!("release failed: {error}");
+    }
+    assert_eq!(claim(&b, &job, plus(t, 1)).await, Claim::Proceed);
+    let unclaimed = any_job();
+    if let Err(error) = b.ledger.release(&unclaimed).await {
+        panic!("release of an unclaimed job failed: {error}");
+    }
+    assert_eq!(claim(&b, &unclaimed, t).await, Claim::Proceed);
+}
+
+/// A dead-lettered job may run again (its dead letter can be replayed).
+pub async fn dead_lettered_job_may_run_again(b: Backend) {
+    let job = any_job();
+    let t = now_ms();
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
+    record(&b, &outcome(&job, OutcomeStatus::DeadLettered, plus(t, 1))).await;
+    assert_eq!(claim(&b, &job, plus(t, 2)).await, Claim::Proceed);
+}
+
+/// After an applied event at T2 for a patron in an institution, an older event of
+/// that patron there is Stale; events at or after T2, other institutions, other
+/// patrons are not; only Applied outcomes move the patron's last applied time.
+pub async fn older_event_is_stale(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let t2 = plus(t, -3_600);
+    let applied = job_at(&someone, 0, t2);
+    assert_eq!(claim(&b, &applied, t).await, Claim::Proceed);
+    record(&b, &outcome(&applied, OutcomeStatus::Applied, plus(t, 1))).await;
+
+    let older = job_at(&someone, 0, plus(t2, -60));
+    assert_eq!(
+        claim(&b, &older, plus(t, 2)).await,
+        Claim::Stale { newer: t2 }
+    );
+    let same_time = job_at(&someone, 0, t2);
+    assert_eq!(claim(&b, &same_time, plus(t, 2)).await, Claim::Proceed);
+    let newer = job_at(&someone, 0, plus(t2, 60));
+    assert_eq!(claim(&b, &newer, plus(t, 2)).await, Claim::Proceed);
+    let elsewhere = job_at(&someone, 1, plus(t2, -60));
+    assert_eq!(claim(&b, &elsewhere, plus(t, 2)).await, Claim::Proceed);
+    let other_patron = job_at(&patron(), 0, plus(t2, -60));
+    assert_eq!(claim(&b, &other_patron, plus(t, 2)).await, Claim::Proceed);
+
+    let failed = job_at(&someone, 0, plus(t2, 600));
+    record(
+        &b,
+        &outcome(&failed, OutcomeStatus::DeadLettered, plus(t, 3)),
+    )
+    .await;
+    let skipped = job_at(&someone, 0, plus(t2, 900));
+    record(&b, &outcome(&skipped, OutcomeStatus::Skipped, plus(t, 3))).await;
+    let between = job_at(&someone, 0, plus(t2, 300));
+    assert_eq!(
+        claim(&b, &between, plus(t, 4)).await,
+        Claim::Proceed,
+        "dead-lettered and skipped outcomes do not move the last applied event"
+    );
+}
+
+/// An older event applied after a newer one (two workers racing) does not move
+/// the patron's last applied time back.
+pub async fn last_applied_event_never_moves_back(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let t2 = plus(t, -600);
+    let newer = job_at(&someone, 0, t2);
+    record(&b, &outcome(&newer, OutcomeStatus::Applied, t)).await;
+    let older = job_at(&someone, 0, plus(t2, -600));
+    record(&b, &outcome(&older, OutcomeStatus::Applied, plus(t, 1))).await;
+    let between = job_at(&someone, 0, plus(t2, -300));
+    assert_eq!(
+        claim(&b, &between, plus(t, 2)).await,
+        Claim::Stale { newer: t2 }
+    );
+}
+
+/// `outcomes` lists every recorded outcome of one patron (several of one job
+/// included), newest first by `finished_at`, intact, and none of other patrons.
+pub async fn outcomes_are_the_patrons_newest_first(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let replayed = job_at(&someone, 1, plus(t, -50));
+    let recorded = [
+        outcome(
+            &job_at(&someone, 0, plus(t, -90)),
+            OutcomeStatus::Applied,
+            t,
+        ),
+        outcome(&replayed, OutcomeStatus::DeadLettered, plus(t, 2)),
+        outcome(
+            &job_at(&someone, 2, plus(t, -70)),
+            OutcomeStatus::Skipped,
+            plus(t, 1),
+        ),
+        JobOutcome {
+            attempts: 1,
+            ..outcome(&replayed, OutcomeStatus::Applied, plus(t, 3))
+        },
+    ];
+    let stranger = outcome(&any_job(), OutcomeStatus::Applied, plus(t, 4));
+    record(&b, &recorded[0]).await;
+    record(&b, &stranger).await;
+    for later in &recorded[1..] {
+        record(&b, later).await;
+    }
+    let listed = match b.ledger.outcomes(&someone).await {
+        Ok(listed) => listed,
+        Err(error) => panic!("outcomes failed: {error}"),
+    };
+    let newest_first = vec![
+        recorded[3].clone(),
+        recorded[1].clone(),
+        recorded[2].clone(),
+        recorded[0].clone(),
+    ];
+    assert_eq!(listed, newest_first);
+    match b.ledger.outcomes(&stranger.primary_id).await {
+        Ok(listed) => assert_eq!(listed, vec![stranger]),
+        Err(error) => panic!("outcomes failed: {error}"),
+    }
+    match b.ledger.outcomes(&patron()).await {
+        Ok(listed) => assert!(listed.is_empty(), "a patron with no jobs has no outcomes"),
+        Err(error) => panic!("outcomes failed: {error}"),
+    }
+}

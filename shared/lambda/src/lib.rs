@@ -1,0 +1,13 @@
+//! What every patron-hub Lambda function shares: its settings read once from
+//! environment variables and Secrets Manager, the AWS clients and adapters built
+//! once per cold start, JSON logs, and the SQS batch handler of the institution
+//! worker. The function binaries under `functions/` only call into this crate.
+//!
+//! It must never hold a business rule: those live in `patron-hub-domain`.
+
+pub mod env;
+pub mod logs;
+pub mod sqs_batch;
+pub mod wiring;
+
+pub use env::{EnvError, Environment};

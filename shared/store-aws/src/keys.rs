@@ -1,0 +1,172 @@
+//! The single table's key layout and time encodings, in one place so that every
+//! item kind is visible at a glance (see the crate doc for the full table).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use patron_hub_domain::{InstitutionCode, PrimaryId};
+
+/// Partition key attribute.
+pub(crate) const PK: &str = "pk";
+/// Sort key attribute.
+pub(crate) const SK: &str = "sk";
+/// The TTL attribute (epoch seconds) DynamoDB deletes expired items by.
+pub(crate) const EXPIRES_AT: &str = "expires_at";
+
+/// Sort key of an event receipt.
+pub(crate) const RECEIPT_SK: &str = "RECEIPT";
+/// Sort key of a job claim.
+pub(crate) const CLAIM_SK: &str = "CLAIM";
+/// Sort-key prefix of a patron's outcomes.
+pub(crate) const OUTCOME_PREFIX: &str = "OUTCOME#";
+
+/// Partition key of a webhook event's receipt.
+pub(crate) fn event_pk(event_id: &str) -> String {
+    format!("EVENT#{event_id}")
+}
+
+/// Partition key of one job's claim. Institution codes never hold `#`, so the
+/// event id after it cannot make two jobs collide.
+pub(crate) fn claim_pk(institution: &InstitutionCode, event_id: &str) -> String {
+    format!("CLAIM#{institution}#{event_id}")
+}
+
+/// Partition key of everything kept per patron (positions and outcomes).
+pub(crate) fn patron_pk(primary_id: &PrimaryId) -> String {
+    format!("PATRON#{primary_id}")
+}
+
+/// Sort key of a patron's last applied event in one institution.
+pub(crate) fn position_sk(institution: &InstitutionCode) -> String {
+    format!("POSITION#{institution}")
+}
+
+/// Sort key of one outcome: ordered by when the job ended, unique per job.
+pub(crate) fn outcome_sk(
+    finished_at: DateTime<Utc>,
+    institution: &InstitutionCode,
+    event_id: &str,
+) -> String {
+    format!(
+        "{OUTCOME_PREFIX}{}#{institution}#{event_id}",
+        time_key(finished_at)
+    )
+}
+
+/// Partition key of an institution's dead letters.
+pub(crate) fn dead_letter_pk(institution: &InstitutionCode) -> String {
+    format!("DEADLETTER#{institution}")
+}
+
+/// A new dead letter's id, also its sort key: ordered by time, then unique.
+pub(crate) fn dead_letter_id(dead_at: DateTime<Utc>) -> String {
+    format!("{}_{}", time_key(dead_at), uuid::Uuid::new_v4().simple())
+}
+
+/// A time as text that sorts like the time (fixed-width RFC 3339, nanoseconds).
+pub(crate) fn time_key(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+/// Reads back a [`time_key`].
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+/// A time as a number of nanoseconds since the epoch, for DynamoDB conditions
+/// (numbers compare numerically; no precision is lost).
+pub(crate) fn nanos(at: DateTime<Utc>) -> i128 {
+    i128::from(at.timestamp()) * 1_000_000_000 + i128::from(at.timestamp_subsec_nanos())
+}
+
+/// Reads back [`nanos`].
+pub(crate) fn from_nanos(value: i128) -> Option<DateTime<Utc>> {
+    let seconds = i64::try_from(value.div_euclid(1_000_000_000)).ok()?;
+    let subsec = u32::try_from(value.rem_euclid(1_000_000_000)).ok()?;
+    DateTime::from_timestamp(seconds, subsec)
+}
+
+/// `at` moved by `by`, held at the end of time instead of overflowing.
+pub(crate) fn later(at: DateTime<Utc>, by: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(by)
+        .ok()
+        .and_then(|by| at.checked_add_signed(by))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A TTL value: epoch seconds, rounded up so an item never expires early.
+pub(crate) fn epoch_seconds(at: DateTime<Utc>) -> i64 {
+    at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(seconds: i64, nanos: u32) -> DateTime<Utc> {
+        Utc.timestamp_opt(seconds, nanos).single().unwrap()
+    }
+
+    #[test]
+    fn nanos_round_trip_exactly_even_before_the_epoch() {
+        for time in [
+            at(1_767_225_600, 123_456_789),
+            at(0, 0),
+            at(-1, 999_999_999),
+        ] {
+            assert_eq!(from_nanos(nanos(time)), Some(time));
+        }
+        assert!(nanos(at(5, 1)) > nanos(at(5, 0)));
+    }
+
+    #[test]
+    fn time_keys_sort_like_times_and_read_back() {
+        let times = [
+            at(1_767_225_600, 0),
+            at(1_767_225_600, 5),
+            at(1_767_225_601, 0),
+            at(1_800_000_000, 999_999_999),
+        ];
+        let keys: Vec<String> = times.iter().map(|t| time_key(*t)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        for (key, time) in keys.iter().zip(times) {
+            assert_eq!(parse_time(key), Some(time));
+        }
+    }
+
+    #[test]
+    fn moving_a_time_never_overflows() {
+        assert_eq!(
+            later(at(10, 0), std::time::Duration::from_millis(1500)),
+            at(11, 500_000_000)
+        );
+        assert_eq!(
+            later(DateTime::<Utc>::MAX_UTC, std::time::Duration::from_secs(1)),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(
+            later(at(0, 0), std::time::Duration::MAX),
+            DateTime::<Utc>::MAX_UTC
+        );
+    }
+
+    #[test]
+    fn ttl_rounds_up_to_whole_seconds() {
+        assert_eq!(epoch_seconds(at(100, 0)), 100);
+        assert_eq!(epoch_seconds(at(100, 1)), 101);
+    }
+
+    #[test]
+    fn dead_letter_ids_sort_by_time_and_are_unique() {
+        let earlier = dead_letter_id(at(1_767_225_600, 0));
+        let later = dead_letter_id(at(1_767_225_600, 1));
+        assert!(earlier < later);
+        assert_ne!(
+            dead_letter_id(at(1_767_225_600, 0)),
+            dead_letter_id(at(1_767_225_600, 0))
+        );
+    }
+}

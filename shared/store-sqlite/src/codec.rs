@@ -1,0 +1,87 @@
+//! How domain values become column values and back: instants as integer
+//! microseconds (for comparing and ordering in SQL) or exact RFC 3339 text (when
+//! they are given back), records as JSON, and SQLite errors as `StoreError`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use patron_hub_domain::StoreError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+
+/// An instant as microseconds since the epoch, for indexed comparisons.
+pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// `at` plus `span`, in microseconds, saturating instead of overflowing.
+pub(crate) fn micros_after(at: DateTime<Utc>, span: Duration) -> i64 {
+    let span = i64::try_from(span.as_micros()).unwrap_or(i64::MAX);
+    micros(at).saturating_add(span)
+}
+
+/// An instant as exact text (nanoseconds kept), for times handed back to the domain.
+pub(crate) fn time_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Reads back an instant written by [`time_text`].
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|error| StoreError::Corrupt(format!("stored time {text:?}: {error}")))
+}
+
+/// A record as JSON text.
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|error| StoreError::Corrupt(format!("cannot encode a record: {error}")))
+}
+
+/// Reads back a record written by [`to_json`].
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Corrupt(format!("stored record unreadable: {error}")))
+}
+
+/// An attempt count read from an INTEGER column.
+pub(crate) fn attempts(stored: i64) -> Result<u32, StoreError> {
+    u32::try_from(stored)
+        .map_err(|_| StoreError::Corrupt(format!("stored attempt count {stored} out of range")))
+}
+
+/// A SQLite failure as the domain sees it: try again later.
+pub(crate) fn db_error(error: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(format!("sqlite: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_times_round_trip_to_the_nanosecond() {
+        let at = DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
+        assert_eq!(parse_time(&time_text(at)).unwrap(), at);
+        assert!(matches!(
+            parse_time("yesterday"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn spans_saturate_instead_of_overflowing() {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(
+            micros_after(at, Duration::from_secs(2)),
+            micros(at) + 2_000_000
+        );
+        assert_eq!(micros_after(at, Duration::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn negative_or_huge_attempt_counts_are_corrupt() {
+        assert_eq!(attempts(3).unwrap(), 3);
+        assert!(attempts(-1).is_err());
+        assert!(attempts(i64::MAX).is_err());
+    }
+}

@@ -1,0 +1,179 @@
+//! The distribution ledger: one claim per job (held with a lease, or done), the
+//! time of the last event applied to each patron in each institution, and every
+//! outcome, listed per patron for the staff console.
+
+use crate::codec::{db_error, from_json, micros, micros_after, parse_time, time_text, to_json};
+use crate::SqliteStore;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use patron_hub_domain::distribution::{JobOutcome, OutcomeStatus};
+use patron_hub_domain::ports::{Claim, DistributionLedger};
+use patron_hub_domain::{InstitutionCode, Job, PrimaryId, StoreError};
+use rusqlite::{params, OptionalExtension, Transaction};
+use std::time::Duration;
+
+/// Every outcome of one patron, newest first (`job_outcomes_by_patron`, read backwards).
+const SELECT_OUTCOMES: &str = "SELECT outcome FROM job_outcomes WHERE primary_id = ?1
+     ORDER BY finished_at_us DESC, id DESC";
+
+/// The time of the last event applied to `patron` in `institution`, if any.
+fn last_applied(
+    tx: &Transaction<'_>,
+    patron: &PrimaryId,
+    institution: &InstitutionCode,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT event_time FROM patron_last_applied WHERE primary_id = ?1 AND institution = ?2",
+            params![patron.as_str(), institution.as_str()],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(db_error)?;
+    stored.as_deref().map(parse_time).transpose()
+}
+
+/// Decides a claim and, when it is granted, holds the job until the lease ends.
+fn claim(
+    tx: &Transaction<'_>,
+    job: &Job,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<Claim, StoreError> {
+    let (event_id, institution) = (job.event_id.as_str(), job.institution.as_str());
+    let held: Option<(String, Option<i64>)> = tx
+        .query_row(
+            "SELECT state, lease_until_us FROM job_claims WHERE event_id = ?1 AND institution = ?2",
+            params![event_id, institution],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(db_error)?;
+    match held {
+        Some((state, _)) if state == "done" => return Ok(Claim::AlreadyDone),
+        Some((_, Some(lease_until_us))) if lease_until_us > micros(now) => return Ok(Claim::Busy),
+        _ => {}
+    }
+    if let Some(newer) = last_applied(tx, &job.primary_id, &job.institution)? {
+        if job.event_time < newer {
+            return Ok(Claim::Stale { newer });
+        }
+    }
+    tx.execute(
+        "INSERT INTO job_claims (event_id, institution, state, lease_until_us)
+         VALUES (?1, ?2, 'held', ?3)
+         ON CONFLICT (event_id, institution) DO UPDATE SET
+             state = 'held', lease_until_us = excluded.lease_until_us",
+        params![event_id, institution, micros_after(now, lease)],
+    )
+    .map_err(db_error)?;
+    Ok(Claim::Proceed)
+}
+
+/// Keeps the outcome, settles the job's claim, and moves the patron's last
+/// applied event forward (never back) when the job was applied.
+fn record(tx: &Transaction<'_>, outcome: &JobOutcome) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO job_outcomes (primary_id, finished_at_us, outcome) VALUES (?1, ?2, ?3)",
+        params![
+            outcome.primary_id.as_str(),
+            micros(outcome.finished_at),
+            to_json(outcome)?
+        ],
+    )
+    .map_err(db_error)?;
+    let key = params![outcome.event_id, outcome.institution.as_str()];
+    match outcome.status {
+        OutcomeStatus::Applied | OutcomeStatus::Skipped => tx.execute(
+            "INSERT INTO job_claims (event_id, institution, state, lease_until_us)
+             VALUES (?1, ?2, 'done', NULL)
+             ON CONFLICT (event_id, institution) DO UPDATE SET state = 'done', lease_until_us = NULL",
+            key,
+        ),
+        // A dead letter may be replayed: its job must be claimable again.
+        OutcomeStatus::DeadLettered => tx.execute(
+            "DELETE FROM job_claims WHERE event_id = ?1 AND institution = ?2",
+            key,
+        ),
+    }
+    .map_err(db_error)?;
+    if outcome.status == OutcomeStatus::Applied {
+        let known = last_applied(tx, &outcome.primary_id, &outcome.institution)?;
+        if known.is_none_or(|known| outcome.event_time > known) {
+            tx.execute(
+                "INSERT INTO patron_last_applied (primary_id, institution, event_time)
+                 VALUES (?1, ?2, ?3)
+                 ON CONFLICT (primary_id, institution) DO UPDATE SET event_time = excluded.event_time",
+                params![
+                    outcome.primary_id.as_str(),
+                    outcome.institution.as_str(),
+                    time_text(outcome.event_time)
+                ],
+            )
+            .map_err(db_error)?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl DistributionLedger for SqliteStore {
+    async fn claim(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let job = job.clone();
+        self.write(move |tx| claim(tx, &job, now, lease)).await
+    }
+
+    async fn record(&self, outcome: &JobOutcome) -> Result<(), StoreError> {
+        let outcome = outcome.clone();
+        self.write(move |tx| record(tx, &outcome)).await
+    }
+
+    async fn release(&self, job: &Job) -> Result<(), StoreError> {
+        let (event_id, institution) = (job.event_id.clone(), job.institution.as_str().to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "DELETE FROM job_claims WHERE event_id = ?1 AND institution = ?2 AND state = 'held'",
+                params![event_id, institution],
+            )
+            .map(drop)
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn outcomes(&self, primary_id: &PrimaryId) -> Result<Vec<JobOutcome>, StoreError> {
+        let patron = primary_id.as_str().to_owned();
+        self.read(move |tx| {
+            let mut select = tx.prepare_cached(SELECT_OUTCOMES).map_err(db_error)?;
+            let stored = select
+                .query_map(params![patron], |row| row.get::<_, String>(0))
+                .map_err(db_error)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_error)?;
+            stored.iter().map(|outcome| from_json(outcome)).collect()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::tests::{migrated_in_memory, query_plan};
+
+    #[test]
+    fn a_patrons_outcomes_are_an_index_range_scan() {
+        let plan = query_plan(&migrated_in_memory(), SELECT_OUTCOMES);
+        assert!(
+            plan.contains("USING INDEX job_outcomes_by_patron"),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+}

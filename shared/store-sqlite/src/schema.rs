@@ -1,0 +1,135 @@
+//! The database schema and its migrations, numbered by `PRAGMA user_version`.
+
+use crate::codec::db_error;
+use patron_hub_domain::StoreError;
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Migration `n` takes a database at `user_version = n` to `n + 1`. Append only:
+/// a released migration is never edited.
+const MIGRATIONS: &[&str] = &[
+    // 1: webhook inbox, job queues with dead letters, distribution ledger.
+    "
+    CREATE TABLE inbox_events (
+        event_id       TEXT PRIMARY KEY NOT NULL,
+        institution    TEXT NOT NULL,
+        received_at_us INTEGER NOT NULL,
+        keep_until_us  INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX inbox_events_by_expiry ON inbox_events (keep_until_us);
+
+    CREATE TABLE queue_jobs (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        institution   TEXT NOT NULL,
+        job           TEXT NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        visible_at_us INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX queue_jobs_by_visibility ON queue_jobs (institution, visible_at_us, id);
+
+    CREATE TABLE dead_letters (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        institution    TEXT NOT NULL,
+        job            TEXT NOT NULL,
+        reason_code    TEXT NOT NULL,
+        reason_message TEXT NOT NULL,
+        attempts       INTEGER NOT NULL,
+        dead_at        TEXT NOT NULL,
+        dead_at_us     INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX dead_letters_by_institution ON dead_letters (institution, dead_at_us, id);
+
+    CREATE TABLE job_claims (
+        event_id       TEXT NOT NULL,
+        institution    TEXT NOT NULL,
+        state          TEXT NOT NULL CHECK (state IN ('held', 'done')),
+        lease_until_us INTEGER,
+        PRIMARY KEY (event_id, institution)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE patron_last_applied (
+        primary_id  TEXT NOT NULL,
+        institution TEXT NOT NULL,
+        event_time  TEXT NOT NULL,
+        PRIMARY KEY (primary_id, institution)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE job_outcomes (
+        id             INTEGER PRIMARY KEY,
+        primary_id     TEXT NOT NULL,
+        finished_at_us INTEGER NOT NULL,
+        outcome        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX job_outcomes_by_patron ON job_outcomes (primary_id, finished_at_us, id);
+    ",
+];
+
+/// Brings the database to the newest schema, one transaction per migration. The
+/// version is read inside each write transaction, so two processes opening the same
+/// new file at once cannot both apply a migration. Refuses a database written by a
+/// newer patron-hub.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        let current: i64 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(db_error)?;
+        let Some(sql) = usize::try_from(current)
+            .ok()
+            .and_then(|version| MIGRATIONS.get(version))
+        else {
+            let known = MIGRATIONS.len() as i64;
+            return if current == known {
+                Ok(())
+            } else {
+                Err(StoreError::Corrupt(format!(
+                    "the database has schema version {current}; this program knows up to {known}"
+                )))
+            };
+        };
+        tx.execute_batch(sql).map_err(db_error)?;
+        tx.pragma_update(None, "user_version", current + 1)
+            .map_err(db_error)?;
+        tx.commit().map_err(db_error)?;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A new in-memory database with the whole schema.
+    pub(crate) fn migrated_in_memory() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn
+    }
+
+    /// The query plan SQLite chooses for `sql`, one step per line.
+    pub(crate) fn query_plan(conn: &Connection, sql: &str) -> String {
+        let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let unbound = vec![rusqlite::types::Null; explain.parameter_count()];
+        let steps = explain
+            .query_map(rusqlite::params_from_iter(unbound), |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        steps.join("\n")
+    }
+
+    #[test]
+    fn migrates_a_new_database_once_and_refuses_a_newer_one() {
+        let mut conn = migrated_in_memory();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        conn.pragma_update(None, "user_version", version + 1)
+            .unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::Corrupt(_))));
+    }
+}

@@ -1,0 +1,35 @@
+//! The shared contract suite against a fresh SQLite file per case.
+
+use chrono::{DateTime, Utc};
+use patron_hub_contract::Backend;
+use patron_hub_domain::{Clock, SystemClock};
+use patron_hub_store_sqlite::SqliteStore;
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// The real clock, owning the case's temporary folder: the store keeps its clock
+/// until it is dropped (after its connection), so the folder lives exactly as long
+/// as the store.
+struct ClockInTempDir {
+    _folder: TempDir,
+}
+
+impl Clock for ClockInTempDir {
+    fn now(&self) -> DateTime<Utc> {
+        SystemClock.now()
+    }
+}
+
+async fn backend() -> Backend {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let path = folder.path().join("patron-hub.sqlite3");
+    let store = SqliteStore::open(&path, Arc::new(ClockInTempDir { _folder: folder }))
+        .expect("a fresh store");
+    Backend {
+        inbox: Arc::new(store.clone()),
+        queue: Arc::new(store.clone()),
+        ledger: Arc::new(store),
+    }
+}
+
+patron_hub_contract::contract_tests!(backend);
