@@ -64,6 +64,7 @@ async fn gate(State(sandbox): State<Sandbox>, mut request: Request, next: Next) 
                 next.run(request).await
             }
             Outcome::Fail => ApiError::General.into_alma_response(),
+            Outcome::Throttle => ApiError::PerSecondThreshold.into_alma_response(),
             Outcome::Drop => {
                 inner.stats.record(&code, &method, 0);
                 return dropped_connection();

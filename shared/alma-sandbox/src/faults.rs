@@ -19,6 +19,9 @@ pub struct Faults {
     /// The share of calls whose connection is dropped before a complete answer,
     /// without being applied.
     pub drop_rate: f64,
+    /// The share of calls refused with 429 `PER_SECOND_THRESHOLD` whatever the
+    /// real rate: Alma's throttling, injected.
+    pub throttle_rate: f64,
 }
 
 /// What happens to one call.
@@ -30,17 +33,21 @@ pub(crate) enum Outcome {
     Fail,
     /// Connection dropped.
     Drop,
+    /// Answered 429 `PER_SECOND_THRESHOLD`.
+    Throttle,
 }
 
 impl Faults {
     /// Draws the fate of one call.
     pub(crate) fn draw(&self) -> Outcome {
-        if self.drop_rate <= 0.0 && self.error_rate <= 0.0 {
+        if self.drop_rate <= 0.0 && self.error_rate <= 0.0 && self.throttle_rate <= 0.0 {
             return Outcome::Answer;
         }
         let mut rng = rand::thread_rng();
         if rng.gen::<f64>() < self.drop_rate {
             Outcome::Drop
+        } else if rng.gen::<f64>() < self.throttle_rate {
+            Outcome::Throttle
         } else if rng.gen::<f64>() < self.error_rate {
             Outcome::Fail
         } else {
@@ -50,7 +57,9 @@ impl Faults {
 
     /// Whether the rates are probabilities.
     pub(crate) fn is_valid(&self) -> bool {
-        (0.0..=1.0).contains(&self.error_rate) && (0.0..=1.0).contains(&self.drop_rate)
+        [self.error_rate, self.drop_rate, self.throttle_rate]
+            .iter()
+            .all(|rate| (0.0..=1.0).contains(rate))
     }
 }
 

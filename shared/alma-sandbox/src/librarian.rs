@@ -189,7 +189,7 @@ async fn set_faults(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         return sandbox_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "INVALID_FAULTS",
-            "error_rate and drop_rate must be between 0 and 1",
+            "error_rate, drop_rate and throttle_rate must be between 0 and 1",
         );
     }
     if let Some(code) = &institution {

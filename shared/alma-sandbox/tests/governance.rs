@@ -116,6 +116,31 @@ async fn an_error_rate_of_one_answers_500_without_applying_the_call() {
 }
 
 #[tokio::test]
+async fn a_throttle_rate_of_one_answers_per_second_threshold() {
+    let running = demo().await;
+    running.sandbox.set_faults(
+        Some("DEMO_C"),
+        Faults {
+            throttle_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    let response = call(
+        &running,
+        "DEMO_C",
+        Method::POST,
+        "/users",
+        Some(patron("t1", "Throttled")),
+    )
+    .await;
+    alma_error(response, 429, "PER_SECOND_THRESHOLD").await;
+    assert!(running.sandbox.user("DEMO_C", "t1").is_none());
+    running.sandbox.clear_faults();
+    create(&running, "DEMO_C", patron("t1", "Throttled")).await;
+    assert_eq!(count(&running.sandbox.stats(), "DEMO_C", "POST", 429), 1);
+}
+
+#[tokio::test]
 async fn a_drop_rate_of_one_breaks_the_connection() {
     let running = demo().await;
     running.sandbox.set_faults(

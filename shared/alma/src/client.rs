@@ -15,6 +15,10 @@ use std::fmt;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// How long every call to an institution waits after Alma answered 429: its
+/// threshold is counted per second.
+const THROTTLE_COOL_DOWN: Duration = Duration::from_secs(1);
+
 /// The code of a call for an institution the client was not given.
 const UNKNOWN_INSTITUTION: &str = "UNKNOWN_INSTITUTION";
 
@@ -96,6 +100,9 @@ impl AlmaClient {
         match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
+                if status == 429 {
+                    institution.pacer.cool_down(THROTTLE_COOL_DOWN);
+                }
                 let answer = read_answer(response).await;
                 tracing::debug!(
                     institution = %code,

@@ -33,6 +33,22 @@ impl Pacer {
         slot
     }
 
+    /// After Alma answered 429, holds every caller of the institution back for
+    /// `pause` (Alma counts per second): a burst that slipped past the pacer,
+    /// or another client using the same API key, must not turn into a storm of
+    /// refused calls.
+    pub(crate) fn cool_down(&self, pause: Duration) {
+        self.hold_until(Instant::now() + pause);
+    }
+
+    fn hold_until(&self, until: Instant) {
+        let mut next_free = self
+            .next_free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *next_free = Some(next_free.map_or(until, |free| free.max(until)));
+    }
+
     /// Books the first free slot at or after `now`. The lock is held only here.
     fn take_slot(&self, now: Instant) -> Instant {
         let mut next_free = self
@@ -64,6 +80,19 @@ mod tests {
                 i + 1
             );
         }
+    }
+
+    #[test]
+    fn a_cool_down_holds_the_next_slots_back() {
+        let pacer = Pacer::new(20);
+        let start = Instant::now();
+        assert_eq!(pacer.take_slot(start), start);
+        pacer.hold_until(start + Duration::from_secs(1));
+        assert_eq!(pacer.take_slot(start), start + Duration::from_secs(1));
+        assert_eq!(pacer.take_slot(start), start + Duration::from_millis(1050));
+        // A cool-down never moves already-later slots earlier.
+        pacer.hold_until(start);
+        assert_eq!(pacer.take_slot(start), start + Duration::from_millis(1100));
     }
 
     #[test]

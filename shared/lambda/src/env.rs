@@ -36,9 +36,17 @@ impl Environment {
 
     /// A fixed set of variables.
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Self {
-            lookup: Box::new(move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())),
+            lookup: Box::new(move |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            }),
         }
     }
 
@@ -53,7 +61,12 @@ impl Environment {
     }
 
     /// An optional variable parsed with `parse`, or `default`.
-    pub fn parsed<T>(&self, name: &'static str, default: T, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, EnvError> {
+    pub fn parsed<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, EnvError> {
         match self.optional(name) {
             None => Ok(default),
             Some(value) => parse(value.trim()).map_err(|reason| EnvError::Invalid { name, reason }),
@@ -72,7 +85,10 @@ impl Environment {
 
     /// `PATRON_HUB_NETWORK_ZONE`: the network zone's institution code.
     pub fn network_zone(&self) -> Result<InstitutionCode, EnvError> {
-        institution(&self.required("PATRON_HUB_NETWORK_ZONE")?, "PATRON_HUB_NETWORK_ZONE")
+        institution(
+            &self.required("PATRON_HUB_NETWORK_ZONE")?,
+            "PATRON_HUB_NETWORK_ZONE",
+        )
     }
 
     /// `PATRON_HUB_NETWORK_ZONE` and `PATRON_HUB_INSTITUTIONS` (comma separated).
@@ -90,19 +106,31 @@ impl Environment {
 
     /// `PATRON_HUB_INSTITUTION`: the one institution a worker function serves.
     pub fn institution(&self) -> Result<InstitutionCode, EnvError> {
-        institution(&self.required("PATRON_HUB_INSTITUTION")?, "PATRON_HUB_INSTITUTION")
+        institution(
+            &self.required("PATRON_HUB_INSTITUTION")?,
+            "PATRON_HUB_INSTITUTION",
+        )
     }
 
     /// `PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES` and `PATRON_HUB_DISTRIBUTE_DELETIONS`.
     pub fn routing(&self) -> Result<RoutingRules, EnvError> {
         let defaults = RoutingRules::default();
         let categories = match self.optional("PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES") {
-            Some(list) => list.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect(),
+            Some(list) => list
+                .split(',')
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty())
+                .collect(),
             None => defaults.distributed_job_categories,
         };
-        let deletions = self.parsed("PATRON_HUB_DISTRIBUTE_DELETIONS", defaults.distribute_deletions, |v| {
-            v.parse::<bool>().map_err(|_| "expected true or false".to_owned())
-        })?;
+        let deletions = self.parsed(
+            "PATRON_HUB_DISTRIBUTE_DELETIONS",
+            defaults.distribute_deletions,
+            |v| {
+                v.parse::<bool>()
+                    .map_err(|_| "expected true or false".to_owned())
+            },
+        )?;
         Ok(RoutingRules {
             distributed_job_categories: categories,
             distribute_deletions: deletions,
@@ -112,13 +140,20 @@ impl Environment {
     /// `PATRON_HUB_LINK_METHOD` (`lookup` or `linked-post`) and `PATRON_HUB_MAX_ATTEMPTS`.
     pub fn worker(&self) -> Result<WorkerSettings, EnvError> {
         let defaults = WorkerSettings::default();
-        let link_method = self.parsed("PATRON_HUB_LINK_METHOD", defaults.link_method, |v| match v {
-            "lookup" => Ok(LinkMethod::Lookup),
-            "linked-post" => Ok(LinkMethod::LinkedPost),
-            _ => Err("expected lookup or linked-post".to_owned()),
-        })?;
+        let link_method = self.parsed(
+            "PATRON_HUB_LINK_METHOD",
+            defaults.link_method,
+            |v| match v {
+                "lookup" => Ok(LinkMethod::Lookup),
+                "linked-post" => Ok(LinkMethod::LinkedPost),
+                _ => Err("expected lookup or linked-post".to_owned()),
+            },
+        )?;
         let max_attempts = self.parsed("PATRON_HUB_MAX_ATTEMPTS", defaults.max_attempts, |v| {
-            v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| "expected a whole number ≥ 1".to_owned())
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| "expected a whole number ≥ 1".to_owned())
         })?;
         Ok(WorkerSettings {
             link_method,
@@ -131,7 +166,12 @@ impl Environment {
     /// shared by the `PATRON_HUB_WORKER_CONCURRENCY` processes the event source
     /// mapping may run at once, so that together they stay under the rate.
     pub fn calls_per_second_per_process(&self) -> Result<u32, EnvError> {
-        let whole = |v: &str| v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| "expected a whole number ≥ 1".to_owned());
+        let whole = |v: &str| {
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| "expected a whole number ≥ 1".to_owned())
+        };
         let rate = self.parsed("ALMA_CALLS_PER_SECOND", 20, whole)?;
         let concurrency = self.parsed("PATRON_HUB_WORKER_CONCURRENCY", 2, whole)?;
         Ok((rate / concurrency).max(1))
@@ -158,7 +198,14 @@ mod tests {
             ("PATRON_HUB_DISTRIBUTE_DELETIONS", "true"),
         ]);
         let network = env.network().unwrap();
-        assert_eq!(network.members.iter().map(|m| m.as_str()).collect::<Vec<_>>(), ["A", "B", "C"]);
+        assert_eq!(
+            network
+                .members
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>(),
+            ["A", "B", "C"]
+        );
         let routing = env.routing().unwrap();
         assert_eq!(routing.distributed_job_categories, ["PEB"]);
         assert!(routing.distribute_deletions);
@@ -166,16 +213,42 @@ mod tests {
 
     #[test]
     fn names_the_missing_or_invalid_variable() {
-        let env = Environment::from_pairs(&[("PATRON_HUB_NETWORK_ZONE", "bad code"), ("PATRON_HUB_LINK_METHOD", "teleport")]);
-        assert!(matches!(env.table(), Err(EnvError::Missing("PATRON_HUB_TABLE"))));
-        assert!(matches!(env.network(), Err(EnvError::Invalid { name: "PATRON_HUB_NETWORK_ZONE", .. })));
-        assert!(matches!(env.worker(), Err(EnvError::Invalid { name: "PATRON_HUB_LINK_METHOD", .. })));
+        let env = Environment::from_pairs(&[
+            ("PATRON_HUB_NETWORK_ZONE", "bad code"),
+            ("PATRON_HUB_LINK_METHOD", "teleport"),
+        ]);
+        assert!(matches!(
+            env.table(),
+            Err(EnvError::Missing("PATRON_HUB_TABLE"))
+        ));
+        assert!(matches!(
+            env.network(),
+            Err(EnvError::Invalid {
+                name: "PATRON_HUB_NETWORK_ZONE",
+                ..
+            })
+        ));
+        assert!(matches!(
+            env.worker(),
+            Err(EnvError::Invalid {
+                name: "PATRON_HUB_LINK_METHOD",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn splits_the_rate_between_concurrent_workers() {
-        let env = Environment::from_pairs(&[("ALMA_CALLS_PER_SECOND", "20"), ("PATRON_HUB_WORKER_CONCURRENCY", "3")]);
+        let env = Environment::from_pairs(&[
+            ("ALMA_CALLS_PER_SECOND", "20"),
+            ("PATRON_HUB_WORKER_CONCURRENCY", "3"),
+        ]);
         assert_eq!(env.calls_per_second_per_process().unwrap(), 6);
-        assert_eq!(Environment::from_pairs(&[]).calls_per_second_per_process().unwrap(), 10);
+        assert_eq!(
+            Environment::from_pairs(&[])
+                .calls_per_second_per_process()
+                .unwrap(),
+            10
+        );
     }
 }

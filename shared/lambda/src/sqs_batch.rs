@@ -3,7 +3,7 @@
 //! (`ReportBatchItemFailures`), so successes are never processed twice.
 
 use crate::wiring::InstitutionWorker;
-use aws_lambda_events::event::sqs::{SqsBatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use patron_hub_domain::distribution::{work_batch, Settled};
 use patron_hub_domain::ports::Delivery;
 use patron_hub_domain::Job;
@@ -28,7 +28,13 @@ pub async fn handle_batch(event: SqsEvent, worker: &InstitutionWorker) -> SqsBat
             }
         }
     }
-    let results = work_batch(&worker.store, &worker.distributor, worker.clock.as_ref(), &deliveries).await;
+    let results = work_batch(
+        &worker.store,
+        &worker.distributor,
+        worker.clock.as_ref(),
+        &deliveries,
+    )
+    .await;
     for (message_id, result) in message_ids.into_iter().zip(results) {
         match result {
             Ok(Settled::Completed | Settled::DeadLettered) => {}
@@ -39,27 +45,30 @@ pub async fn handle_batch(event: SqsEvent, worker: &InstitutionWorker) -> SqsBat
             }
         }
     }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures
-        .into_iter()
-        .map(|item_identifier| {
-            let mut failure = SqsBatchItemFailure::default();
-            failure.item_identifier = item_identifier;
-            failure
-        })
-        .collect();
-    response
+    SqsBatchResponse {
+        batch_item_failures: failures
+            .into_iter()
+            .map(|item_identifier| BatchItemFailure { item_identifier })
+            .collect(),
+    }
 }
 
 /// Reads one record: its body is a job, its receive count the attempt number.
 fn delivery(record: SqsMessage) -> Result<Delivery, String> {
-    let handle = record.receipt_handle.ok_or("the record has no receipt handle")?;
+    let handle = record
+        .receipt_handle
+        .ok_or("the record has no receipt handle")?;
     let body = record.body.ok_or("the record has no body")?;
-    let job: Job = serde_json::from_str(&body).map_err(|e| format!("the body is not a job: {e}"))?;
+    let job: Job =
+        serde_json::from_str(&body).map_err(|e| format!("the body is not a job: {e}"))?;
     let attempt = record
         .attributes
         .get("ApproximateReceiveCount")
         .and_then(|count| count.parse().ok())
         .unwrap_or(1);
-    Ok(Delivery { handle, job, attempt })
+    Ok(Delivery {
+        handle,
+        job,
+        attempt,
+    })
 }

@@ -60,30 +60,65 @@ impl AwsClients {
 
     /// A secret from Secrets Manager when `arn_variable` is set, otherwise the
     /// plain `fallback_variable` (for local runs with `cargo lambda watch`).
-    async fn secret(&self, env: &Environment, arn_variable: &'static str, fallback_variable: &'static str) -> Result<String, WiringError> {
+    async fn secret(
+        &self,
+        env: &Environment,
+        arn_variable: &'static str,
+        fallback_variable: &'static str,
+    ) -> Result<String, WiringError> {
         let Some(arn) = env.optional(arn_variable) else {
             return Ok(env.required(fallback_variable)?);
         };
-        let answer = self.secrets.get_secret_value().secret_id(arn).send().await.map_err(|e| WiringError::Secret {
-            name: arn_variable,
-            reason: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
-        })?;
-        answer.secret_string().map(str::to_owned).ok_or(WiringError::Secret {
-            name: arn_variable,
-            reason: "the secret has no string value".to_owned(),
-        })
+        let answer = self
+            .secrets
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| WiringError::Secret {
+                name: arn_variable,
+                reason: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
+            })?;
+        answer
+            .secret_string()
+            .map(str::to_owned)
+            .ok_or(WiringError::Secret {
+                name: arn_variable,
+                reason: "the secret has no string value".to_owned(),
+            })
     }
 }
 
 /// The `alma-webhook` function's receiver, over DynamoDB and the job queues.
-pub async fn webhook_receiver(env: &Environment, aws: &AwsClients) -> Result<WebhookReceiver, WiringError> {
+pub async fn webhook_receiver(
+    env: &Environment,
+    aws: &AwsClients,
+) -> Result<WebhookReceiver, WiringError> {
     let network = env.network()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let queues = resolve_queue_urls(&aws.sqs, &env.queue_prefix()?, &network.members).await?;
-    let store = AwsStore::new(aws.dynamodb.clone(), aws.sqs.clone(), env.table()?, queues, clock.clone());
-    let secrets = aws.secret(env, "PATRON_HUB_WEBHOOK_SECRET_ARN", "PATRON_HUB_WEBHOOK_SECRETS").await?;
+    let store = AwsStore::new(
+        aws.dynamodb.clone(),
+        aws.sqs.clone(),
+        env.table()?,
+        queues,
+        clock.clone(),
+    );
+    let secrets = aws
+        .secret(
+            env,
+            "PATRON_HUB_WEBHOOK_SECRET_ARN",
+            "PATRON_HUB_WEBHOOK_SECRETS",
+        )
+        .await?;
     let secrets = WebhookSecrets::new(secrets.split(['\n', ',']).map(str::trim));
-    Ok(WebhookReceiver::new(secrets, network, env.routing()?, Arc::new(store), clock))
+    Ok(WebhookReceiver::new(
+        secrets,
+        network,
+        env.routing()?,
+        Arc::new(store),
+        clock,
+    ))
 }
 
 /// What one institution's worker function runs on.
@@ -97,21 +132,47 @@ pub struct InstitutionWorker {
 }
 
 /// The `institution-worker` function's services for `PATRON_HUB_INSTITUTION`.
-pub async fn institution_worker(env: &Environment, aws: &AwsClients) -> Result<InstitutionWorker, WiringError> {
+pub async fn institution_worker(
+    env: &Environment,
+    aws: &AwsClients,
+) -> Result<InstitutionWorker, WiringError> {
     let institution = env.institution()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let queues = resolve_queue_urls(&aws.sqs, &env.queue_prefix()?, std::slice::from_ref(&institution)).await?;
-    let store = AwsStore::new(aws.dynamodb.clone(), aws.sqs.clone(), env.table()?, queues, clock.clone());
+    let queues = resolve_queue_urls(
+        &aws.sqs,
+        &env.queue_prefix()?,
+        std::slice::from_ref(&institution),
+    )
+    .await?;
+    let store = AwsStore::new(
+        aws.dynamodb.clone(),
+        aws.sqs.clone(),
+        env.table()?,
+        queues,
+        clock.clone(),
+    );
     let alma = AlmaClient::new(
         vec![AlmaInstitution {
             code: institution,
             base_url: env.required("ALMA_API_BASE_URL")?,
-            api_key: aws.secret(env, "ALMA_API_KEY_SECRET_ARN", "ALMA_API_KEY").await?,
+            api_key: aws
+                .secret(env, "ALMA_API_KEY_SECRET_ARN", "ALMA_API_KEY")
+                .await?,
             calls_per_second: env.calls_per_second_per_process()?,
         }],
         ALMA_TIMEOUT,
     )
     .map_err(|e| WiringError::Alma(e.to_string()))?;
-    let distributor = Distributor::new(Arc::new(alma), Arc::new(store.clone()), clock.clone(), env.network_zone()?, env.worker()?);
-    Ok(InstitutionWorker { store, distributor, clock })
+    let distributor = Distributor::new(
+        Arc::new(alma),
+        Arc::new(store.clone()),
+        clock.clone(),
+        env.network_zone()?,
+        env.worker()?,
+    );
+    Ok(InstitutionWorker {
+        store,
+        distributor,
+        clock,
+    })
 }

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How soon a job held by another worker is looked at again.
+const BUSY_RETRY: Duration = Duration::from_secs(5);
+
 /// How a network-zone user is made to exist in a member institution.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -122,10 +125,11 @@ impl Distributor {
             Claim::Proceed => {}
             Claim::AlreadyDone => return Ok(Disposition::Done(None)),
             Claim::Busy => {
+                // Look again soon: the holder may have died, and its lease ends on its own.
                 return Ok(Disposition::Retry {
-                    after: lease,
+                    after: lease.min(BUSY_RETRY),
                     reason: "another worker holds this job".to_owned(),
-                })
+                });
             }
             Claim::Stale { newer } => {
                 let reason = FailureReason {
