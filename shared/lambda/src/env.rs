@@ -20,10 +20,13 @@ pub enum EnvError {
     },
 }
 
+/// Looks one variable up by name.
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Reads one variable at a time; built over the process environment or, in
 /// tests, over a fixed list.
 pub struct Environment {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
 }
 
 impl Environment {
