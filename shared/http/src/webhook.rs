@@ -8,7 +8,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, MethodRouter};
-use axum::Json;
+use axum::{Json, Router};
 use patron_hub_domain::webhook::{EnvelopeError, Reception, ReceptionError, WebhookReceiver};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -35,6 +35,16 @@ pub fn routes(receiver: Arc<WebhookReceiver>, max_body: usize) -> MethodRouter {
         .post(deliver)
         .fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// The `alma-webhook` Lambda function's router: the listener at the function
+/// URL's root, and at `/webhooks/alma` as on the local server.
+pub fn function_router(receiver: Arc<WebhookReceiver>, max_body: usize) -> Router {
+    let listener = routes(receiver, max_body);
+    Router::new()
+        .route("/", listener.clone())
+        .route("/webhooks/alma", listener)
+        .fallback(crate::error::not_found)
 }
 
 #[derive(Deserialize)]

@@ -38,8 +38,11 @@ mod inbox;
 mod item;
 mod keys;
 mod ledger;
+mod provision;
 mod queue;
 mod send;
+
+pub use provision::provision;
 
 use patron_hub_domain::{Clock, InstitutionCode, StoreError};
 use std::collections::BTreeMap;

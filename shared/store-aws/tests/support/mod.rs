@@ -1,10 +1,6 @@
 //! A fresh table and fresh institution queues on moto, made through the real SDK.
 
 use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
 use patron_hub_domain::{Clock, InstitutionCode};
 use patron_hub_store_aws::AwsStore;
 use std::collections::BTreeMap;
@@ -36,19 +32,12 @@ impl Fixture {
         let sqs = aws_sdk_sqs::Client::new(&config);
         let run = uuid::Uuid::new_v4().simple().to_string();
         let table = format!("patron-hub-{run}");
-        create_table(&dynamodb, &table).await;
         let prefix = format!("ph-{}-", &run[..12]);
         let institutions = patron_hub_contract::institutions();
-        for institution in &institutions {
-            sqs.create_queue()
-                .queue_name(format!("{prefix}{institution}"))
-                .send()
+        let queues =
+            patron_hub_store_aws::provision(&dynamodb, &sqs, &table, &prefix, &institutions)
                 .await
-                .expect("create an institution queue");
-        }
-        let queues = patron_hub_store_aws::resolve_queue_urls(&sqs, &prefix, &institutions)
-            .await
-            .expect("resolve the queue URLs");
+                .expect("create the table and queues on moto");
         assert_eq!(queues.len(), institutions.len());
         Self {
             dynamodb,
@@ -72,46 +61,4 @@ impl Fixture {
             clock,
         )
     }
-}
-
-/// The table as `infra/` declares it: string `pk`/`sk`, on demand, TTL on `expires_at`.
-async fn create_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("a complete attribute definition")
-    };
-    let key = |name: &str, key_type: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(key_type)
-            .build()
-            .expect("a complete key element")
-    };
-    dynamodb
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .send()
-        .await
-        .expect("create the table");
-    dynamodb
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(true)
-                .build()
-                .expect("a complete TTL specification"),
-        )
-        .send()
-        .await
-        .expect("enable TTL");
 }
