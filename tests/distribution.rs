@@ -14,23 +14,15 @@ const SETTLE: Duration = Duration::from_secs(30);
 #[tokio::test]
 async fn an_external_reader_created_in_one_institution_reaches_the_others() {
     let s = DemoServer::start().await;
-    let created = librarian(
-        &s.http,
-        &s.sandbox,
-        Method::POST,
-        "DEMO_A/users",
-        Some(external_reader("ext-1")),
-    )
-    .await;
+    let created = s
+        .librarian(Method::POST, "DEMO_A/users", Some(external_reader("ext-1")))
+        .await;
     assert_eq!(
         created["webhook"]["status"], 200,
         "the webhook was accepted: {created}"
     );
     for institution in ["DEMO_B", "DEMO_C"] {
-        let user = eventually(&format!("ext-1 in {institution}"), SETTLE, || {
-            sandbox_user(&s.http, &s.sandbox, institution, "ext-1")
-        })
-        .await;
+        let user = s.user_eventually(institution, "ext-1").await;
         assert_eq!(user["last_name"], "Lecteur");
         assert_eq!(user["job_category"]["value"], "Exterieur");
     }
@@ -45,34 +37,17 @@ async fn an_external_reader_created_in_one_institution_reaches_the_others() {
 #[tokio::test]
 async fn an_update_reaches_the_others_and_keeps_their_local_fields() {
     let s = DemoServer::start().await;
-    librarian(
-        &s.http,
-        &s.sandbox,
-        Method::POST,
-        "DEMO_A/users",
-        Some(external_reader("ext-2")),
-    )
-    .await;
-    for institution in ["DEMO_B", "DEMO_C"] {
-        eventually("ext-2 distributed", SETTLE, || {
-            sandbox_user(&s.http, &s.sandbox, institution, "ext-2")
-        })
+    s.librarian(Method::POST, "DEMO_A/users", Some(external_reader("ext-2")))
         .await;
+    for institution in ["DEMO_B", "DEMO_C"] {
+        s.user_eventually(institution, "ext-2").await;
     }
     // DEMO_C adds a note of its own (a local field), which is itself distributed minus the note.
     let note = json!({"user_note": [{"note_text": "caution deposited at DEMO_C", "note_type": {"value": "CIRCULATION"}}]});
-    librarian(
-        &s.http,
-        &s.sandbox,
-        Method::PUT,
-        "DEMO_C/users/ext-2",
-        Some(note),
-    )
-    .await;
+    s.librarian(Method::PUT, "DEMO_C/users/ext-2", Some(note))
+        .await;
     // Then DEMO_B changes the reader's name.
-    librarian(
-        &s.http,
-        &s.sandbox,
+    s.librarian(
         Method::PUT,
         "DEMO_B/users/ext-2",
         Some(json!({"last_name": "Renamed"})),
@@ -106,19 +81,10 @@ async fn a_network_zone_creation_is_linked_into_every_member() {
     let s = DemoServer::start().await;
     let mut student = external_reader("nz-1");
     student["job_category"] = json!({"value": "Etudiant"});
-    librarian(
-        &s.http,
-        &s.sandbox,
-        Method::POST,
-        "DEMO_NETWORK/users",
-        Some(student),
-    )
-    .await;
-    for institution in ["DEMO_A", "DEMO_B", "DEMO_C"] {
-        let copy = eventually(&format!("nz-1 linked in {institution}"), SETTLE, || {
-            sandbox_user(&s.http, &s.sandbox, institution, "nz-1")
-        })
+    s.librarian(Method::POST, "DEMO_NETWORK/users", Some(student))
         .await;
+    for institution in ["DEMO_A", "DEMO_B", "DEMO_C"] {
+        let copy = s.user_eventually(institution, "nz-1").await;
         assert_eq!(
             copy["source_institution_code"]["value"], "DEMO_NETWORK",
             "a linked copy: {copy}"
@@ -129,14 +95,8 @@ async fn a_network_zone_creation_is_linked_into_every_member() {
 #[tokio::test]
 async fn duplicate_deliveries_have_exactly_one_effect_per_institution() {
     let s = DemoServer::start().await;
-    librarian(
-        &s.http,
-        &s.sandbox,
-        Method::POST,
-        "DEMO_A/users",
-        Some(external_reader("dup-1")),
-    )
-    .await;
+    s.librarian(Method::POST, "DEMO_A/users", Some(external_reader("dup-1")))
+        .await;
     let deliveries: Value = s
         .http
         .get(format!("{}/sandbox/webhooks", s.sandbox))
@@ -173,10 +133,7 @@ async fn duplicate_deliveries_have_exactly_one_effect_per_institution() {
         assert_eq!(answer["status"], "duplicate", "{answer}");
     }
     for institution in ["DEMO_B", "DEMO_C"] {
-        eventually("dup-1 distributed", SETTLE, || {
-            sandbox_user(&s.http, &s.sandbox, institution, "dup-1")
-        })
-        .await;
+        s.user_eventually(institution, "dup-1").await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     for institution in ["DEMO_B", "DEMO_C"] {
@@ -255,18 +212,13 @@ async fn an_alma_validation_error_ends_as_a_dead_letter_with_almas_code() {
         .await
         .unwrap();
     assert!(groups.status().is_success());
-    librarian(
-        &s.http,
-        &s.sandbox,
+    s.librarian(
         Method::POST,
         "DEMO_A/users",
         Some(external_reader("invalid-1")),
     )
     .await;
-    eventually("applied in DEMO_B", SETTLE, || {
-        sandbox_user(&s.http, &s.sandbox, "DEMO_B", "invalid-1")
-    })
-    .await;
+    s.user_eventually("DEMO_B", "invalid-1").await;
     let letters = eventually("a dead letter in DEMO_C", SETTLE, || async {
         let letters = dead_letters(&s.data, &["--institution", "DEMO_C"]);
         (!letters.is_empty()).then_some(letters)

@@ -147,6 +147,28 @@ impl DemoServer {
     }
 }
 
+impl DemoServer {
+    /// A librarian action in this server's sandbox.
+    pub async fn librarian(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        librarian(&self.http, &self.sandbox, method, path, body).await
+    }
+
+    /// Waits until `primary_id` exists in `institution`, and returns it.
+    pub async fn user_eventually(&self, institution: &str, primary_id: &str) -> Value {
+        eventually(
+            &format!("{primary_id} in {institution}"),
+            Duration::from_secs(30),
+            || sandbox_user(&self.http, &self.sandbox, institution, primary_id),
+        )
+        .await
+    }
+}
+
 /// A librarian action in the sandbox's staff UI (fires a webhook).
 pub async fn librarian(
     http: &reqwest::Client,

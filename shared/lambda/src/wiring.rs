@@ -5,7 +5,7 @@ use crate::env::{EnvError, Environment};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_domain::distribution::Distributor;
 use patron_hub_domain::webhook::{WebhookReceiver, WebhookSecrets};
-use patron_hub_domain::{Clock, StoreError, SystemClock};
+use patron_hub_domain::{Clock, InstitutionCode, StoreError, SystemClock};
 use patron_hub_store_aws::{resolve_queue_urls, AwsStore};
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,6 +89,23 @@ impl AwsClients {
     }
 }
 
+/// The DynamoDB table and the job queues of `institutions`, found once at start-up.
+async fn store(
+    env: &Environment,
+    aws: &AwsClients,
+    institutions: &[InstitutionCode],
+    clock: &Arc<dyn Clock>,
+) -> Result<AwsStore, WiringError> {
+    let queues = resolve_queue_urls(&aws.sqs, &env.queue_prefix()?, institutions).await?;
+    Ok(AwsStore::new(
+        aws.dynamodb.clone(),
+        aws.sqs.clone(),
+        env.table()?,
+        queues,
+        clock.clone(),
+    ))
+}
+
 /// The `alma-webhook` function's receiver, over DynamoDB and the job queues.
 pub async fn webhook_receiver(
     env: &Environment,
@@ -96,14 +113,7 @@ pub async fn webhook_receiver(
 ) -> Result<WebhookReceiver, WiringError> {
     let network = env.network()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let queues = resolve_queue_urls(&aws.sqs, &env.queue_prefix()?, &network.members).await?;
-    let store = AwsStore::new(
-        aws.dynamodb.clone(),
-        aws.sqs.clone(),
-        env.table()?,
-        queues,
-        clock.clone(),
-    );
+    let store = store(env, aws, &network.members, &clock).await?;
     let secrets = aws
         .secret(
             env,
@@ -138,19 +148,7 @@ pub async fn institution_worker(
 ) -> Result<InstitutionWorker, WiringError> {
     let institution = env.institution()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let queues = resolve_queue_urls(
-        &aws.sqs,
-        &env.queue_prefix()?,
-        std::slice::from_ref(&institution),
-    )
-    .await?;
-    let store = AwsStore::new(
-        aws.dynamodb.clone(),
-        aws.sqs.clone(),
-        env.table()?,
-        queues,
-        clock.clone(),
-    );
+    let store = store(env, aws, std::slice::from_ref(&institution), &clock).await?;
     let alma = AlmaClient::new(
         vec![AlmaInstitution {
             code: institution,
