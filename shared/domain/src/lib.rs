@@ -6,6 +6,7 @@
 //! the clock plug into. It must never do I/O itself, nor name an AWS, SQL or HTTP
 //! framework type: adapters live in the other `shared/` crates.
 
+pub mod accounts;
 pub mod alma;
 pub mod clock;
 pub mod distribution;

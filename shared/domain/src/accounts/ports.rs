@@ -1,0 +1,161 @@
+//! The ports of the accounts use cases. Each has one adapter per backend
+//! (SQLite; DynamoDB, SES) held to the shared contract suite.
+
+use super::{Account, AccountId, Email, Language, TokenHash, UserName};
+use crate::StoreError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why an account could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountWriteError {
+    /// Another account has this user name (case-insensitive).
+    #[error("the user name {0} is taken")]
+    UserNameTaken(String),
+    /// Another account has, or had, this e-mail.
+    #[error("the e-mail {0} is taken")]
+    EmailTaken(String),
+    /// The account changed since it was read (optimistic locking).
+    #[error("the account was changed by someone else")]
+    VersionConflict,
+    /// No such account.
+    #[error("no such account")]
+    NotFound,
+    /// The backend failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Accounts, with user names and e-mails unique under concurrency.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates an account (version 1) unless its user name or e-mail is taken.
+    async fn create(&self, account: &Account) -> Result<(), AccountWriteError>;
+    /// Creates every account or none (bulk import), even beyond one
+    /// transaction's size: a failure part-way leaves nothing behind.
+    async fn create_all(&self, accounts: &[Account]) -> Result<(), AccountWriteError>;
+    /// Replaces an account whose stored version is `account.version - 1`; an
+    /// e-mail or user-name change moves the reservation atomically (the old
+    /// e-mail stays reserved for ever).
+    async fn update(&self, account: &Account) -> Result<(), AccountWriteError>;
+    /// One account by id.
+    async fn get(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+    /// The account holding an e-mail (one indexed lookup).
+    async fn find_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError>;
+    /// The account holding a user name, case-insensitive (one indexed lookup).
+    async fn find_by_user_name(&self, user_name: &UserName) -> Result<Option<Account>, StoreError>;
+    /// Which of these user names and e-mails are already taken (bulk import's check).
+    async fn taken(&self, user_names: &[UserName], emails: &[Email]) -> Result<(Vec<UserName>, Vec<Email>), StoreError>;
+    /// Accounts whose user name, e-mail or names contain `text` (case-insensitive), at most `limit`.
+    async fn search(&self, text: &str, limit: usize) -> Result<Vec<Account>, StoreError>;
+}
+
+/// What a single-use token is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TokenPurpose {
+    /// Confirms a self-registration's e-mail.
+    Activation,
+    /// Sets a new password (forgotten password, or an administrator's invitation).
+    PasswordReset,
+    /// Confirms a new e-mail address before it replaces the old one.
+    EmailChange {
+        /// The address being confirmed.
+        new_email: Email,
+    },
+}
+
+/// A stored token: its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// Whose token it is.
+    pub account_id: AccountId,
+    /// What it allows.
+    pub purpose: TokenPurpose,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// After this instant it is worthless, whether or not storage has purged it.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Single-use tokens.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Keeps a new token.
+    async fn issue(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    /// Uses a token once: atomically removes it and returns it if it exists and
+    /// has not expired at `now`; otherwise `None` (the caller checks its purpose).
+    /// Two concurrent uses give one success.
+    async fn consume(&self, hash: &TokenHash, now: DateTime<Utc>) -> Result<Option<TokenRecord>, StoreError>;
+    /// Removes every outstanding token of an account (after a password reset).
+    async fn revoke_all(&self, account_id: AccountId) -> Result<(), StoreError>;
+}
+
+/// A stored session: its hash, never the session token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// SHA-256 of the session token.
+    pub hash: TokenHash,
+    /// Whose session it is.
+    pub account_id: AccountId,
+    /// When it started (the absolute timeout counts from here).
+    pub created_at: DateTime<Utc>,
+    /// When it was last used (the idle timeout counts from here).
+    pub last_used_at: DateTime<Utc>,
+}
+
+/// Login sessions.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Keeps a new session.
+    async fn create(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// The session, if it exists.
+    async fn get(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError>;
+    /// Records a use of the session at `at`.
+    async fn touch(&self, hash: &TokenHash, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Ends one session.
+    async fn delete(&self, hash: &TokenHash) -> Result<(), StoreError>;
+    /// Ends every session of an account.
+    async fn delete_all(&self, account_id: AccountId) -> Result<(), StoreError>;
+}
+
+/// Failed logins per submitted identifier, whether or not an account has it.
+#[async_trait]
+pub trait LoginAttempts: Send + Sync {
+    /// Records a failure for `identifier` at `at`; returns the failures since `since`, this one included.
+    async fn record_failure(&self, identifier: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<u32, StoreError>;
+    /// The failures for `identifier` since `since`.
+    async fn failures_since(&self, identifier: &str, since: DateTime<Utc>) -> Result<u32, StoreError>;
+    /// Forgets the failures of `identifier` (after a successful login).
+    async fn clear(&self, identifier: &str) -> Result<(), StoreError>;
+}
+
+/// One outgoing message, already rendered in the recipient's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mail {
+    /// Recipient.
+    pub to: Email,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+    /// The language it is written in.
+    pub language: Language,
+}
+
+/// A message could not be handed over.
+#[derive(Debug, thiserror::Error)]
+#[error("mail not sent: {0}")]
+pub struct MailError(pub String);
+
+/// Sends mail: an outbox folder of `.eml` files, SMTP, or SES.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Hands one message over for delivery.
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+}
