@@ -97,7 +97,9 @@ impl LocalNode {
             .fallback(error::not_found)
     }
 
-    /// Starts one worker task per member institution.
+    /// Starts one worker task per member institution, each supervised: a
+    /// worker that panics is logged and started again, so one bad job can never
+    /// silently stop an institution's distribution.
     pub fn spawn_workers(&self) -> Vec<JoinHandle<()>> {
         self.runtime
             .network
@@ -105,12 +107,22 @@ impl LocalNode {
             .iter()
             .map(|institution| {
                 let queue: Arc<dyn JobQueue> = Arc::new(self.store.clone());
-                tokio::spawn(run_worker(
-                    queue,
-                    self.distributor.clone(),
-                    self.clock.clone(),
-                    institution.clone(),
-                ))
+                let (distributor, clock, institution) =
+                    (self.distributor.clone(), self.clock.clone(), institution.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let worker = tokio::spawn(run_worker(
+                            queue.clone(),
+                            distributor.clone(),
+                            clock.clone(),
+                            institution.clone(),
+                        ));
+                        if let Err(error) = worker.await {
+                            tracing::error!(%institution, %error, "worker stopped; restarting it");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                })
             })
             .collect()
     }
