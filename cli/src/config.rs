@@ -42,7 +42,33 @@ pub struct Settings {
     /// Seconds before an Alma call is abandoned as unanswered.
     #[serde(default = "default_alma_timeout")]
     pub alma_timeout_seconds: u64,
+    /// Login accounts: public address and mail sender.
+    #[serde(default)]
+    pub accounts: AccountsSettings,
 }
+
+/// Where account mails point and who sends them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountsSettings {
+    /// The address people reach patron-hub at: every link in a mail starts
+    /// with it (never with a request's Host header). Defaults to the listen address.
+    pub public_base_url: Option<String>,
+    /// The sender of account mails.
+    pub mail_from: String,
+}
+
+impl Default for AccountsSettings {
+    fn default() -> Self {
+        Self {
+            public_base_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
+        }
+    }
+}
+
+/// The sender of account mails when none is configured.
+const DEFAULT_MAIL_FROM: &str = "patron-hub <no-reply@patron-hub.invalid>";
 
 /// One institution's Alma API.
 #[derive(Debug, Clone, Deserialize)]
@@ -124,6 +150,12 @@ pub struct Runtime {
     pub worker: WorkerSettings,
     /// Alma call timeout.
     pub alma_timeout: Duration,
+    /// The public address links start with (`None`: the listen address).
+    pub public_base_url: Option<String>,
+    /// The sender of account mails.
+    pub mail_from: String,
+    /// Whether this is the demo network (then `serve` makes the demo administrator).
+    pub demo: bool,
 }
 
 impl Settings {
@@ -178,6 +210,9 @@ impl Settings {
             routing: self.routing.clone(),
             worker: self.worker.clone(),
             alma_timeout: Duration::from_secs(self.alma_timeout_seconds.max(1)),
+            public_base_url: self.accounts.public_base_url.clone(),
+            mail_from: self.accounts.mail_from.clone(),
+            demo: false,
         })
     }
 }
@@ -206,6 +241,9 @@ impl Runtime {
             routing: RoutingRules::default(),
             worker: WorkerSettings::default(),
             alma_timeout: Duration::from_secs(default_alma_timeout()),
+            public_base_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            demo: true,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! own (`sandbox`), operator commands (`dead-letters`) and the benchmarks
 //! (`bench`). Wiring only: every rule lives in the domain crate.
 
+mod admin;
 mod bench;
 mod config;
 mod dead_letters;
@@ -45,6 +46,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run only the Alma sandbox, for tests and experiments.
     Sandbox(sandbox::SandboxArgs),
+    /// Create a super administrator and print a one-time set-password link.
+    CreateAdmin(admin::CreateAdminArgs),
     /// List or replay the jobs that were given up.
     #[command(subcommand)]
     DeadLetters(dead_letters::DeadLettersCommand),
@@ -60,6 +63,7 @@ async fn main() {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Sandbox(args) => sandbox::run(args).await,
+        Command::CreateAdmin(args) => admin::run(args).await,
         Command::DeadLetters(command) => dead_letters::run(command).await,
         Command::Bench(command) => bench::run(command).await,
     };

@@ -5,11 +5,13 @@
 use crate::config::Runtime;
 use axum::Router;
 use patron_hub_alma::AlmaClient;
+use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::distribution::{work_once, Distributor};
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::webhook::WebhookReceiver;
 use patron_hub_domain::{Clock, InstitutionCode, SystemClock};
-use patron_hub_http::{error, health, openapi, webhook};
+use patron_hub_http::{accounts, error, health, openapi, webhook};
+use patron_hub_mail::OutboxMailer;
 use patron_hub_store_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +36,8 @@ pub struct LocalNode {
     pub receiver: Arc<WebhookReceiver>,
     /// The worker use case.
     pub distributor: Arc<Distributor>,
+    /// The accounts use cases.
+    pub accounts: Arc<AccountService>,
     /// The configuration in force.
     pub runtime: Runtime,
     clock: Arc<dyn Clock>,
@@ -51,11 +55,15 @@ pub enum NodeError {
     /// The Alma client could not be built.
     #[error("Alma client: {0}")]
     Alma(String),
+    /// The mail outbox could not be set up.
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 impl LocalNode {
-    /// Opens the store under `data` and builds every service once.
-    pub fn build(runtime: Runtime, data: &Path) -> Result<Self, NodeError> {
+    /// Opens the store under `data` and builds every service once; mail links
+    /// start with the configured public URL, else `listen_url`.
+    pub fn build(runtime: Runtime, data: &Path, listen_url: &str) -> Result<Self, NodeError> {
         std::fs::create_dir_all(data.join("outbox"))
             .map_err(|e| NodeError::DataFolder(data.to_owned(), e))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -76,10 +84,31 @@ impl LocalNode {
             runtime.network.zone.clone(),
             runtime.worker.clone(),
         ));
+        let mailer = OutboxMailer::new(data.join("outbox"), runtime.mail_from.clone())
+            .map_err(|e| NodeError::Mail(e.to_string()))?;
+        let settings = AccountSettings {
+            public_base_url: runtime
+                .public_base_url
+                .clone()
+                .unwrap_or_else(|| listen_url.to_owned()),
+            ..AccountSettings::default()
+        };
+        let accounts = Arc::new(AccountService::new(
+            AccountServices {
+                accounts: Arc::new(store.clone()),
+                tokens: Arc::new(store.clone()),
+                sessions: Arc::new(store.clone()),
+                attempts: Arc::new(store.clone()),
+                mailer: Arc::new(mailer),
+                clock: clock.clone(),
+            },
+            settings,
+        ));
         Ok(Self {
             store,
             receiver,
             distributor,
+            accounts,
             runtime,
             clock,
         })
@@ -92,6 +121,7 @@ impl LocalNode {
                 "/webhooks/alma",
                 webhook::routes(self.receiver.clone(), self.runtime.max_body_bytes),
             )
+            .merge(accounts::router(self.accounts.clone()))
             .merge(health::router())
             .merge(openapi::router())
             .fallback(error::not_found)
@@ -107,8 +137,11 @@ impl LocalNode {
             .iter()
             .map(|institution| {
                 let queue: Arc<dyn JobQueue> = Arc::new(self.store.clone());
-                let (distributor, clock, institution) =
-                    (self.distributor.clone(), self.clock.clone(), institution.clone());
+                let (distributor, clock, institution) = (
+                    self.distributor.clone(),
+                    self.clock.clone(),
+                    institution.clone(),
+                );
                 tokio::spawn(async move {
                     loop {
                         let worker = tokio::spawn(run_worker(

@@ -39,7 +39,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             (Runtime::demo(&sandbox.base_url), Some(sandbox))
         }
     };
-    let node = LocalNode::build(runtime, &args.data)?;
+    let node = LocalNode::build(runtime, &args.data, &format!("http://{}", args.listen))?;
+    if node.runtime.demo {
+        announce_demo_admin(&node).await?;
+    }
     let workers = node.spawn_workers();
     println!("patron-hub listening on http://{}", args.listen);
     println!("  Alma webhooks: http://{}/webhooks/alma", args.listen);
@@ -74,6 +77,21 @@ async fn start_demo_sandbox(args: &ServeArgs) -> Result<RunningSandbox, CliError
         sandbox.base_url
     );
     Ok(sandbox)
+}
+
+/// Makes sure the demo super administrator `admin` exists, with the password
+/// from `PATRON_HUB_DEMO_ADMIN_PASSWORD` or a random one printed once.
+async fn announce_demo_admin(node: &LocalNode) -> Result<(), CliError> {
+    let password = std::env::var("PATRON_HUB_DEMO_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    match node.accounts.ensure_demo_admin(password).await? {
+        Some(generated) => {
+            println!("  super administrator: admin, password {generated} (printed once)")
+        }
+        None => println!("  super administrator: admin"),
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

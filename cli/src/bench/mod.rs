@@ -38,8 +38,8 @@ struct BenchNode {
 impl BenchNode {
     async fn start(runtime: Runtime, listener: tokio::net::TcpListener) -> Result<Self, CliError> {
         let data = tempfile::tempdir()?;
-        let node = LocalNode::build(runtime, data.path())?;
         let address = listener.local_addr()?;
+        let node = LocalNode::build(runtime, data.path(), &format!("http://{address}"))?;
         let router = node.router();
         tokio::spawn(async move { axum::serve(listener, router).await });
         Ok(Self {

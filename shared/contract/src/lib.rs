@@ -1,27 +1,35 @@
 //! The one behaviour suite every storage and queue adapter of patron-hub must pass:
-//! the webhook inbox, the per-institution job queues and the distribution ledger,
-//! as the domain's ports promise them (`patron_hub_domain::ports`).
+//! the webhook inbox, the per-institution job queues and the distribution ledger
+//! (`patron_hub_domain::ports`), and the accounts, tokens, sessions and failed-login
+//! counters (`patron_hub_domain::accounts`), as the domain's ports promise them.
 //!
 //! Each case is a pub async fn taking a fresh [`Backend`]; an adapter crate runs them
 //! all with [`contract_tests!`] in its `tests/contract.rs`. The suite assumes only what
 //! the ports promise and what SQS can give: at-least-once receives (but never the same
 //! job twice within one lease), visibility measured in whole seconds (timings get
-//! ±1 s of slack), and times that round-trip at least to the millisecond.
+//! ±1 s of slack), times that round-trip at least to the millisecond, and
+//! transactions of at most 100 items (bulk account creation goes beyond them).
 //!
 //! This crate must never name an adapter, a database or an AWS type, and never hold
 //! a case that only one backend could pass.
 
+pub mod accounts;
 pub mod inbox;
 pub mod ledger;
+pub mod login_attempts;
+mod people;
 pub mod queue;
+pub mod sessions;
 mod support;
+pub mod tokens;
 
+use patron_hub_domain::accounts::{AccountStore, LoginAttempts, SessionStore, TokenStore};
 use patron_hub_domain::ports::{DistributionLedger, JobQueue, WebhookInbox};
 use patron_hub_domain::InstitutionCode;
 use std::sync::Arc;
 
-/// One backend under test: the three ports from the SAME store, so that what the
-/// inbox accepts can be received from the queue.
+/// One backend under test: every port from the SAME store, so that what the inbox
+/// accepts can be received from the queue.
 #[derive(Clone)]
 pub struct Backend {
     /// Records webhook events once and queues their jobs.
@@ -30,6 +38,14 @@ pub struct Backend {
     pub queue: Arc<dyn JobQueue>,
     /// The claims and outcomes of jobs.
     pub ledger: Arc<dyn DistributionLedger>,
+    /// Login accounts with their unique user names and e-mails.
+    pub accounts: Arc<dyn AccountStore>,
+    /// Single-use activation, password-reset and e-mail-change tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// Login sessions.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Failed logins per submitted identifier.
+    pub attempts: Arc<dyn LoginAttempts>,
 }
 
 /// The institutions whose queues a fresh [`Backend`] must have: every case uses
@@ -42,7 +58,8 @@ pub fn institutions() -> Vec<InstitutionCode> {
 }
 
 /// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per
-/// contract case, in modules `inbox`, `queue` and `ledger`. Each test calls
+/// contract case, in modules `inbox`, `queue`, `ledger`, `accounts`, `tokens`,
+/// `sessions` and `login_attempts`. Each test calls
 /// `$factory().await`, an `async fn() -> Backend` that must give a FRESH, isolated
 /// backend whose queues exist for [`institutions()`]. The calling crate needs
 /// `tokio` among its (dev-)dependencies.
@@ -82,6 +99,38 @@ macro_rules! contract_tests {
                 older_event_is_stale,
                 last_applied_event_never_moves_back,
                 outcomes_are_the_patrons_newest_first,
+            }
+            accounts {
+                created_account_is_found_by_id_email_and_user_name,
+                duplicate_user_name_or_email_is_refused,
+                concurrent_creations_with_one_email_create_one_account,
+                inactive_account_keeps_its_email_reserved,
+                update_bumps_the_version_and_refuses_a_stale_one,
+                update_of_a_missing_account_is_not_found,
+                email_change_keeps_the_old_email_reserved,
+                user_name_change_moves_the_reservation,
+                taken_reports_exactly_the_taken_names_and_emails,
+                create_all_creates_every_account,
+                create_all_with_a_conflict_creates_none,
+                create_all_with_duplicates_inside_creates_none,
+                search_finds_by_any_name_case_insensitive_and_limited,
+            }
+            tokens {
+                issued_token_is_consumed_once,
+                concurrent_consumes_give_one_record,
+                expired_token_is_not_consumed,
+                revoke_all_removes_only_that_accounts_tokens,
+            }
+            sessions {
+                created_session_is_found_until_deleted,
+                touch_records_the_last_use,
+                delete_all_ends_only_that_accounts_sessions,
+            }
+            login_attempts {
+                failures_are_counted_within_the_window,
+                clear_forgets_the_failures,
+                identifiers_are_isolated,
+                concurrent_failures_are_all_counted,
             }
         );
     };

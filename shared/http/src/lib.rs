@@ -5,6 +5,7 @@
 //! serve` merges them all on one port. This crate never builds an adapter: it is
 //! handed the domain services, already wired.
 
+pub mod accounts;
 pub mod error;
 pub mod health;
 pub mod openapi;

@@ -2,7 +2,9 @@
 //! item kind is visible at a glance (see the crate doc for the full table).
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use patron_hub_domain::accounts::{AccountId, Email, TokenHash, UserName};
 use patron_hub_domain::{InstitutionCode, PrimaryId};
+use sha2::{Digest, Sha256};
 
 /// Partition key attribute.
 pub(crate) const PK: &str = "pk";
@@ -59,6 +61,73 @@ pub(crate) fn dead_letter_pk(institution: &InstitutionCode) -> String {
 /// A new dead letter's id, also its sort key: ordered by time, then unique.
 pub(crate) fn dead_letter_id(dead_at: DateTime<Utc>) -> String {
     format!("{}_{}", time_key(dead_at), uuid::Uuid::new_v4().simple())
+}
+
+/// Sort key of an account item.
+pub(crate) const ACCOUNT_SK: &str = "ACCOUNT";
+/// Sort key of a user-name or e-mail marker.
+pub(crate) const MARKER_SK: &str = "MARKER";
+/// Partition key of the account directory (one entry per account, for search).
+pub(crate) const DIRECTORY_PK: &str = "ACCOUNTS";
+/// Sort key of a token item.
+pub(crate) const TOKEN_SK: &str = "TOKEN";
+/// Sort key of a session item.
+pub(crate) const SESSION_SK: &str = "SESSION";
+/// Sort-key prefix of an account's token index entries.
+pub(crate) const TOKEN_PREFIX: &str = "TOKEN#";
+/// Sort-key prefix of an account's session index entries.
+pub(crate) const SESSION_PREFIX: &str = "SESSION#";
+
+/// Partition key of an account, of its token and session index entries.
+pub(crate) fn account_pk(id: AccountId) -> String {
+    format!("ACCOUNT#{id}")
+}
+
+/// Partition key of the marker reserving a user name (case-insensitive).
+pub(crate) fn user_name_pk(name: &UserName) -> String {
+    format!("USERNAME#{}", name.key())
+}
+
+/// Partition key of the marker reserving an e-mail (already normalised).
+pub(crate) fn email_pk(email: &Email) -> String {
+    format!("EMAIL#{email}")
+}
+
+/// Sort key of an account's directory entry: sorted by user name, unique by id.
+/// User names never hold `#`.
+pub(crate) fn directory_sk(name: &UserName, id: AccountId) -> String {
+    format!("{}#{id}", name.key())
+}
+
+/// Partition key of a token, and sort key of its entry in the account's index.
+pub(crate) fn token_key(hash: &TokenHash) -> String {
+    format!("{TOKEN_PREFIX}{}", hash.as_str())
+}
+
+/// Partition key of a session, and sort key of its entry in the account's index.
+pub(crate) fn session_key(hash: &TokenHash) -> String {
+    format!("{SESSION_PREFIX}{}", hash.as_str())
+}
+
+/// Partition key of the failed logins of one submitted identifier: its SHA-256,
+/// so that the table never holds what people typed into the login form.
+pub(crate) fn login_pk(identifier: &str) -> String {
+    let digest = Sha256::digest(identifier.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("LOGIN#{hex}")
+}
+
+/// Sort-key prefix of failed logins.
+pub(crate) const FAILURE_PREFIX: &str = "FAILED#";
+
+/// The smallest sort key of a failed login at or after `at`.
+pub(crate) fn failures_from(at: DateTime<Utc>) -> String {
+    format!("{FAILURE_PREFIX}{}", time_key(at))
+}
+
+/// Sort key of one failed login: ordered by time, then unique.
+pub(crate) fn failure_sk(at: DateTime<Utc>) -> String {
+    format!("{}#{}", failures_from(at), uuid::Uuid::new_v4().simple())
 }
 
 /// A time as text that sorts like the time (fixed-width RFC 3339, nanoseconds).

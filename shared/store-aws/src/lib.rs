@@ -1,6 +1,8 @@
 //! The AWS adapters of the storage and queue ports: [`AwsStore`] implements the
 //! domain's `WebhookInbox`, `JobQueue` and `DistributionLedger` with one
-//! DynamoDB table and one SQS standard queue per institution.
+//! DynamoDB table and one SQS standard queue per institution, and the accounts
+//! ports `AccountStore`, `TokenStore`, `SessionStore` and `LoginAttempts` on
+//! the same table.
 //!
 //! It owns the table's item layout and the message format. It must never hold
 //! business rules (they are the domain's), build AWS clients itself (the Lambda
@@ -19,9 +21,22 @@
 //! | patron position | `PATRON#{primary_id}` | `POSITION#{institution}` | `event_time`, `event_id` |
 //! | job outcome | `PATRON#{primary_id}` | `OUTCOME#{finished_at}#{institution}#{event_id}` | `outcome` (JSON) |
 //! | dead letter | `DEADLETTER#{institution}` | `{dead_at}_{uuid}` (its id) | `job` (JSON), `reason_code`, `reason_message`, `attempts`, `dead_at` |
+//! | account | `ACCOUNT#{id}` | `ACCOUNT` | `account` (JSON), `version`, `import_id` (if imported) |
+//! | user-name marker | `USERNAME#{lower-cased user name}` | `MARKER` | `account_id`, `import_id` (if imported); moved by a rename |
+//! | e-mail marker | `EMAIL#{email}` | `MARKER` | `account_id`, `import_id` (if imported); never deleted |
+//! | account directory entry | `ACCOUNTS` | `{lower-cased user name}#{id}` | `account_id`, `search` (lower-cased user name, e-mail, names), `import_id` (if imported) |
+//! | token | `TOKEN#{sha256}` | `TOKEN` | `token` (JSON), `valid_until`, `expires_at` = its expiry |
+//! | account's token index | `ACCOUNT#{id}` | `TOKEN#{sha256}` | `expires_at` = the token's |
+//! | session | `SESSION#{sha256}` | `SESSION` | `account_id`, `created_at`, `last_used_at`, `expires_at` = absolute timeout |
+//! | account's session index | `ACCOUNT#{id}` | `SESSION#{sha256}` | `expires_at` = the session's |
+//! | failed login | `LOGIN#{sha256 of the identifier}` | `FAILED#{at}#{uuid}` | `expires_at` = one window later |
 //!
 //! Times compared in conditions are numbers of nanoseconds since the epoch;
 //! times in sort keys are fixed-width RFC 3339 text, which sorts like time.
+//! Writes of several items of one account are one TransactWriteItems (at most
+//! 6 items); a bulk import writes 25 accounts (100 items) per transaction and
+//! rolls back what it wrote if one fails (`import`). Search reads the
+//! `ACCOUNTS` partition with a filter (`directory`, cost documented there).
 //!
 //! # The queues
 //! One standard queue per institution, named `{prefix}{CODE}`; the message body
@@ -32,16 +47,27 @@
 //! job) land instead in the SQS dead-letter queue configured in `infra/`, whose
 //! depth alarms.
 
+mod account_items;
+mod accounts;
+mod batch;
 mod dead_letter;
+mod directory;
 mod error;
+mod import;
 mod inbox;
 mod item;
 mod keys;
 mod ledger;
+mod login_attempts;
+mod mailer;
 mod provision;
 mod queue;
 mod send;
+mod sessions;
+mod tokens;
+mod transact;
 
+pub use mailer::SesMailer;
 pub use provision::provision;
 
 use patron_hub_domain::{Clock, InstitutionCode, StoreError};
@@ -57,6 +83,7 @@ pub struct AwsStore {
     table: Arc<str>,
     queues: Arc<BTreeMap<InstitutionCode, String>>,
     clock: Arc<dyn Clock>,
+    session_lifetime: std::time::Duration,
 }
 
 impl AwsStore {
@@ -75,6 +102,7 @@ impl AwsStore {
             table: table.into(),
             queues: Arc::new(queues),
             clock,
+            session_lifetime: sessions::DEFAULT_SESSION_LIFETIME,
         }
     }
 }

@@ -15,7 +15,11 @@ async fn backend() -> Backend {
     Backend {
         inbox: store.clone(),
         queue: store.clone(),
-        ledger: store,
+        ledger: store.clone(),
+        accounts: store.clone(),
+        tokens: store.clone(),
+        sessions: store.clone(),
+        attempts: store,
     }
 }
 

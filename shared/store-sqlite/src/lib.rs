@@ -1,18 +1,23 @@
 //! The SQLite adapters of patron-hub's storage ports for the one-machine
 //! deployment: the webhook inbox, the durable per-institution job queues (with
-//! visibility times, attempts, fenced leases and dead letters) and the
-//! distribution ledger, all in one WAL-mode file under the data folder.
+//! visibility times, attempts, fenced leases and dead letters), the
+//! distribution ledger, and the login accounts with their single-use tokens,
+//! sessions and failed-login counts, all in one WAL-mode file under the data folder.
 //!
 //! It owns the schema and its migrations, and keeps each port's promise in one
 //! transaction. It must never decide what a job does to Alma (the domain does),
-//! never run SQLite on an async worker thread, and never answer before the change
-//! is committed.
+//! never run SQLite on an async worker thread, never answer before the change
+//! is committed, and never keep a token or session token itself: only its hash.
 
+mod accounts;
 mod codec;
 mod inbox;
 mod ledger;
+mod login_attempts;
 mod queue;
 mod schema;
+mod sessions;
+mod tokens;
 
 use codec::db_error;
 use patron_hub_domain::{Clock, StoreError};
@@ -26,7 +31,8 @@ use std::time::Duration;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The patron-hub database in one SQLite file. Implements `WebhookInbox`,
-/// `JobQueue` and `DistributionLedger`; cheap to clone (one shared connection).
+/// `JobQueue`, `DistributionLedger`, `AccountStore`, `TokenStore`, `SessionStore`
+/// and `LoginAttempts`; cheap to clone (one shared connection).
 #[derive(Clone)]
 pub struct SqliteStore {
     shared: Arc<Shared>,
@@ -83,29 +89,33 @@ impl SqliteStore {
     }
 
     /// Runs `work` in one write transaction (taking the write lock up front, so it
-    /// never fails half-way on a lock upgrade) and commits it if `work` succeeds.
-    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    /// never fails half-way on a lock upgrade) and commits it if `work` succeeds;
+    /// if `work` fails, everything it wrote is rolled back.
+    async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
     {
         self.run(TransactionBehavior::Immediate, work).await
     }
 
     /// Runs `work` in one read transaction: a consistent snapshot.
-    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    async fn read<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
     {
         self.run(TransactionBehavior::Deferred, work).await
     }
 
     /// Runs `work` in a transaction on a blocking thread, holding the connection.
-    async fn run<T, F>(&self, behavior: TransactionBehavior, work: F) -> Result<T, StoreError>
+    async fn run<T, E, F>(&self, behavior: TransactionBehavior, work: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
     {
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || {

@@ -61,6 +61,48 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX job_outcomes_by_patron ON job_outcomes (primary_id, finished_at_us, id);
     ",
+    // 2: login accounts with their reserved e-mails, single-use tokens, sessions and
+    // failed logins. Tokens and sessions are kept by their SHA-256 only.
+    "
+    CREATE TABLE accounts (
+        id            TEXT PRIMARY KEY NOT NULL,
+        user_name_key TEXT NOT NULL,
+        email         TEXT NOT NULL,
+        version       INTEGER NOT NULL,
+        search_text   TEXT NOT NULL,
+        account       TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE UNIQUE INDEX accounts_by_user_name ON accounts (user_name_key);
+    CREATE UNIQUE INDEX accounts_by_email ON accounts (email);
+
+    CREATE TABLE reserved_emails (
+        email      TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE account_tokens (
+        hash          TEXT PRIMARY KEY NOT NULL,
+        account_id    TEXT NOT NULL,
+        expires_at_us INTEGER NOT NULL,
+        token         TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX account_tokens_by_account ON account_tokens (account_id, expires_at_us);
+
+    CREATE TABLE account_sessions (
+        hash         TEXT PRIMARY KEY NOT NULL,
+        account_id   TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        last_used_at TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX account_sessions_by_account ON account_sessions (account_id);
+
+    CREATE TABLE login_failures (
+        id           INTEGER PRIMARY KEY,
+        identifier   TEXT NOT NULL,
+        failed_at_us INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX login_failures_by_identifier ON login_failures (identifier, failed_at_us);
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The

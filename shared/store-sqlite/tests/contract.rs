@@ -28,7 +28,11 @@ async fn backend() -> Backend {
     Backend {
         inbox: Arc::new(store.clone()),
         queue: Arc::new(store.clone()),
-        ledger: Arc::new(store),
+        ledger: Arc::new(store.clone()),
+        accounts: Arc::new(store.clone()),
+        tokens: Arc::new(store.clone()),
+        sessions: Arc::new(store.clone()),
+        attempts: Arc::new(store),
     }
 }
 

@@ -176,7 +176,10 @@ impl PersonName {
             return Err(InvalidField::new(field, "must be 1 to 100 characters"));
         }
         if name.chars().any(char::is_control) {
-            return Err(InvalidField::new(field, "must not contain control characters"));
+            return Err(InvalidField::new(
+                field,
+                "must not contain control characters",
+            ));
         }
         Ok(Self(name.to_owned()))
     }
@@ -289,16 +292,34 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Camille.L@Example.ORG ").unwrap().as_str(), "camille.l@example.org");
-        for bad in ["", "no-at", "a@b", "a@@b.org", "a b@c.org", "@example.org", "a@.org", "a@example..org"] {
+        assert_eq!(
+            Email::parse("  Camille.L@Example.ORG ").unwrap().as_str(),
+            "camille.l@example.org"
+        );
+        for bad in [
+            "",
+            "no-at",
+            "a@b",
+            "a@@b.org",
+            "a b@c.org",
+            "@example.org",
+            "a@.org",
+            "a@example..org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(PersonName::parse("first_name", "  Zoé ").unwrap().as_str(), "Zoé");
-        assert_eq!(PersonName::parse("last_name", " ").unwrap_err().field, "last_name");
+        assert_eq!(
+            PersonName::parse("first_name", "  Zoé ").unwrap().as_str(),
+            "Zoé"
+        );
+        assert_eq!(
+            PersonName::parse("last_name", " ").unwrap_err().field,
+            "last_name"
+        );
         assert!(PersonName::parse("last_name", &"x".repeat(101)).is_err());
     }
 }

@@ -46,7 +46,11 @@ pub trait AccountStore: Send + Sync {
     /// The account holding a user name, case-insensitive (one indexed lookup).
     async fn find_by_user_name(&self, user_name: &UserName) -> Result<Option<Account>, StoreError>;
     /// Which of these user names and e-mails are already taken (bulk import's check).
-    async fn taken(&self, user_names: &[UserName], emails: &[Email]) -> Result<(Vec<UserName>, Vec<Email>), StoreError>;
+    async fn taken(
+        &self,
+        user_names: &[UserName],
+        emails: &[Email],
+    ) -> Result<(Vec<UserName>, Vec<Email>), StoreError>;
     /// Accounts whose user name, e-mail or names contain `text` (case-insensitive), at most `limit`.
     async fn search(&self, text: &str, limit: usize) -> Result<Vec<Account>, StoreError>;
 }
@@ -89,7 +93,11 @@ pub trait TokenStore: Send + Sync {
     /// Uses a token once: atomically removes it and returns it if it exists and
     /// has not expired at `now`; otherwise `None` (the caller checks its purpose).
     /// Two concurrent uses give one success.
-    async fn consume(&self, hash: &TokenHash, now: DateTime<Utc>) -> Result<Option<TokenRecord>, StoreError>;
+    async fn consume(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TokenRecord>, StoreError>;
     /// Removes every outstanding token of an account (after a password reset).
     async fn revoke_all(&self, account_id: AccountId) -> Result<(), StoreError>;
 }
@@ -126,9 +134,18 @@ pub trait SessionStore: Send + Sync {
 #[async_trait]
 pub trait LoginAttempts: Send + Sync {
     /// Records a failure for `identifier` at `at`; returns the failures since `since`, this one included.
-    async fn record_failure(&self, identifier: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<u32, StoreError>;
+    async fn record_failure(
+        &self,
+        identifier: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
     /// The failures for `identifier` since `since`.
-    async fn failures_since(&self, identifier: &str, since: DateTime<Utc>) -> Result<u32, StoreError>;
+    async fn failures_since(
+        &self,
+        identifier: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
     /// Forgets the failures of `identifier` (after a successful login).
     async fn clear(&self, identifier: &str) -> Result<(), StoreError>;
 }

@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn the_hash_is_sha256_hex_and_the_token_is_not_in_it() {
         let token = SecretToken::presented("abc");
-        assert_eq!(token.hash().as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            token.hash().as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(format!("{token:?}"), "SecretToken(redacted)");
     }
 }

@@ -1,0 +1,221 @@
+//! Accounts created, read, searched and changed by administrators.
+
+use super::permissions::{may_administer, may_view, require_super_admin};
+use super::AccountService;
+use crate::accounts::{
+    fields, Account, AccountError, AccountId, AccountMail, AccountPatch, AccountState, Email,
+    MailOption, NewAccount, PersonName, UserName,
+};
+
+/// The most accounts one search returns.
+pub const MAX_SEARCH_RESULTS: usize = 100;
+
+impl AccountService {
+    /// Creates an active account (super administrators only), with the
+    /// password the administrator typed or none, and sends the chosen mail:
+    /// an invitation with a set-password link, a welcome without any password,
+    /// or nothing. The account exists once this answers, even if its mail could
+    /// not be sent (logged; a password reset sends a new link).
+    pub async fn create_account(
+        &self,
+        actor: &Account,
+        new: NewAccount,
+    ) -> Result<Account, AccountError> {
+        require_super_admin(actor)?;
+        let user_name = UserName::parse(&new.user_name)?;
+        let email = Email::parse(&new.email)?;
+        let first_name = PersonName::parse("first_name", &new.first_name)?;
+        let last_name = PersonName::parse("last_name", &new.last_name)?;
+        let language = fields::language(new.language.as_deref())?;
+        let network_roles = fields::network_roles(&new.network_roles)?;
+        let department = non_empty(new.department.as_deref())
+            .map(fields::department)
+            .transpose()?;
+        let expires_on = non_empty(new.expires_on.as_deref())
+            .map(|day| fields::day("expires_on", day))
+            .transpose()?;
+        let password = non_empty(new.password.as_deref());
+        if let Some(password) = password {
+            self.policy
+                .check(password, user_name.as_str(), email.as_str())?;
+        }
+        let password_hash = match password {
+            Some(password) => Some(self.hasher.hash(password).await?),
+            None => None,
+        };
+        let now = self.now();
+        let account = Account {
+            id: AccountId::new(),
+            user_name,
+            email,
+            first_name,
+            last_name,
+            department,
+            department_roles: Vec::new(),
+            state: AccountState::Active,
+            expires_on,
+            network_roles,
+            password_changed_at: password_hash.as_ref().map(|_| now),
+            password_hash,
+            language,
+            created_at: now,
+            last_seen_at: None,
+            version: 1,
+        };
+        self.accounts.create(&account).await?;
+        match new.mail {
+            MailOption::Invite => {
+                if let Err(error) = self.invite(&account).await {
+                    tracing::error!(account = %account.id, %error, "invitation not sent");
+                }
+            }
+            MailOption::Welcome => {
+                self.notify(AccountMail::Welcome, &account, &account.email)
+                    .await
+            }
+            MailOption::None => {}
+        }
+        Ok(account)
+    }
+
+    /// One account, for its administrators and itself (`Forbidden` for anyone
+    /// else, whether or not the account exists).
+    pub async fn get_account(
+        &self,
+        actor: &Account,
+        id: AccountId,
+    ) -> Result<Account, AccountError> {
+        if !may_view(actor, id) {
+            return Err(AccountError::Forbidden);
+        }
+        self.accounts.get(id).await?.ok_or(AccountError::NotFound)
+    }
+
+    /// Accounts whose user name, e-mail or names contain `text`, at most
+    /// `limit` (1 to [`MAX_SEARCH_RESULTS`]); super administrators only until
+    /// department administrators exist.
+    pub async fn search(
+        &self,
+        actor: &Account,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<Account>, AccountError> {
+        require_super_admin(actor)?;
+        Ok(self
+            .accounts
+            .search(text.trim(), limit.clamp(1, MAX_SEARCH_RESULTS))
+            .await?)
+    }
+
+    /// Changes an account. Its administrators may change names, e-mail (at
+    /// once, no confirmation), department, expiry date and the active flag; an
+    /// account may change only its own names here; network roles only a super
+    /// administrator. With `version`, a newer stored version is a `Conflict`.
+    /// Deactivation ends the account's sessions and tokens (nothing is deleted,
+    /// the e-mail stays reserved); a change of network roles ends its sessions,
+    /// so that the new rights start with a new session.
+    pub async fn update_account(
+        &self,
+        actor: &Account,
+        id: AccountId,
+        patch: AccountPatch,
+    ) -> Result<Account, AccountError> {
+        let administrator = may_administer(actor, id);
+        if !administrator && actor.id != id {
+            return Err(AccountError::Forbidden);
+        }
+        let administrative = patch.email.is_some()
+            || patch.department.is_some()
+            || patch.expires_on.is_some()
+            || patch.active.is_some()
+            || patch.network_roles.is_some();
+        if administrative && !administrator {
+            return Err(AccountError::Forbidden);
+        }
+        if patch.network_roles.is_some() {
+            require_super_admin(actor)?;
+        }
+        let first_name = patch
+            .first_name
+            .as_deref()
+            .map(|name| PersonName::parse("first_name", name))
+            .transpose()?;
+        let last_name = patch
+            .last_name
+            .as_deref()
+            .map(|name| PersonName::parse("last_name", name))
+            .transpose()?;
+        let email = patch.email.as_deref().map(Email::parse).transpose()?;
+        let department = patch
+            .department
+            .as_ref()
+            .map(|department| {
+                non_empty(department.as_deref())
+                    .map(fields::department)
+                    .transpose()
+            })
+            .transpose()?;
+        let expires_on = patch
+            .expires_on
+            .as_ref()
+            .map(|day| {
+                non_empty(day.as_deref())
+                    .map(|day| fields::day("expires_on", day))
+                    .transpose()
+            })
+            .transpose()?;
+        let network_roles = patch
+            .network_roles
+            .as_deref()
+            .map(fields::network_roles)
+            .transpose()?;
+        let mut roles_changed = false;
+        let account = self
+            .modify(id, |account| {
+                if patch
+                    .version
+                    .is_some_and(|version| version != account.version)
+                {
+                    return Err(AccountError::Conflict);
+                }
+                if let Some(name) = &first_name {
+                    account.first_name = name.clone();
+                }
+                if let Some(name) = &last_name {
+                    account.last_name = name.clone();
+                }
+                if let Some(email) = &email {
+                    account.email = email.clone();
+                }
+                if let Some(department) = department {
+                    account.department = department;
+                }
+                if let Some(expires_on) = expires_on {
+                    account.expires_on = expires_on;
+                }
+                match patch.active {
+                    Some(true) => account.state = AccountState::Active,
+                    Some(false) => account.state = AccountState::Inactive,
+                    None => {}
+                }
+                if let Some(roles) = &network_roles {
+                    roles_changed = account.network_roles != *roles;
+                    account.network_roles = roles.clone();
+                }
+                Ok(())
+            })
+            .await?;
+        if patch.active == Some(false) {
+            self.tokens.revoke_all(account.id).await?;
+        }
+        if patch.active == Some(false) || roles_changed {
+            self.sessions.delete_all(account.id).await?;
+        }
+        Ok(account)
+    }
+}
+
+/// A value that was given and is not blank.
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|value| !value.trim().is_empty())
+}

@@ -1,0 +1,201 @@
+//! The account use cases behind `accounts-api` and the operator commands:
+//! registration and activation, password reset, login and sessions, profile,
+//! administration, bulk import and the first administrator.
+//!
+//! Rules kept here for every use case: answers that do not reveal which
+//! accounts exist (registration, reset, login), single-use tokens whose purpose
+//! is checked after they are used up, no password ever mailed or logged.
+
+mod administration;
+mod bootstrap;
+mod import;
+mod password_reset;
+mod permissions;
+mod profile;
+mod registration;
+mod sessions;
+
+pub use administration::MAX_SEARCH_RESULTS;
+pub use bootstrap::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME};
+
+use super::{
+    Account, AccountError, AccountId, AccountMail, AccountServices, AccountSettings, AccountStore,
+    Email, LoginAttempts, Mailer, PasswordHasher, PasswordPolicy, SecretToken, SessionStore,
+    TokenPurpose, TokenRecord, TokenStore, UserName,
+};
+use crate::Clock;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+
+/// How many times a write that lost an optimistic-locking race is tried again
+/// (re-reading the account each time) before answering `Conflict`.
+const WRITE_ATTEMPTS: usize = 3;
+
+/// The longest identifier kept as a login-attempt counter key.
+const MAX_IDENTIFIER_KEY: usize = 320;
+
+/// The account use cases, built once at start-up from the adapters and settings
+/// and shared by every request.
+pub struct AccountService {
+    accounts: Arc<dyn AccountStore>,
+    tokens: Arc<dyn TokenStore>,
+    sessions: Arc<dyn SessionStore>,
+    attempts: Arc<dyn LoginAttempts>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    settings: AccountSettings,
+    policy: PasswordPolicy,
+    hasher: PasswordHasher,
+}
+
+impl AccountService {
+    /// The service over `services`, configured by `settings`.
+    pub fn new(services: AccountServices, settings: AccountSettings) -> Self {
+        Self {
+            accounts: services.accounts,
+            tokens: services.tokens,
+            sessions: services.sessions,
+            attempts: services.attempts,
+            mailer: services.mailer,
+            clock: services.clock,
+            policy: PasswordPolicy::new(settings.min_password_length),
+            settings,
+            hasher: PasswordHasher::new(),
+        }
+    }
+
+    /// The settings it runs with (the HTTP layer sizes the session cookie from them).
+    pub fn settings(&self) -> &AccountSettings {
+        &self.settings
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Stores the hash of a fresh token for `account_id`, valid for `ttl`.
+    async fn issue(
+        &self,
+        account_id: AccountId,
+        purpose: TokenPurpose,
+        ttl: Duration,
+    ) -> Result<SecretToken, AccountError> {
+        let token = SecretToken::generate();
+        let now = self.now();
+        self.tokens
+            .issue(&TokenRecord {
+                hash: token.hash(),
+                account_id,
+                purpose,
+                issued_at: now,
+                expires_at: now + ttl,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// Uses up a presented token; unknown, used and expired tokens all give `TokenInvalid`.
+    async fn consume(&self, token: &str) -> Result<TokenRecord, AccountError> {
+        self.tokens
+            .consume(&SecretToken::presented(token).hash(), self.now())
+            .await?
+            .ok_or(AccountError::TokenInvalid)
+    }
+
+    /// Renders `mail` about `account` and sends it to `to`.
+    async fn send(
+        &self,
+        mail: AccountMail,
+        account: &Account,
+        to: &Email,
+    ) -> Result<(), AccountError> {
+        let mail = mail.render(account, to, &self.settings.public_base_url);
+        Ok(self.mailer.send(&mail).await?)
+    }
+
+    /// Sends a mail whose failure must not undo what was already done (or must
+    /// not show in the answer): the failure is logged instead.
+    async fn notify(&self, mail: AccountMail, account: &Account, to: &Email) {
+        if let Err(error) = self.send(mail, account, to).await {
+            tracing::error!(account = %account.id, %error, "account mail not sent");
+        }
+    }
+
+    /// Sends an invitation: welcome and a set-password link valid as long as an activation link.
+    async fn invite(&self, account: &Account) -> Result<(), AccountError> {
+        let valid_for = self.settings.activation_ttl;
+        let token = self
+            .issue(account.id, TokenPurpose::PasswordReset, valid_for)
+            .await?;
+        let link = super::mails::password_link(&self.settings.public_base_url, &token);
+        self.send(
+            AccountMail::Invite { link, valid_for },
+            account,
+            &account.email,
+        )
+        .await
+    }
+
+    /// Reads the account, applies `change` and writes it back with the next
+    /// version, starting again from a fresh read when another write came first.
+    async fn modify(
+        &self,
+        id: AccountId,
+        mut change: impl FnMut(&mut Account) -> Result<(), AccountError>,
+    ) -> Result<Account, AccountError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut account = self.accounts.get(id).await?.ok_or(AccountError::NotFound)?;
+            change(&mut account)?;
+            account.version += 1;
+            match self.accounts.update(&account).await {
+                Ok(()) => return Ok(account),
+                Err(super::AccountWriteError::VersionConflict) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(AccountError::Conflict)
+    }
+
+    /// The distinct accounts an identifier designates: the one with that user
+    /// name first, then the one with that e-mail. Both lookups are made whatever
+    /// the first finds, so the work does not depend on which accounts exist.
+    async fn lookup(&self, identifier: &str) -> Result<Vec<Account>, AccountError> {
+        let mut found = Vec::new();
+        if let Ok(user_name) = UserName::parse(identifier) {
+            found.extend(self.accounts.find_by_user_name(&user_name).await?);
+        }
+        if let Ok(email) = Email::parse(identifier) {
+            if let Some(account) = self.accounts.find_by_email(&email).await? {
+                if found.iter().all(|a: &Account| a.id != account.id) {
+                    found.push(account);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The form under which failures are counted for a submitted identifier:
+/// trimmed, lower-cased, bounded.
+fn attempt_key(identifier: &str) -> String {
+    identifier
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(MAX_IDENTIFIER_KEY)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_keys_ignore_case_and_surrounding_spaces() {
+        assert_eq!(
+            attempt_key("  C.Lefebvre@Example.ORG "),
+            "c.lefebvre@example.org"
+        );
+        assert_eq!(attempt_key(&"x".repeat(1000)).len(), MAX_IDENTIFIER_KEY);
+    }
+}

@@ -1,0 +1,69 @@
+//! Who is calling: the session token from `Authorization: Bearer …` (APIs) or
+//! from the session cookie (the console), checked by the account service on
+//! every request.
+
+use super::error::AccountApiError;
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use patron_hub_domain::accounts::{Account, AccountError, AccountService};
+use std::sync::Arc;
+
+/// The session cookie's name on plain-HTTP development servers; over HTTPS it
+/// carries the `__Host-` prefix (host-only, path `/`, `Secure`).
+pub const SESSION_COOKIE: &str = "patron_hub_session";
+
+/// The cookie name in force for a server whose public URL is `base_url`.
+pub fn cookie_name(base_url: &str) -> String {
+    if base_url.starts_with("https://") {
+        format!("__Host-{SESSION_COOKIE}")
+    } else {
+        SESSION_COOKIE.to_owned()
+    }
+}
+
+/// The session token the request carries, if any.
+pub struct SessionToken(pub Option<String>);
+
+impl FromRequestParts<Arc<AccountService>> for SessionToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        service: &Arc<AccountService>,
+    ) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned());
+        let name = cookie_name(&service.settings().public_base_url);
+        let cookie = parts
+            .headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_owned());
+        Ok(Self(bearer.or(cookie)))
+    }
+}
+
+/// The logged-in account; requests without a valid session get 401 `UNAUTHENTICATED`.
+pub struct CurrentAccount(pub Account);
+
+impl FromRequestParts<Arc<AccountService>> for CurrentAccount {
+    type Rejection = AccountApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        service: &Arc<AccountService>,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(SessionToken(token)) = SessionToken::from_request_parts(parts, service).await;
+        let token = token.ok_or(AccountError::Unauthenticated)?;
+        Ok(Self(service.authenticate(&token).await?))
+    }
+}

@@ -1,0 +1,11 @@
+//! The `accounts-api` function: self-registration and activation, password
+//! reset, sessions (login, logout), the profile, and account administration.
+
+mod auth;
+mod body;
+mod error;
+mod routes;
+mod view;
+
+pub use auth::{CurrentAccount, SESSION_COOKIE};
+pub use routes::router;

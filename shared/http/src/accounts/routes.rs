@@ -1,0 +1,229 @@
+//! The accounts routes: each handler parses, calls one use case, maps the result.
+
+use super::auth::{cookie_name, CurrentAccount, SessionToken};
+use super::body::JsonBody;
+use super::error::AccountApiError;
+use super::view;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use patron_hub_domain::accounts::{
+    AccountError, AccountId, AccountPatch, AccountService, NewAccount, ProfileChange, Registration,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type Service = State<Arc<AccountService>>;
+type Answer = Result<Response, AccountApiError>;
+
+/// Every accounts route, on a service built once at start-up.
+pub fn router(service: Arc<AccountService>) -> Router {
+    Router::new()
+        .route("/accounts", get(search).post(create))
+        .route("/accounts/registrations", post(register))
+        .route("/accounts/activation", post(activate))
+        .route("/accounts/email-confirmation", post(confirm_email))
+        .route("/accounts/me", get(me).patch(update_me))
+        .route("/accounts/{id}", get(account).patch(update_account))
+        .route("/password-reset", post(request_reset))
+        .route("/password-reset/confirm", post(confirm_reset))
+        .route("/sessions", post(login))
+        .route("/sessions/current", delete(logout))
+        .with_state(service)
+}
+
+/// The one answer to a registration or reset request, whatever happened behind
+/// it, so that nobody learns which addresses have accounts.
+fn accepted(message: &str) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "accepted", "message": message})),
+    )
+        .into_response()
+}
+
+async fn register(
+    State(service): Service,
+    JsonBody(registration): JsonBody<Registration>,
+) -> Answer {
+    service.register(registration).await?;
+    Ok(accepted(
+        "If this address can be used, a message with an activation link has been sent to it.",
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    token: String,
+}
+
+async fn activate(State(service): Service, JsonBody(body): JsonBody<TokenBody>) -> Answer {
+    service.activate(&body.token).await?;
+    Ok(Json(json!({"status": "active"})).into_response())
+}
+
+async fn confirm_email(State(service): Service, JsonBody(body): JsonBody<TokenBody>) -> Answer {
+    service.confirm_email_change(&body.token).await?;
+    Ok(Json(json!({"status": "email_changed"})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    #[serde(alias = "email", alias = "user_name")]
+    identifier: String,
+}
+
+async fn request_reset(State(service): Service, JsonBody(body): JsonBody<ResetRequest>) -> Answer {
+    service.request_password_reset(&body.identifier).await?;
+    Ok(accepted(
+        "If an active account matches, a message with a reset link has been sent to its address.",
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetConfirmation {
+    token: String,
+    password: String,
+}
+
+async fn confirm_reset(
+    State(service): Service,
+    JsonBody(body): JsonBody<ResetConfirmation>,
+) -> Answer {
+    service
+        .confirm_password_reset(&body.token, &body.password)
+        .await?;
+    Ok(Json(json!({"status": "password_changed"})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    #[serde(alias = "email", alias = "user_name")]
+    identifier: String,
+    password: String,
+}
+
+async fn login(State(service): Service, JsonBody(body): JsonBody<Credentials>) -> Answer {
+    let (token, account) = service.login(&body.identifier, &body.password).await?;
+    let settings = service.settings();
+    let secure = settings.public_base_url.starts_with("https://");
+    let cookie = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        cookie_name(&settings.public_base_url),
+        token.expose(),
+        settings.session_absolute.num_seconds(),
+        if secure { "; Secure" } else { "" }
+    );
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        headers.insert(header::SET_COOKIE, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let body = json!({
+        "token": token.expose(),
+        "token_type": "Bearer",
+        "idle_timeout_seconds": settings.session_idle.num_seconds(),
+        "absolute_timeout_seconds": settings.session_absolute.num_seconds(),
+        "account": view::account(&account),
+    });
+    Ok((StatusCode::CREATED, headers, Json(body)).into_response())
+}
+
+async fn logout(State(service): Service, SessionToken(token): SessionToken) -> Answer {
+    let token = token.ok_or(AccountError::Unauthenticated)?;
+    service.logout(&token).await?;
+    let expired = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+        cookie_name(&service.settings().public_base_url)
+    );
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&expired) {
+        headers.insert(header::SET_COOKIE, value);
+    }
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}
+
+async fn me(CurrentAccount(account): CurrentAccount) -> Json<Value> {
+    Json(view::account(&account))
+}
+
+async fn update_me(
+    State(service): Service,
+    CurrentAccount(actor): CurrentAccount,
+    JsonBody(change): JsonBody<ProfileChange>,
+) -> Answer {
+    let account = service.update_profile(&actor, change).await?;
+    Ok(Json(view::account(&account)).into_response())
+}
+
+async fn create(
+    State(service): Service,
+    CurrentAccount(actor): CurrentAccount,
+    JsonBody(new): JsonBody<NewAccount>,
+) -> Answer {
+    let account = service.create_account(&actor, new).await?;
+    Ok((StatusCode::CREATED, Json(view::account(&account))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    #[serde(default)]
+    search: String,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    20
+}
+
+async fn search(
+    State(service): Service,
+    CurrentAccount(actor): CurrentAccount,
+    query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
+    let Query(query) = query.map_err(|e| {
+        AccountError::Invalid(patron_hub_domain::accounts::InvalidField::new(
+            "query",
+            e.body_text(),
+        ))
+    })?;
+    let accounts = service.search(&actor, &query.search, query.limit).await?;
+    let items: Vec<Value> = accounts.iter().map(view::account).collect();
+    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+}
+
+fn account_id(id: &str) -> Result<AccountId, AccountError> {
+    id.parse()
+        .map(AccountId)
+        .map_err(|_| AccountError::NotFound)
+}
+
+async fn account(
+    State(service): Service,
+    CurrentAccount(actor): CurrentAccount,
+    Path(id): Path<String>,
+) -> Answer {
+    let account = service.get_account(&actor, account_id(&id)?).await?;
+    Ok(Json(view::account(&account)).into_response())
+}
+
+async fn update_account(
+    State(service): Service,
+    CurrentAccount(actor): CurrentAccount,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<AccountPatch>,
+) -> Answer {
+    let account = service
+        .update_account(&actor, account_id(&id)?, patch)
+        .await?;
+    Ok(Json(view::account(&account)).into_response())
+}
