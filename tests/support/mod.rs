@@ -113,6 +113,11 @@ pub struct DemoServer {
 
 impl DemoServer {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Demo mode with extra environment variables.
+    pub async fn start_with(envs: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (port, sandbox_port) = (free_port(), free_port());
         let data = dir.path().join("data");
@@ -129,7 +134,7 @@ impl DemoServer {
                 "--data",
                 data.to_str().unwrap(),
             ],
-            &[],
+            envs,
             dir.path(),
         );
         let http = reqwest::Client::new();

@@ -3,10 +3,12 @@
 
 use crate::env::{EnvError, Environment};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
+use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::distribution::Distributor;
 use patron_hub_domain::webhook::{WebhookReceiver, WebhookSecrets};
 use patron_hub_domain::{Clock, InstitutionCode, StoreError, SystemClock};
-use patron_hub_store_aws::{resolve_queue_urls, AwsStore};
+use patron_hub_store_aws::{resolve_queue_urls, AwsStore, SesMailer};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +47,8 @@ pub struct AwsClients {
     pub sqs: aws_sdk_sqs::Client,
     /// Secrets Manager.
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// SES v2 (account mails).
+    pub ses: aws_sdk_sesv2::Client,
 }
 
 impl AwsClients {
@@ -55,6 +59,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             secrets: aws_sdk_secretsmanager::Client::new(&config),
+            ses: aws_sdk_sesv2::Client::new(&config),
         }
     }
 
@@ -89,14 +94,19 @@ impl AwsClients {
     }
 }
 
-/// The DynamoDB table and the job queues of `institutions`, found once at start-up.
+/// The DynamoDB table and the job queues of `institutions` (none for functions
+/// that queue nothing), found once at start-up.
 async fn store(
     env: &Environment,
     aws: &AwsClients,
     institutions: &[InstitutionCode],
     clock: &Arc<dyn Clock>,
 ) -> Result<AwsStore, WiringError> {
-    let queues = resolve_queue_urls(&aws.sqs, &env.queue_prefix()?, institutions).await?;
+    let queues = if institutions.is_empty() {
+        BTreeMap::new()
+    } else {
+        resolve_queue_urls(&aws.sqs, &env.queue_prefix()?, institutions).await?
+    };
     Ok(AwsStore::new(
         aws.dynamodb.clone(),
         aws.sqs.clone(),
@@ -173,4 +183,34 @@ pub async fn institution_worker(
         distributor,
         clock,
     })
+}
+
+/// The `accounts-api` function's service: accounts, tokens, sessions and login
+/// attempts in DynamoDB, mails through SES, links from `PATRON_HUB_PUBLIC_BASE_URL`.
+pub async fn account_service(
+    env: &Environment,
+    aws: &AwsClients,
+) -> Result<AccountService, WiringError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let settings = AccountSettings {
+        public_base_url: env.required("PATRON_HUB_PUBLIC_BASE_URL")?,
+        ..AccountSettings::default()
+    };
+    let lifetime = settings
+        .session_absolute
+        .to_std()
+        .unwrap_or(Duration::from_secs(8 * 3600));
+    let store = store(env, aws, &[], &clock)
+        .await?
+        .with_session_lifetime(lifetime);
+    let mailer = SesMailer::new(aws.ses.clone(), env.required("PATRON_HUB_MAIL_FROM")?);
+    let services = AccountServices {
+        accounts: Arc::new(store.clone()),
+        tokens: Arc::new(store.clone()),
+        sessions: Arc::new(store.clone()),
+        attempts: Arc::new(store),
+        mailer: Arc::new(mailer),
+        clock,
+    };
+    Ok(AccountService::new(services, settings))
 }

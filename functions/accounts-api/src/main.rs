@@ -1,0 +1,17 @@
+//! `accounts-api`: registration, activation, password reset, sessions, profile
+//! and administration of login accounts. Wiring only: settings and clients once
+//! per cold start, then the shared axum router.
+
+use lambda_http::{run, Error};
+use patron_hub_http::accounts::router;
+use patron_hub_lambda::wiring::{account_service, AwsClients};
+use patron_hub_lambda::{logs, Environment};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    logs::init();
+    let aws = AwsClients::load().await;
+    let service = Arc::new(account_service(&Environment::process(), &aws).await?);
+    run(router(service).fallback(patron_hub_http::error::not_found)).await
+}

@@ -1,0 +1,98 @@
+//! The `accounts-api` function on its AWS path: its sample function-URL events
+//! go through the real router, accounts live in a DynamoDB table on moto, and
+//! the activation link is read back from moto's SES store and followed.
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use patron_hub_lambda::wiring::{account_service, AwsClients};
+use patron_hub_lambda::Environment;
+use patron_hub_mail::{find_link, ses_sent_messages};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const SENDER: &str = "no-reply@patron-hub.example.org";
+
+fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!(
+            "AWS_ENDPOINT_URL is not set: these tests need moto. Run ./scripts/test, or start \
+             `python3 -m moto.server -H 127.0.0.1 -p 5055` and set AWS_ENDPOINT_URL=http://127.0.0.1:5055 \
+             AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-1"
+        )
+    })
+}
+
+fn sample(name: &str) -> Request<Body> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events/accounts-api")
+        .join(name);
+    let request = lambda_http::request::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let (parts, body) = request.into_parts();
+    Request::from_parts(parts, Body::from(body.to_vec()))
+}
+
+async fn send(router: &axum::Router, request: Request<Body>) -> (u16, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn a_registration_is_activated_from_the_link_ses_sent_and_the_patron_logs_in() {
+    let endpoint = endpoint();
+    let aws = AwsClients::load().await;
+    let table = format!("accounts-{}", uuid::Uuid::new_v4().simple());
+    patron_hub_store_aws::provision(&aws.dynamodb, &aws.sqs, &table, "unused-", &[])
+        .await
+        .unwrap();
+    aws.ses
+        .create_email_identity()
+        .email_identity(SENDER)
+        .send()
+        .await
+        .unwrap();
+    let env = Environment::from_pairs(&[
+        ("PATRON_HUB_TABLE", &table),
+        ("PATRON_HUB_PUBLIC_BASE_URL", "https://patrons.example.org"),
+        ("PATRON_HUB_MAIL_FROM", SENDER),
+    ]);
+    let router =
+        patron_hub_http::accounts::router(Arc::new(account_service(&env, &aws).await.unwrap()));
+
+    let (status, me) = send(&router, sample("me-unauthenticated.json")).await;
+    assert_eq!(
+        (status, me["code"].clone()),
+        (401, json!("UNAUTHENTICATED"))
+    );
+    let (status, _) = send(&router, sample("registration.json")).await;
+    assert_eq!(status, 202);
+    let (status, _) = send(&router, sample("login.json")).await;
+    assert_eq!(status, 401, "a pending account cannot log in");
+
+    let mails = ses_sent_messages(&endpoint).await.unwrap();
+    let link = mails
+        .iter()
+        .rev()
+        .filter(|m| m.to.iter().any(|to| to.contains("zoe.martin@example.org")))
+        .find_map(|m| find_link(&m.body, "https://patrons.example.org/accounts/activate"))
+        .expect("SES carried an activation link built from the public URL");
+    let token = link.split("token=").nth(1).unwrap();
+    let activation = Request::post("/accounts/activation")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"token": token}).to_string()))
+        .unwrap();
+    assert_eq!(send(&router, activation).await.0, 200);
+
+    let (status, session) = send(&router, sample("login.json")).await;
+    assert_eq!(status, 201, "{session}");
+    assert_eq!(session["account"]["state"], "active");
+    let (status, _) = send(&router, sample("password-reset.json")).await;
+    assert_eq!(status, 202);
+}

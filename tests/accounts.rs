@@ -1,0 +1,374 @@
+//! End-to-end tests of login accounts over real HTTP against `patron-hub serve`:
+//! links are read from the `.eml` files of the outbox and followed, as a person
+//! would.
+
+mod support;
+
+use patron_hub_mail::{find_link, outbox};
+use serde_json::{json, Value};
+use support::*;
+
+const ADMIN_PASSWORD: &str = "correct horse battery staple 42";
+
+async fn server() -> DemoServer {
+    DemoServer::start_with(&[("PATRON_HUB_DEMO_ADMIN_PASSWORD", ADMIN_PASSWORD)]).await
+}
+
+async fn call(
+    s: &DemoServer,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value, String) {
+    let mut request = s.http.request(method, format!("{}{path}", s.base));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    )
+}
+
+/// The token of the newest link to `path` mailed to `to`.
+fn mailed_token(s: &DemoServer, to: &str, path: &str) -> String {
+    let messages = outbox::read_all(s.data.join("outbox")).unwrap();
+    let link = messages
+        .iter()
+        .rev()
+        .filter(|m| m.to.contains(to))
+        .find_map(|m| find_link(&m.text, path))
+        .unwrap_or_else(|| panic!("no {path} link mailed to {to}"));
+    assert!(
+        link.starts_with(&s.base),
+        "links start with the public URL: {link}"
+    );
+    link.split("token=").nth(1).unwrap().to_owned()
+}
+
+async fn login(s: &DemoServer, identifier: &str, password: &str) -> (u16, Value) {
+    let (status, body, _) = call(
+        s,
+        reqwest::Method::POST,
+        "/sessions",
+        None,
+        Some(json!({"identifier": identifier, "password": password})),
+    )
+    .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_patron_registers_activates_logs_in_and_resets_a_forgotten_password() {
+    let s = server().await;
+    let registration = json!({"email": "Zoe.Martin@Example.org", "first_name": "Zoé", "last_name": "Martin", "password": "a long enough pass phrase"});
+    let (status, _, first) = call(
+        &s,
+        reqwest::Method::POST,
+        "/accounts/registrations",
+        None,
+        Some(registration.clone()),
+    )
+    .await;
+    assert_eq!(status, 202);
+    // Pending: cannot log in yet.
+    assert_eq!(
+        login(&s, "zoe.martin@example.org", "a long enough pass phrase")
+            .await
+            .0,
+        401
+    );
+
+    let token = mailed_token(&s, "zoe.martin@example.org", "/accounts/activate");
+    let (status, _, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/accounts/activation",
+        None,
+        Some(json!({"token": token})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/accounts/activation",
+        None,
+        Some(json!({"token": token})),
+    )
+    .await;
+    assert_eq!(status, 400, "an activation link works once");
+
+    // Registering the same address again answers exactly the same.
+    let (status, _, again) = call(
+        &s,
+        reqwest::Method::POST,
+        "/accounts/registrations",
+        None,
+        Some(registration),
+    )
+    .await;
+    assert_eq!((status, again), (202, first));
+
+    let (status, session) = login(&s, "zoe.martin@example.org", "a long enough pass phrase").await;
+    assert_eq!(status, 201, "{session}");
+    let old_session = session["token"].as_str().unwrap().to_owned();
+    let (status, me, _) = call(
+        &s,
+        reqwest::Method::GET,
+        "/accounts/me",
+        Some(&old_session),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, me["email"].clone()),
+        (200, json!("zoe.martin@example.org"))
+    );
+    assert!(me.get("password_hash").is_none());
+
+    // Forgotten password: known and unknown addresses get byte-identical answers.
+    let (known_status, _, known) = call(
+        &s,
+        reqwest::Method::POST,
+        "/password-reset",
+        None,
+        Some(json!({"email": "zoe.martin@example.org"})),
+    )
+    .await;
+    let (unknown_status, _, unknown) = call(
+        &s,
+        reqwest::Method::POST,
+        "/password-reset",
+        None,
+        Some(json!({"email": "nobody@example.org"})),
+    )
+    .await;
+    assert_eq!((known_status, &known), (unknown_status, &unknown));
+    assert_eq!(known_status, 202);
+    let reset = mailed_token(&s, "zoe.martin@example.org", "/password-reset/confirm");
+    let (status, body, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/password-reset/confirm",
+        None,
+        Some(json!({"token": reset, "password": "short"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (422, json!("WEAK_PASSWORD"))
+    );
+    let (status, _, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/password-reset/confirm",
+        None,
+        Some(json!({"token": reset, "password": "another long pass phrase"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body, _) = call(
+        &s,
+        reqwest::Method::GET,
+        "/accounts/me",
+        Some(&old_session),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (401, json!("UNAUTHENTICATED")),
+        "a reset ends every session"
+    );
+    assert_eq!(
+        login(&s, "zoe.martin@example.org", "a long enough pass phrase")
+            .await
+            .0,
+        401
+    );
+    let (status, session) = login(&s, "zoe.martin@example.org", "another long pass phrase").await;
+    assert_eq!(status, 201);
+    let (status, _, _) = call(
+        &s,
+        reqwest::Method::DELETE,
+        "/sessions/current",
+        session["token"].as_str(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _, _) = call(
+        &s,
+        reqwest::Method::GET,
+        "/accounts/me",
+        session["token"].as_str(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "logged out");
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_locked_out_whether_or_not_the_account_exists() {
+    let s = server().await;
+    for identifier in ["admin", "no-such-user"] {
+        for attempt in 1..=10 {
+            let (status, body) = login(&s, identifier, "wrong password, wrong").await;
+            assert_eq!(
+                (status, body["code"].clone()),
+                (401, json!("INVALID_CREDENTIALS")),
+                "{identifier} attempt {attempt}"
+            );
+        }
+        let (status, body) = login(&s, identifier, ADMIN_PASSWORD).await;
+        assert_eq!(
+            (status, body["code"].clone()),
+            (429, json!("TOO_MANY_ATTEMPTS")),
+            "{identifier}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_administrator_invites_an_account_and_only_administrators_administer() {
+    let s = server().await;
+    let (status, admin) = login(&s, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(status, 201, "{admin}");
+    let admin = admin["token"].as_str().unwrap().to_owned();
+    let new = json!({"user_name": "j.dupont", "email": "jean.dupont@example.org", "first_name": "Jean", "last_name": "Dupont", "mail": "invite"});
+    let (status, created, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/accounts",
+        Some(&admin),
+        Some(new.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, body, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/accounts",
+        Some(&admin),
+        Some(new),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (409, json!("USER_NAME_TAKEN"))
+    );
+    let (status, body, _) = call(&s, reqwest::Method::POST, "/accounts", Some(&admin), Some(json!({"user_name": "jérôme", "email": "x@example.org", "first_name": "J", "last_name": "D"}))).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (422, json!("VALIDATION_ERROR"))
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("user_name"),
+        "the field is named: {body}"
+    );
+
+    let invite = mailed_token(&s, "jean.dupont@example.org", "/password-reset/confirm");
+    let (status, _, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/password-reset/confirm",
+        None,
+        Some(json!({"token": invite, "password": "jean's own pass phrase"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, jean) = login(&s, "j.dupont", "jean's own pass phrase").await;
+    assert_eq!(status, 201);
+    let jean = jean["token"].as_str().unwrap().to_owned();
+
+    let (status, body, _) = call(
+        &s,
+        reqwest::Method::GET,
+        "/accounts?search=dupont",
+        Some(&jean),
+        None,
+    )
+    .await;
+    assert_eq!((status, body["code"].clone()), (403, json!("FORBIDDEN")));
+    let (status, found, _) = call(
+        &s,
+        reqwest::Method::GET,
+        "/accounts?search=dupont",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!((status, found["total"].clone()), (200, json!(1)));
+    let id = found["items"][0]["id"].as_str().unwrap().to_owned();
+    let (status, body, _) = call(
+        &s,
+        reqwest::Method::PATCH,
+        &format!("/accounts/{id}"),
+        Some(&jean),
+        Some(json!({"network_roles": ["SUPER_ADMIN"]})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (403, json!("FORBIDDEN")),
+        "no one grants themselves a network role"
+    );
+    let (status, body, _) = call(
+        &s,
+        reqwest::Method::PATCH,
+        &format!("/accounts/{id}"),
+        Some(&admin),
+        Some(json!({"active": false})),
+    )
+    .await;
+    assert_eq!((status, body["state"].clone()), (200, json!("inactive")));
+    assert_eq!(
+        login(&s, "j.dupont", "jean's own pass phrase").await.0,
+        401,
+        "an inactive account cannot log in"
+    );
+    let (status, body, _) = call(&s, reqwest::Method::POST, "/accounts", Some(&admin), Some(json!({"user_name": "someone.else", "email": "jean.dupont@example.org", "first_name": "A", "last_name": "B"}))).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (409, json!("EMAIL_TAKEN")),
+        "an inactive account keeps its e-mail"
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_get_json_errors() {
+    let s = server().await;
+    let response = s
+        .http
+        .post(format!("{}/sessions", s.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "INVALID_JSON");
+    let (status, body, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/accounts/registrations",
+        None,
+        Some(json!({"email": "a@example.org", "role": "SUPER_ADMIN"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (422, json!("VALIDATION_ERROR")),
+        "unknown fields are refused: {body}"
+    );
+}
