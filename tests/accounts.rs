@@ -372,3 +372,158 @@ async fn bad_bodies_get_json_errors() {
         "unknown fields are refused: {body}"
     );
 }
+
+/// An `.xlsx` file with the given header and rows.
+fn spreadsheet(rows: &[&[&str]]) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *value).unwrap();
+        }
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+async fn upload(s: &DemoServer, token: &str, file: Vec<u8>) -> (u16, Value) {
+    let response = s
+        .http
+        .post(format!("{}/accounts/import", s.base))
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_bulk_import_creates_everything_or_nothing() {
+    let s = server().await;
+    let (_, admin) = login(&s, "admin", ADMIN_PASSWORD).await;
+    let admin = admin["token"].as_str().unwrap().to_owned();
+    let header: &[&str] = &["user_name", "Nom", "\"prenom\"", "EMAIL", "roles", "dept"];
+
+    // Line 3 repeats line 2's e-mail and line 4 has a bad user name: nothing is created.
+    let bad = spreadsheet(&[
+        header,
+        &[
+            "a.martin",
+            "Martin",
+            "Anne",
+            "anne.martin@example.org",
+            "Enseignant",
+            "INFO",
+        ],
+        &[
+            "b.martin",
+            "Martin",
+            "Bruno",
+            "anne.martin@example.org",
+            "",
+            "INFO",
+        ],
+        &[
+            "c martin",
+            "Martin",
+            "Céline",
+            "celine.martin@example.org",
+            "",
+            "",
+        ],
+    ]);
+    let (status, body) = upload(&s, &admin, bad).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (422, json!("IMPORT_REJECTED")),
+        "{body}"
+    );
+    let errors: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.starts_with("Line 3:")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.starts_with("Line 4:")),
+        "{errors:?}"
+    );
+    let (_, found, _) = call(
+        &s,
+        reqwest::Method::GET,
+        "/accounts?search=martin",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(found["total"], 0, "nothing was created");
+
+    let (status, body) = upload(
+        &s,
+        &admin,
+        spreadsheet(&[
+            header,
+            &[
+                "a.martin",
+                "Martin",
+                "Anne",
+                "anne.martin@example.org",
+                "Enseignant, Secrétariat",
+                "INFO",
+            ],
+        ]),
+    )
+    .await;
+    assert_eq!((status, body["created"].clone()), (201, json!(1)), "{body}");
+    let invite = mailed_token(&s, "anne.martin@example.org", "/password-reset/confirm");
+    let (status, _, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/password-reset/confirm",
+        None,
+        Some(json!({"token": invite, "password": "anne's own pass phrase"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, anne) = login(&s, "a.martin", "anne's own pass phrase").await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        anne["account"]["department_roles"],
+        json!(["dept:INFO", "Enseignant", "Secrétariat"])
+    );
+
+    let (status, body) = upload(&s, anne["token"].as_str().unwrap(), spreadsheet(&[header])).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (403, json!("FORBIDDEN")),
+        "only the super administrator imports"
+    );
+    let (status, body) = upload(&s, &admin, b"user_name,nom\n".to_vec()).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (422, json!("IMPORT_REJECTED"))
+    );
+    let (status, body) = upload(
+        &s,
+        &admin,
+        spreadsheet(&[&["user_name", "nom", "email", "telephone"]]),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["errors"],
+        json!([
+            "Line 1: missing column(s): prenom, roles, dept",
+            "Line 1: unknown column(s): telephone"
+        ])
+    );
+}

@@ -6,6 +6,7 @@ mod admin;
 mod bench;
 mod config;
 mod dead_letters;
+mod import_users;
 mod node;
 mod sandbox;
 mod serve;
@@ -48,6 +49,8 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Create a super administrator and print a one-time set-password link.
     CreateAdmin(admin::CreateAdminArgs),
+    /// Create accounts from an .xlsx file, all or nothing, each sent an invitation.
+    ImportUsers(import_users::ImportUsersArgs),
     /// List or replay the jobs that were given up.
     #[command(subcommand)]
     DeadLetters(dead_letters::DeadLettersCommand),
@@ -65,6 +68,7 @@ async fn main() {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::CreateAdmin(args) => admin::run(args).await,
         Command::DeadLetters(command) => dead_letters::run(command).await,
+        Command::ImportUsers(args) => import_users::run(args).await,
         Command::Bench(command) => bench::run(command).await,
     };
     if let Err(error) = result {

@@ -3,6 +3,7 @@
 //! real sandbox over loopback; nothing is simulated but Alma itself.
 
 mod fanout;
+mod import;
 mod webhook;
 
 use crate::config::Runtime;
@@ -18,6 +19,8 @@ pub enum BenchCommand {
     Fanout(fanout::FanoutArgs),
     /// Send N signed webhooks to the receiver and time the answers.
     Webhook(webhook::WebhookArgs),
+    /// Import N accounts from an .xlsx file, invitations included.
+    Import(import::ImportArgs),
 }
 
 /// Runs one benchmark.
@@ -25,6 +28,7 @@ pub async fn run(command: BenchCommand) -> Result<(), CliError> {
     match command {
         BenchCommand::Fanout(args) => fanout::run(args).await,
         BenchCommand::Webhook(args) => webhook::run(args).await,
+        BenchCommand::Import(args) => import::run(args).await,
     }
 }
 

@@ -33,6 +33,8 @@ pub use ports::{
     SessionStore, TokenPurpose, TokenRecord, TokenStore,
 };
 pub use requests::{AccountPatch, ImportRow, MailOption, NewAccount, ProfileChange, Registration};
-pub use service::{AccountService, DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME, MAX_SEARCH_RESULTS};
+pub use service::{
+    AccountService, ImportProgress, DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME, MAX_SEARCH_RESULTS,
+};
 pub use settings::{AccountServices, AccountSettings};
 pub use token::{SecretToken, TokenHash};

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod error;
 mod routes;
+pub mod spreadsheet;
 mod view;
 
 pub use auth::{CurrentAccount, SESSION_COOKIE};

@@ -3,20 +3,25 @@
 use super::auth::{cookie_name, CurrentAccount, SessionToken};
 use super::body::JsonBody;
 use super::error::AccountApiError;
-use super::view;
-use axum::extract::{Path, Query, State};
+use super::{spreadsheet, view};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use patron_hub_domain::accounts::{
-    AccountError, AccountId, AccountPatch, AccountService, NewAccount, ProfileChange, Registration,
+    AccountError, AccountId, AccountPatch, AccountService, NetworkRole, NewAccount, ProfileChange,
+    Registration,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 type Service = State<Arc<AccountService>>;
+
+/// The largest import file accepted (a 5,000-row sheet is about 200 KiB).
+const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
 type Answer = Result<Response, AccountApiError>;
 
 /// Every accounts route, on a service built once at start-up.
@@ -27,6 +32,10 @@ pub fn router(service: Arc<AccountService>) -> Router {
         .route("/accounts/activation", post(activate))
         .route("/accounts/email-confirmation", post(confirm_email))
         .route("/accounts/me", get(me).patch(update_me))
+        .route(
+            "/accounts/import",
+            post(import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
         .route("/accounts/{id}", get(account).patch(update_account))
         .route("/password-reset", post(request_reset))
         .route("/password-reset/confirm", post(confirm_reset))
@@ -226,4 +235,28 @@ async fn update_account(
         .update_account(&actor, account_id(&id)?, patch)
         .await?;
     Ok(Json(view::account(&account)).into_response())
+}
+
+/// `POST /accounts/import`: the `.xlsx` file as the body. All or nothing: any
+/// problem answers 422 `IMPORT_REJECTED` with every `Line N: ...` and creates nothing.
+async fn import(
+    State(service): Service,
+    CurrentAccount(actor): CurrentAccount,
+    file: Bytes,
+) -> Answer {
+    // Only the super administrator may import: refuse before reading the file.
+    if !actor.has_role(NetworkRole::SuperAdmin) {
+        return Err(AccountError::Forbidden.into());
+    }
+    let rows = spreadsheet::import_rows(&file).map_err(AccountError::ImportRejected)?;
+    let accounts = service.import(&actor, rows).await?;
+    let created: Vec<Value> = accounts
+        .iter()
+        .map(|a| json!({"id": a.id, "user_name": a.user_name, "email": a.email}))
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"created": created.len(), "accounts": created})),
+    )
+        .into_response())
 }

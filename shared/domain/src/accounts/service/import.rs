@@ -20,6 +20,17 @@ impl AccountService {
         actor: &Account,
         rows: Vec<ImportRow>,
     ) -> Result<Vec<Account>, AccountError> {
+        self.import_reporting(actor, rows, &|_| {}).await
+    }
+
+    /// [`Self::import`], telling `progress` how far it got: for the progress bar
+    /// of `patron-hub import-users`.
+    pub async fn import_reporting(
+        &self,
+        actor: &Account,
+        rows: Vec<ImportRow>,
+        progress: &(dyn Fn(ImportProgress) + Send + Sync),
+    ) -> Result<Vec<Account>, AccountError> {
         require_super_admin(actor)?;
         let mut check = ImportCheck::rows(&rows, self.now());
         let (user_names, emails) = self
@@ -28,12 +39,44 @@ impl AccountService {
             .await?;
         check.add_taken(&user_names, &emails);
         let accounts = check.outcome().map_err(AccountError::ImportRejected)?;
+        progress(ImportProgress::Validated {
+            rows: accounts.len(),
+        });
         self.accounts.create_all(&accounts).await?;
-        for account in &accounts {
+        progress(ImportProgress::Created {
+            accounts: accounts.len(),
+        });
+        for (done, account) in accounts.iter().enumerate() {
             if let Err(error) = self.invite(account).await {
                 tracing::error!(account = %account.id, %error, "invitation not sent");
             }
+            progress(ImportProgress::Invited {
+                done: done + 1,
+                total: accounts.len(),
+            });
         }
         Ok(accounts)
     }
+}
+
+/// How far an import got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportProgress {
+    /// Every row is valid.
+    Validated {
+        /// How many accounts will be created.
+        rows: usize,
+    },
+    /// Every account is written.
+    Created {
+        /// How many.
+        accounts: usize,
+    },
+    /// Invitations sent so far.
+    Invited {
+        /// Sent.
+        done: usize,
+        /// To send.
+        total: usize,
+    },
 }

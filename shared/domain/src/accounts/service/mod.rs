@@ -17,6 +17,7 @@ mod sessions;
 
 pub use administration::MAX_SEARCH_RESULTS;
 pub use bootstrap::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME};
+pub use import::ImportProgress;
 
 use super::{
     Account, AccountError, AccountId, AccountMail, AccountServices, AccountSettings, AccountStore,
