@@ -527,3 +527,76 @@ async fn a_bulk_import_creates_everything_or_nothing() {
         ])
     );
 }
+
+#[tokio::test]
+async fn the_import_command_creates_accounts_or_lists_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        std::process::Command::new(BINARY)
+            .args(args)
+            .args(["--data", data.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let created = run(&[
+        "create-admin",
+        "--email",
+        "root@example.org",
+        "--user-name",
+        "root",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(String::from_utf8_lossy(&created.stdout).contains("/password-reset/confirm?token="));
+
+    let header: &[&str] = &["user_name", "nom", "prenom", "email", "roles", "dept"];
+    let bad = dir.path().join("bad.xlsx");
+    std::fs::write(
+        &bad,
+        spreadsheet(&[header, &["x", "X", "Y", "not-an-address", "", ""]]),
+    )
+    .unwrap();
+    let refused = run(&["import-users", bad.to_str().unwrap(), "--as", "root"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("Line 2:"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let good = dir.path().join("good.xlsx");
+    std::fs::write(
+        &good,
+        spreadsheet(&[
+            header,
+            &["p.one", "One", "P", "p.one@example.org", "", ""],
+            &["p.two", "Two", "P", "p.two@example.org", "", ""],
+        ]),
+    )
+    .unwrap();
+    let imported = run(&["import-users", good.to_str().unwrap(), "--as", "root"]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert!(String::from_utf8_lossy(&imported.stdout).contains("2 accounts created"));
+    assert!(
+        String::from_utf8_lossy(&imported.stderr).contains("invitations ["),
+        "a progress bar is drawn"
+    );
+    let invited: Vec<String> = outbox::read_all(data.join("outbox"))
+        .unwrap()
+        .into_iter()
+        .map(|m| m.to)
+        .collect();
+    assert!(
+        invited.iter().any(|to| to.contains("p.one@example.org"))
+            && invited.iter().any(|to| to.contains("p.two@example.org")),
+        "{invited:?}"
+    );
+}
