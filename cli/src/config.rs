@@ -6,6 +6,7 @@ use patron_hub_domain::distribution::WorkerSettings;
 use patron_hub_domain::routing::RoutingRules;
 use patron_hub_domain::webhook::WebhookSecrets;
 use patron_hub_domain::{InstitutionCode, Network};
+use patron_hub_mail::{SmtpCredentials, SmtpSecurity, SmtpSettings};
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
@@ -56,6 +57,8 @@ pub struct AccountsSettings {
     pub public_base_url: Option<String>,
     /// The sender of account mails.
     pub mail_from: String,
+    /// Send mail through this SMTP relay instead of the outbox folder.
+    pub smtp: Option<SmtpConfig>,
 }
 
 impl Default for AccountsSettings {
@@ -63,8 +66,48 @@ impl Default for AccountsSettings {
         Self {
             public_base_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            smtp: None,
         }
     }
+}
+
+/// An SMTP relay, as written in the configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The relay's host name.
+    pub host: String,
+    /// Its port (default: 465 for `tls`, 587 for `starttls`, 25 for `plain`).
+    pub port: Option<u16>,
+    /// `tls`, `starttls` (the default) or `plain` (loopback relays only).
+    #[serde(default)]
+    pub security: SmtpSecurityConfig,
+    /// The environment variable holding the relay's user name, if it needs one.
+    pub user_env: Option<String>,
+    /// The environment variable holding the relay's password.
+    pub password_env: Option<String>,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurityConfig {
+    /// TLS from the first byte.
+    Tls,
+    /// Plain, then upgraded with STARTTLS (required).
+    #[default]
+    Starttls,
+    /// No encryption.
+    Plain,
+}
+
+/// Where account mails go.
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// `.eml` files in the data folder's `outbox/`.
+    Outbox,
+    /// An SMTP relay.
+    Smtp(SmtpSettings),
 }
 
 /// The sender of account mails when none is configured.
@@ -154,6 +197,8 @@ pub struct Runtime {
     pub public_base_url: Option<String>,
     /// The sender of account mails.
     pub mail_from: String,
+    /// Where account mails go.
+    pub mail: MailTransport,
     /// Whether this is the demo network (then `serve` makes the demo administrator).
     pub demo: bool,
 }
@@ -212,9 +257,47 @@ impl Settings {
             alma_timeout: Duration::from_secs(self.alma_timeout_seconds.max(1)),
             public_base_url: self.accounts.public_base_url.clone(),
             mail_from: self.accounts.mail_from.clone(),
+            mail: match &self.accounts.smtp {
+                None => MailTransport::Outbox,
+                Some(smtp) => {
+                    MailTransport::Smtp(smtp_settings(smtp, &self.accounts.mail_from, &env)?)
+                }
+            },
             demo: false,
         })
     }
+}
+
+/// The relay's settings with its credentials read from the environment.
+fn smtp_settings(
+    smtp: &SmtpConfig,
+    from: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<SmtpSettings, ConfigError> {
+    let read = |name: &Option<String>| -> Result<Option<String>, ConfigError> {
+        match name {
+            None => Ok(None),
+            Some(name) => env(name)
+                .filter(|v| !v.is_empty())
+                .map(Some)
+                .ok_or_else(|| ConfigError::MissingSecret(name.clone())),
+        }
+    };
+    let credentials = match (read(&smtp.user_env)?, read(&smtp.password_env)?) {
+        (Some(user), Some(password)) => Some(SmtpCredentials { user, password }),
+        _ => None,
+    };
+    Ok(SmtpSettings {
+        host: smtp.host.clone(),
+        port: smtp.port,
+        security: match smtp.security {
+            SmtpSecurityConfig::Tls => SmtpSecurity::Tls,
+            SmtpSecurityConfig::Starttls => SmtpSecurity::StartTls,
+            SmtpSecurityConfig::Plain => SmtpSecurity::Plain,
+        },
+        credentials,
+        from: from.to_owned(),
+    })
 }
 
 impl Runtime {
@@ -243,6 +326,7 @@ impl Runtime {
             alma_timeout: Duration::from_secs(default_alma_timeout()),
             public_base_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            mail: MailTransport::Outbox,
             demo: true,
         }
     }

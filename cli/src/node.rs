@@ -2,16 +2,16 @@
 //! services built on them, the merged router and the per-institution workers.
 //! `serve` and the benchmarks run exactly this.
 
-use crate::config::Runtime;
+use crate::config::{MailTransport, Runtime};
 use axum::Router;
 use patron_hub_alma::AlmaClient;
-use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
+use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings, Mailer};
 use patron_hub_domain::distribution::{work_once, Distributor};
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::webhook::WebhookReceiver;
 use patron_hub_domain::{Clock, InstitutionCode, SystemClock};
 use patron_hub_http::{accounts, error, health, openapi, webhook};
-use patron_hub_mail::OutboxMailer;
+use patron_hub_mail::{OutboxMailer, SmtpMailer};
 use patron_hub_store_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,8 +84,15 @@ impl LocalNode {
             runtime.network.zone.clone(),
             runtime.worker.clone(),
         ));
-        let mailer = OutboxMailer::new(data.join("outbox"), runtime.mail_from.clone())
-            .map_err(|e| NodeError::Mail(e.to_string()))?;
+        let mailer: Arc<dyn Mailer> = match &runtime.mail {
+            MailTransport::Outbox => Arc::new(
+                OutboxMailer::new(data.join("outbox"), runtime.mail_from.clone())
+                    .map_err(|e| NodeError::Mail(e.to_string()))?,
+            ),
+            MailTransport::Smtp(settings) => Arc::new(
+                SmtpMailer::new(settings.clone()).map_err(|e| NodeError::Mail(e.to_string()))?,
+            ),
+        };
         let settings = AccountSettings {
             public_base_url: runtime
                 .public_base_url
@@ -99,7 +106,7 @@ impl LocalNode {
                 tokens: Arc::new(store.clone()),
                 sessions: Arc::new(store.clone()),
                 attempts: Arc::new(store.clone()),
-                mailer: Arc::new(mailer),
+                mailer,
                 clock: clock.clone(),
             },
             settings,

@@ -45,7 +45,7 @@ async fn send(router: &axum::Router, request: Request<Body>) -> (u16, Value) {
 }
 
 #[tokio::test]
-async fn a_registration_is_activated_from_the_link_ses_sent_and_the_patron_logs_in() {
+async fn the_links_ses_carried_activate_the_account_and_reset_its_password() {
     let endpoint = endpoint();
     let aws = AwsClients::load().await;
     let table = format!("accounts-{}", uuid::Uuid::new_v4().simple());
@@ -76,13 +76,7 @@ async fn a_registration_is_activated_from_the_link_ses_sent_and_the_patron_logs_
     let (status, _) = send(&router, sample("login.json")).await;
     assert_eq!(status, 401, "a pending account cannot log in");
 
-    let mails = ses_sent_messages(&endpoint).await.unwrap();
-    let link = mails
-        .iter()
-        .rev()
-        .filter(|m| m.to.iter().any(|to| to.contains("zoe.martin@example.org")))
-        .find_map(|m| find_link(&m.body, "https://patrons.example.org/accounts/activate"))
-        .expect("SES carried an activation link built from the public URL");
+    let link = newest_link(&endpoint, "https://patrons.example.org/accounts/activate").await;
     let token = link.split("token=").nth(1).unwrap();
     let activation = Request::post("/accounts/activation")
         .header("content-type", "application/json")
@@ -95,4 +89,47 @@ async fn a_registration_is_activated_from_the_link_ses_sent_and_the_patron_logs_
     assert_eq!(session["account"]["state"], "active");
     let (status, _) = send(&router, sample("password-reset.json")).await;
     assert_eq!(status, 202);
+
+    // The reset link, read back from SES, sets a new password and ends the session.
+    let old_session = session["token"].as_str().unwrap().to_owned();
+    let reset = newest_link(
+        &endpoint,
+        "https://patrons.example.org/password-reset/confirm",
+    )
+    .await;
+    let confirm = Request::post("/password-reset/confirm")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"token": reset.split("token=").nth(1).unwrap(), "password": "a brand new pass phrase"}).to_string()))
+        .unwrap();
+    assert_eq!(send(&router, confirm).await.0, 200);
+    let me = Request::get("/accounts/me")
+        .header("authorization", format!("Bearer {old_session}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&router, me).await.0, 401, "a reset ends every session");
+    assert_eq!(
+        send(&router, sample("login.json")).await.0,
+        401,
+        "the old password is gone"
+    );
+    let login = Request::post("/sessions")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"identifier": "zoe.martin@example.org", "password": "a brand new pass phrase"})
+                .to_string(),
+        ))
+        .unwrap();
+    assert_eq!(send(&router, login).await.0, 201);
+}
+
+/// The newest link starting with `prefix` that moto's SES carried to the sample patron.
+async fn newest_link(endpoint: &str, prefix: &str) -> String {
+    ses_sent_messages(endpoint)
+        .await
+        .unwrap()
+        .iter()
+        .rev()
+        .filter(|m| m.to.iter().any(|to| to.contains("zoe.martin@example.org")))
+        .find_map(|m| find_link(&m.body, prefix))
+        .unwrap_or_else(|| panic!("SES carried no {prefix} link"))
 }
