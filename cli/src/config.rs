@@ -350,6 +350,28 @@ mod tests {
             .alma
             .iter()
             .all(|a| a.api_key.starts_with("value-of-")));
+        let MailTransport::Smtp(smtp) = &runtime.mail else {
+            panic!("the example sends through SMTP");
+        };
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port),
+            ("smtp.example.org", Some(587))
+        );
+        assert!(matches!(smtp.security, SmtpSecurity::StartTls));
+        assert_eq!(
+            smtp.credentials.as_ref().map(|c| c.user.as_str()),
+            Some("value-of-SMTP_USER")
+        );
+    }
+
+    #[test]
+    fn without_smtp_mails_go_to_the_outbox() {
+        let text = EXAMPLE.replace("smtp = {", "# smtp = {");
+        let runtime = toml::from_str::<Settings>(&text)
+            .unwrap()
+            .resolve(|name| Some(name.to_owned()))
+            .unwrap();
+        assert!(matches!(runtime.mail, MailTransport::Outbox));
     }
 
     #[test]
