@@ -54,6 +54,24 @@ fn mailed_token(s: &DemoServer, to: &str, path: &str) -> String {
     link.split("token=").nth(1).unwrap().to_owned()
 }
 
+/// Follows the set-password link mailed to `email`, then logs in with the new password.
+async fn accept_invitation(s: &DemoServer, email: &str, identifier: &str, password: &str) -> Value {
+    let invite = mailed_token(s, email, "/password-reset/confirm");
+    let confirmation = json!({"token": invite, "password": password});
+    let (status, _, _) = call(
+        s,
+        reqwest::Method::POST,
+        "/password-reset/confirm",
+        None,
+        Some(confirmation),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, session) = login(s, identifier, password).await;
+    assert_eq!(status, 201, "{session}");
+    session
+}
+
 async fn login(s: &DemoServer, identifier: &str, password: &str) -> (u16, Value) {
     let (status, body, _) = call(
         s,
@@ -276,18 +294,13 @@ async fn an_administrator_invites_an_account_and_only_administrators_administer(
         "the field is named: {body}"
     );
 
-    let invite = mailed_token(&s, "jean.dupont@example.org", "/password-reset/confirm");
-    let (status, _, _) = call(
+    let jean = accept_invitation(
         &s,
-        reqwest::Method::POST,
-        "/password-reset/confirm",
-        None,
-        Some(json!({"token": invite, "password": "jean's own pass phrase"})),
+        "jean.dupont@example.org",
+        "j.dupont",
+        "jean's own pass phrase",
     )
     .await;
-    assert_eq!(status, 200);
-    let (status, jean) = login(&s, "j.dupont", "jean's own pass phrase").await;
-    assert_eq!(status, 201);
     let jean = jean["token"].as_str().unwrap().to_owned();
 
     let (status, body, _) = call(
@@ -484,18 +497,13 @@ async fn a_bulk_import_creates_everything_or_nothing() {
     )
     .await;
     assert_eq!((status, body["created"].clone()), (201, json!(1)), "{body}");
-    let invite = mailed_token(&s, "anne.martin@example.org", "/password-reset/confirm");
-    let (status, _, _) = call(
+    let anne = accept_invitation(
         &s,
-        reqwest::Method::POST,
-        "/password-reset/confirm",
-        None,
-        Some(json!({"token": invite, "password": "anne's own pass phrase"})),
+        "anne.martin@example.org",
+        "a.martin",
+        "anne's own pass phrase",
     )
     .await;
-    assert_eq!(status, 200);
-    let (status, anne) = login(&s, "a.martin", "anne's own pass phrase").await;
-    assert_eq!(status, 201);
     assert_eq!(
         anne["account"]["department_roles"],
         json!(["dept:INFO", "Enseignant", "Secrétariat"])
