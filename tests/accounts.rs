@@ -111,7 +111,7 @@ async fn a_patron_registers_activates_logs_in_and_resets_a_forgotten_password() 
         reqwest::Method::POST,
         "/accounts/activation",
         None,
-        Some(json!({"token": token})),
+        Some(json!({"token": token, "password": "a long enough pass phrase"})),
     )
     .await;
     assert_eq!(status, 200);
@@ -120,7 +120,7 @@ async fn a_patron_registers_activates_logs_in_and_resets_a_forgotten_password() 
         reqwest::Method::POST,
         "/accounts/activation",
         None,
-        Some(json!({"token": token})),
+        Some(json!({"token": token, "password": "a long enough pass phrase"})),
     )
     .await;
     assert_eq!(status, 400, "an activation link works once");

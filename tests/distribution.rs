@@ -233,3 +233,37 @@ async fn an_alma_validation_error_ends_as_a_dead_letter_with_almas_code() {
         .is_none());
     assert!(dead_letters(&s.data, &["--institution", "DEMO_B"]).is_empty());
 }
+
+#[tokio::test]
+async fn a_primary_id_that_is_another_users_identifier_is_never_overwritten() {
+    let s = DemoServer::start().await;
+    // In DEMO_B, a student carries "shared-9" as a barcode.
+    let student = json!({
+        "primary_id": "student-9", "first_name": "Léa", "last_name": "Étudiante",
+        "job_category": {"value": "Etudiant"},
+        "user_identifier": [{"id_type": {"value": "BARCODE"}, "value": "shared-9"}]
+    });
+    s.librarian(Method::POST, "DEMO_B/users", Some(student))
+        .await;
+    // DEMO_A creates an external reader whose primary id is that same value.
+    s.librarian(
+        Method::POST,
+        "DEMO_A/users",
+        Some(external_reader("shared-9")),
+    )
+    .await;
+    s.user_eventually("DEMO_C", "shared-9").await;
+    let letters = eventually("a dead letter in DEMO_B", SETTLE, || async {
+        let letters = dead_letters(&s.data, &["--institution", "DEMO_B"]);
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    assert_eq!(letters[0]["code"], "IDENTIFIER_MISMATCH", "{}", letters[0]);
+    let untouched = sandbox_user(&s.http, &s.sandbox, "DEMO_B", "student-9")
+        .await
+        .unwrap();
+    assert_eq!(
+        untouched["last_name"], "Étudiante",
+        "the student was not overwritten: {untouched}"
+    );
+}

@@ -47,7 +47,10 @@ async fn a_registration_is_activated_by_the_mailed_link_and_can_then_log_in() {
     assert_eq!(mails[0].subject, "Activate your patron-hub account");
     assert!(!mails[0].text.contains(GOOD_PASSWORD) && !mails[0].html.contains(GOOD_PASSWORD));
     let link = h.last_link("zoe.martin@example.org", "/accounts/activate");
-    h.service.activate(&token_of(&link)).await.unwrap();
+    h.service
+        .activate(&token_of(&link), GOOD_PASSWORD)
+        .await
+        .unwrap();
 
     let (_, account) = h
         .service
@@ -57,7 +60,7 @@ async fn a_registration_is_activated_by_the_mailed_link_and_can_then_log_in() {
     assert_eq!(account.state, AccountState::Active);
     // Single use: the same link again is an invalid token.
     assert_error(
-        h.service.activate(&token_of(&link)).await,
+        h.service.activate(&token_of(&link), GOOD_PASSWORD).await,
         AccountError::TokenInvalid,
     );
 }
@@ -71,7 +74,10 @@ async fn an_activation_link_expires_after_the_activation_lifetime() {
         .unwrap();
     let token = token_of(&h.last_link("late@example.org", "/accounts/activate"));
     h.clock.advance(Duration::hours(72));
-    assert_error(h.service.activate(&token).await, AccountError::TokenInvalid);
+    assert_error(
+        h.service.activate(&token, GOOD_PASSWORD).await,
+        AccountError::TokenInvalid,
+    );
     let account = h
         .store
         .find_by_email(&"late@example.org".parse_email())
@@ -90,7 +96,7 @@ async fn an_activation_link_works_until_its_last_minute() {
         .unwrap();
     let token = token_of(&h.last_link("ontime@example.org", "/accounts/activate"));
     h.clock.advance(Duration::hours(72) - Duration::minutes(1));
-    h.service.activate(&token).await.unwrap();
+    h.service.activate(&token, GOOD_PASSWORD).await.unwrap();
 }
 
 #[tokio::test]
@@ -111,9 +117,12 @@ async fn a_token_used_for_the_wrong_purpose_is_invalid_and_used_up() {
         h.service.confirm_email_change(&token).await,
         AccountError::TokenInvalid,
     );
-    assert_error(h.service.activate(&token).await, AccountError::TokenInvalid);
     assert_error(
-        h.service.activate("made-up-token").await,
+        h.service.activate(&token, GOOD_PASSWORD).await,
+        AccountError::TokenInvalid,
+    );
+    assert_error(
+        h.service.activate("made-up-token", GOOD_PASSWORD).await,
         AccountError::TokenInvalid,
     );
 }
@@ -126,9 +135,10 @@ async fn registering_a_taken_address_answers_the_same_and_tells_its_holder() {
         .await
         .unwrap();
     h.service
-        .activate(&token_of(
-            &h.last_link("taken@example.org", "/accounts/activate"),
-        ))
+        .activate(
+            &token_of(&h.last_link("taken@example.org", "/accounts/activate")),
+            GOOD_PASSWORD,
+        )
         .await
         .unwrap();
 
@@ -165,6 +175,33 @@ async fn registering_a_taken_address_answers_the_same_and_tells_its_holder() {
 }
 
 #[tokio::test]
+async fn a_registration_by_someone_else_cannot_be_activated_by_the_address_owner_clicking_the_link()
+{
+    let h = Harness::new();
+    // The owner registers; someone else registers the same address with their own password.
+    h.service
+        .register(registration("owner@example.org", GOOD_PASSWORD))
+        .await
+        .unwrap();
+    h.service
+        .register(registration("owner@example.org", OTHER_PASSWORD))
+        .await
+        .unwrap();
+    // The owner follows the newest link with their own password: refused, still pending.
+    let link = token_of(&h.last_link("owner@example.org", "/accounts/activate"));
+    assert_error(
+        h.service.activate(&link, GOOD_PASSWORD).await,
+        AccountError::InvalidCredentials,
+    );
+    assert_error(
+        h.service.login("owner@example.org", OTHER_PASSWORD).await,
+        AccountError::InvalidCredentials,
+    );
+    // The link stays usable with the right password (typing mistakes do not burn it).
+    h.service.activate(&link, OTHER_PASSWORD).await.unwrap();
+}
+
+#[tokio::test]
 async fn registering_again_before_activation_sends_a_fresh_link_and_voids_the_old_one() {
     let h = Harness::new();
     h.service
@@ -178,8 +215,11 @@ async fn registering_again_before_activation_sends_a_fresh_link_and_voids_the_ol
         .unwrap();
     let second = token_of(&h.last_link("twice@example.org", "/accounts/activate"));
     assert_ne!(first, second);
-    assert_error(h.service.activate(&first).await, AccountError::TokenInvalid);
-    h.service.activate(&second).await.unwrap();
+    assert_error(
+        h.service.activate(&first, GOOD_PASSWORD).await,
+        AccountError::TokenInvalid,
+    );
+    h.service.activate(&second, OTHER_PASSWORD).await.unwrap();
     // The latest registration's password is the one that works.
     h.service
         .login("twice@example.org", OTHER_PASSWORD)

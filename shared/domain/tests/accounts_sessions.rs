@@ -313,7 +313,7 @@ async fn every_use_case_can_run_on_a_multi_threaded_server() {
     let s = &h.service;
     // Futures are lazy: built and dropped, these calls do nothing but type-check.
     send(s.register(Registration::default()));
-    send(s.activate(""));
+    send(s.activate("", ""));
     send(s.request_password_reset(""));
     send(s.confirm_password_reset("", ""));
     send(s.login("", ""));

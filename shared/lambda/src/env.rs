@@ -177,7 +177,17 @@ impl Environment {
         };
         let rate = self.parsed("ALMA_CALLS_PER_SECOND", 20, whole)?;
         let concurrency = self.parsed("PATRON_HUB_WORKER_CONCURRENCY", 2, whole)?;
-        Ok((rate / concurrency).max(1))
+        if concurrency > rate {
+            // Each process needs at least one call per second: together they
+            // would exceed the institution's rate.
+            return Err(EnvError::Invalid {
+                name: "PATRON_HUB_WORKER_CONCURRENCY",
+                reason: format!(
+                    "{concurrency} concurrent workers cannot share {rate} calls per second"
+                ),
+            });
+        }
+        Ok(rate / concurrency)
     }
 }
 
@@ -253,5 +263,16 @@ mod tests {
                 .unwrap(),
             10
         );
+        let crowded = Environment::from_pairs(&[
+            ("ALMA_CALLS_PER_SECOND", "3"),
+            ("PATRON_HUB_WORKER_CONCURRENCY", "4"),
+        ]);
+        assert!(matches!(
+            crowded.calls_per_second_per_process(),
+            Err(EnvError::Invalid {
+                name: "PATRON_HUB_WORKER_CONCURRENCY",
+                ..
+            })
+        ));
     }
 }

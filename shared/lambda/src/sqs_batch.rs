@@ -59,8 +59,15 @@ fn delivery(record: SqsMessage) -> Result<Delivery, String> {
         .receipt_handle
         .ok_or("the record has no receipt handle")?;
     let body = record.body.ok_or("the record has no body")?;
-    let job: Job =
-        serde_json::from_str(&body).map_err(|e| format!("the body is not a job: {e}"))?;
+    let job: Job = serde_json::from_str(&body).map_err(|e| {
+        // serde's message quotes the offending value (patron data): only its kind and place.
+        format!(
+            "the body is not a job ({:?} error at line {} column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        )
+    })?;
     let attempt = record
         .attributes
         .get("ApproximateReceiveCount")

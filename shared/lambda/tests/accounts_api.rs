@@ -80,7 +80,9 @@ async fn the_links_ses_carried_activate_the_account_and_reset_its_password() {
     let token = link.split("token=").nth(1).unwrap();
     let activation = Request::post("/accounts/activation")
         .header("content-type", "application/json")
-        .body(Body::from(json!({"token": token}).to_string()))
+        .body(Body::from(
+            json!({"token": token, "password": "a long enough pass phrase"}).to_string(),
+        ))
         .unwrap();
     assert_eq!(send(&router, activation).await.0, 200);
 

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The dead-letter code of an upsert whose primary id is another user's
+/// identifier in the target institution.
+pub const IDENTIFIER_MISMATCH: &str = "IDENTIFIER_MISMATCH";
+
 /// How soon a job held by another worker is looked at again.
 const BUSY_RETRY: Duration = Duration::from_secs(5);
 
@@ -195,6 +199,16 @@ impl Distributor {
                     message: "the job carries no user record to distribute".to_owned(),
                 })?;
                 match self.alma.get_user(institution, primary_id).await {
+                    // `all_unique` also matches barcodes and other identifiers:
+                    // never lay this patron over a different user of the target.
+                    Ok(target) if target.primary_id().as_ref() != Some(primary_id) => {
+                        Err(AlmaError::Rejected {
+                            status: 0,
+                            code: IDENTIFIER_MISMATCH.to_owned(),
+                            message: "the identifier belongs to another user in this institution"
+                                .to_owned(),
+                        })
+                    }
                     Ok(target) => {
                         let merged = target.merged_with(origin, local);
                         self.alma

@@ -139,8 +139,10 @@ pub(crate) fn log_disposition(disposition: &Disposition, settled: Settled) {
         Disposition::Retry { after, reason } => {
             tracing::warn!(outcome = "retry", retry_in_ms = after.as_millis() as u64, reason = %reason, ?settled)
         }
+        // Alma's message can name the patron's identifiers: only the code is
+        // logged; the message is kept with the dead letter.
         Disposition::DeadLetter(reason) => {
-            tracing::warn!(outcome = "dead_lettered", code = %reason.code, message = %reason.message)
+            tracing::warn!(outcome = "dead_lettered", code = %reason.code)
         }
     }
 }

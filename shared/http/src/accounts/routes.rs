@@ -70,8 +70,15 @@ struct TokenBody {
     token: String,
 }
 
-async fn activate(State(service): Service, JsonBody(body): JsonBody<TokenBody>) -> Answer {
-    service.activate(&body.token).await?;
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Activation {
+    token: String,
+    password: String,
+}
+
+async fn activate(State(service): Service, JsonBody(body): JsonBody<Activation>) -> Answer {
+    service.activate(&body.token, &body.password).await?;
     Ok(Json(json!({"status": "active"})).into_response())
 }
 

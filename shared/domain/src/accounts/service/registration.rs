@@ -3,7 +3,8 @@
 use super::AccountService;
 use crate::accounts::{
     fields, mails, Account, AccountError, AccountId, AccountMail, AccountState, AccountWriteError,
-    Email, InvalidField, PersonName, Registration, TokenPurpose, UserName,
+    Email, InvalidField, PersonName, Registration, TokenPurpose, UserName, Verification,
+    MAX_PASSWORD_LENGTH,
 };
 use rand::RngCore;
 
@@ -65,11 +66,31 @@ impl AccountService {
         ))
     }
 
-    /// Activates the pending account of an activation token.
-    pub async fn activate(&self, token: &str) -> Result<(), AccountError> {
+    /// Activates the pending account of an activation token, for whoever also
+    /// knows the password chosen at registration: someone who registers another
+    /// person's address cannot have that person activate it by clicking the
+    /// link, and the link alone (mailed to the address) is not enough either.
+    /// A wrong password answers `InvalidCredentials` and leaves the link usable.
+    pub async fn activate(&self, token: &str, password: &str) -> Result<(), AccountError> {
         let record = self.consume(token).await?;
         if record.purpose != TokenPurpose::Activation {
             return Err(AccountError::TokenInvalid);
+        }
+        let account = self
+            .accounts
+            .get(record.account_id)
+            .await?
+            .ok_or(AccountError::TokenInvalid)?;
+        let knows_password = password.chars().count() <= MAX_PASSWORD_LENGTH
+            && matches!(
+                self.hasher
+                    .verify(account.password_hash.as_deref(), password)
+                    .await?,
+                Verification::Match { .. }
+            );
+        if !knows_password {
+            self.tokens.issue(&record).await?;
+            return Err(AccountError::InvalidCredentials);
         }
         self.modify(record.account_id, |account| match account.state {
             AccountState::PendingActivation | AccountState::Active => {

@@ -24,7 +24,9 @@ impl AccountService {
         let key = attempt_key(identifier);
         let now = self.now();
         let since = now - self.settings.lockout_window;
-        if self.attempts.failures_since(&key, since).await? >= self.settings.lockout_failures {
+        // The attempt counts before the password is looked at, so that many
+        // guesses sent at once cannot all pass the check; a success clears it.
+        if self.attempts.record_failure(&key, now, since).await? > self.settings.lockout_failures {
             return Err(AccountError::TooManyAttempts);
         }
         let account = self.lookup(identifier).await?.into_iter().next();
@@ -45,10 +47,7 @@ impl AccountService {
             {
                 (account, needs_rehash)
             }
-            _ => {
-                self.attempts.record_failure(&key, now, since).await?;
-                return Err(AccountError::InvalidCredentials);
-            }
+            _ => return Err(AccountError::InvalidCredentials),
         };
         self.attempts.clear(&key).await?;
         let new_hash = if needs_rehash {
