@@ -153,6 +153,32 @@ async fn ten_failures_lock_an_identifier_out_until_the_window_has_passed() {
     h.service.login("clefebvre", GOOD_PASSWORD).await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_sent_at_once_cannot_exceed_the_lockout_limit() {
+    let h = Harness::new();
+    let admin = h.super_admin().await;
+    h.member(&admin, "target", "target@example.org").await;
+    let guesses = (0..30).map(|i| {
+        let service = &h.service;
+        async move {
+            service
+                .login("target", &format!("guess number {i:02} wrong"))
+                .await
+        }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|a| matches!(a, Err(AccountError::InvalidCredentials)))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| matches!(a, Err(AccountError::TooManyAttempts)))
+        .count();
+    assert_eq!(checked + refused, 30);
+    assert!(checked <= 10, "{checked} passwords were checked");
+}
+
 #[tokio::test]
 async fn unknown_identifiers_are_locked_out_the_same_way() {
     let h = Harness::new();

@@ -24,9 +24,13 @@ impl AccountService {
         let key = attempt_key(identifier);
         let now = self.now();
         let since = now - self.settings.lockout_window;
+        let limit = self.settings.lockout_failures;
+        if self.attempts.failures_since(&key, since).await? >= limit {
+            return Err(AccountError::TooManyAttempts);
+        }
         // The attempt counts before the password is looked at, so that many
-        // guesses sent at once cannot all pass the check; a success clears it.
-        if self.attempts.record_failure(&key, now, since).await? > self.settings.lockout_failures {
+        // guesses sent at once cannot all pass the check above; a success clears it.
+        if self.attempts.record_failure(&key, now, since).await? > limit {
             return Err(AccountError::TooManyAttempts);
         }
         let account = self.lookup(identifier).await?.into_iter().next();
