@@ -566,3 +566,43 @@ async fn moving_to_a_taken_address_tells_its_holder_and_changes_nothing() {
     assert_eq!(mails.len(), 1);
     assert!(!mails[0].text.contains("token="));
 }
+
+#[tokio::test]
+async fn a_password_change_ends_sessions_and_an_email_change_voids_links_sent_to_the_old_address() {
+    let h = Harness::new();
+    let admin = h.super_admin().await;
+    h.member(&admin, "clefebvre", "camille@example.org").await;
+    let (session, member) = h.service.login("clefebvre", GOOD_PASSWORD).await.unwrap();
+    // A reset link is waiting in the old mailbox when the address changes.
+    h.service
+        .request_password_reset("camille@example.org")
+        .await
+        .unwrap();
+    let reset = token_of(&h.last_link("camille@example.org", "/password-reset/confirm"));
+    let change = ProfileChange {
+        email: Some("camille@univ.example".into()),
+        current_password: Some(GOOD_PASSWORD.into()),
+        ..ProfileChange::default()
+    };
+    h.service.update_profile(&member, change).await.unwrap();
+    let confirm = token_of(&h.last_link("camille@univ.example", "/accounts/email-confirmation"));
+    h.service.confirm_email_change(&confirm).await.unwrap();
+    assert_error(
+        h.service
+            .confirm_password_reset(&reset, OTHER_PASSWORD)
+            .await,
+        AccountError::TokenInvalid,
+    );
+
+    let member = h.service.authenticate(session.expose()).await.unwrap();
+    let password = ProfileChange {
+        new_password: Some(OTHER_PASSWORD.into()),
+        current_password: Some(GOOD_PASSWORD.into()),
+        ..ProfileChange::default()
+    };
+    h.service.update_profile(&member, password).await.unwrap();
+    assert_error(
+        h.service.authenticate(session.expose()).await,
+        AccountError::Unauthenticated,
+    );
+}

@@ -176,16 +176,21 @@ impl AccountService {
     }
 }
 
-/// The form under which failures are counted for a submitted identifier:
-/// trimmed, lower-cased, bounded.
+/// The key under which failed logins are counted for a submitted identifier:
+/// trimmed, lower-cased, bounded, and in a namespace of its own so that no
+/// login input can reach another counter (such as the reset-mail counter).
 fn attempt_key(identifier: &str) -> String {
-    identifier
+    let identifier: String = identifier
         .trim()
         .to_lowercase()
         .chars()
         .take(MAX_IDENTIFIER_KEY)
-        .collect()
+        .collect();
+    format!("{LOGIN_COUNTER_PREFIX}{identifier}")
 }
+
+/// The namespace of login-failure counters.
+const LOGIN_COUNTER_PREFIX: &str = "login:";
 
 #[cfg(test)]
 mod tests {
@@ -195,8 +200,13 @@ mod tests {
     fn attempt_keys_ignore_case_and_surrounding_spaces() {
         assert_eq!(
             attempt_key("  C.Lefebvre@Example.ORG "),
-            "c.lefebvre@example.org"
+            "login:c.lefebvre@example.org"
         );
-        assert_eq!(attempt_key(&"x".repeat(1000)).len(), MAX_IDENTIFIER_KEY);
+        assert_eq!(
+            attempt_key(&"x".repeat(1000)).len(),
+            LOGIN_COUNTER_PREFIX.len() + MAX_IDENTIFIER_KEY
+        );
+        // No login input lands in the reset-mail counters' namespace.
+        assert!(!attempt_key("password-reset:victim@example.org").starts_with("password-reset:"));
     }
 }

@@ -11,7 +11,7 @@ impl AccountService {
     /// Changes the actor's own account. Names and language change at once. A new
     /// password or e-mail needs the current password (wrong guesses count
     /// towards the lockout of the actor's user name). A new password ends every
-    /// outstanding token and is announced by mail; sessions stay open. A new
+    /// outstanding token and every session (log in again) and is announced by mail. A new
     /// e-mail takes effect only when the link mailed to it is followed; if it
     /// already belongs to an account, that account is told instead and the
     /// answer is the same.
@@ -88,7 +88,10 @@ impl AccountService {
             .await?
         };
         if password_hash.is_some() {
+            // A stolen session or link must not survive a password change:
+            // every session ends (the person logs in again with the new password).
             self.tokens.revoke_all(account.id).await?;
+            self.sessions.delete_all(account.id).await?;
             self.notify(AccountMail::PasswordChanged, &account, &account.email)
                 .await;
         }
@@ -116,6 +119,8 @@ impl AccountService {
             AccountError::NotFound => AccountError::TokenInvalid,
             other => other,
         })?;
+        // Links already mailed to the old address must not work any more.
+        self.tokens.revoke_all(record.account_id).await?;
         Ok(())
     }
 
