@@ -355,3 +355,28 @@ async fn every_use_case_can_run_on_a_multi_threaded_server() {
     send(s.create_super_admin(admin.email.clone(), admin.user_name.clone()));
     send(s.ensure_demo_admin(None));
 }
+
+#[tokio::test]
+async fn a_registration_cannot_shadow_another_accounts_e_mail_login() {
+    let h = Harness::new();
+    let admin = h.super_admin().await;
+    h.member(&admin, "bob.staff", "bob@corp.org").await;
+    // Someone registers an address whose allowed characters spell Bob's address.
+    h.service
+        .register(Registration {
+            email: "bob!@corp.org".into(),
+            first_name: "Not".into(),
+            last_name: "Bob".into(),
+            password: OTHER_PASSWORD.into(),
+            language: None,
+        })
+        .await
+        .unwrap();
+    // Bob still logs in with his address.
+    let (_, account) = h
+        .service
+        .login("bob@corp.org", GOOD_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(account.user_name.as_str(), "bob.staff");
+}

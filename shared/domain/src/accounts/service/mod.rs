@@ -157,16 +157,18 @@ impl AccountService {
         Err(AccountError::Conflict)
     }
 
-    /// The distinct accounts an identifier designates: the one with that user
-    /// name first, then the one with that e-mail. Both lookups are made whatever
-    /// the first finds, so the work does not depend on which accounts exist.
+    /// The distinct accounts an identifier designates: for an e-mail address,
+    /// the account with that e-mail first (an address is the stronger claim: no
+    /// user name can shadow it), then the one with that user name. Both lookups
+    /// are made whatever the first finds, so the work does not depend on which
+    /// accounts exist.
     async fn lookup(&self, identifier: &str) -> Result<Vec<Account>, AccountError> {
         let mut found = Vec::new();
-        if let Ok(user_name) = UserName::parse(identifier) {
-            found.extend(self.accounts.find_by_user_name(&user_name).await?);
-        }
         if let Ok(email) = Email::parse(identifier) {
-            if let Some(account) = self.accounts.find_by_email(&email).await? {
+            found.extend(self.accounts.find_by_email(&email).await?);
+        }
+        if let Ok(user_name) = UserName::parse(identifier) {
+            if let Some(account) = self.accounts.find_by_user_name(&user_name).await? {
                 if found.iter().all(|a: &Account| a.id != account.id) {
                     found.push(account);
                 }
