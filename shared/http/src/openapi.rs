@@ -9,12 +9,57 @@ use serde_json::{json, Value};
 pub fn document() -> Value {
     let error = json!({"$ref": "#/components/schemas/Error"});
     let error_response = |description: &str| json!({"description": description, "content": {"application/json": {"schema": error}}});
+    // A JSON operation: its required body fields, answers, and whether it needs a session.
+    let op = |summary: &str, required: &[&str], answers: &[(&str, &str)], authenticated: bool| {
+        let mut responses = serde_json::Map::new();
+        for (status, description) in answers {
+            let answer = if status.starts_with('2') {
+                json!({"description": description, "content": {"application/json": {"schema": {"type": "object"}}}})
+            } else {
+                error_response(description)
+            };
+            responses.insert((*status).to_owned(), answer);
+        }
+        let mut operation = json!({"summary": summary, "responses": responses});
+        if !required.is_empty() {
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": required}}}});
+        }
+        if authenticated {
+            operation["security"] = json!([{"bearer": []}]);
+        }
+        operation
+    };
     json!({
         "openapi": "3.0.3",
         "info": {"title": "patron-hub", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Keeps library patron accounts consistent across the institutions of an Alma network."},
         "paths": {
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
+            "/accounts/registrations": {"post": op("Self-registration (always 202 with the same body)", &["email", "first_name", "last_name", "password"], &[("202", "accepted"), ("400", "not JSON"), ("422", "invalid field or weak password")], false)},
+            "/accounts/activation": {"post": op("Activate a registration with its mailed token and its password", &["token", "password"], &[("200", "active"), ("400", "TOKEN_INVALID"), ("401", "wrong password")], false)},
+            "/accounts/email-confirmation": {"post": op("Confirm a new e-mail address with its mailed token", &["token"], &[("200", "changed"), ("400", "TOKEN_INVALID")], false)},
+            "/password-reset": {"post": op("Ask for a reset link (always 202 with the same body)", &["identifier"], &[("202", "accepted")], false)},
+            "/password-reset/confirm": {"post": op("Set a new password with a mailed token", &["token", "password"], &[("200", "changed"), ("400", "TOKEN_INVALID"), ("422", "WEAK_PASSWORD")], false)},
+            "/sessions": {"post": op("Log in: a bearer token and a session cookie", &["identifier", "password"], &[("201", "session"), ("401", "INVALID_CREDENTIALS"), ("429", "TOO_MANY_ATTEMPTS")], false)},
+            "/sessions/current": {"delete": op("Log out", &[], &[("204", "logged out"), ("401", "UNAUTHENTICATED")], true)},
+            "/accounts/me": {
+                "get": op("The logged-in account", &[], &[("200", "account"), ("401", "UNAUTHENTICATED")], true),
+                "patch": op("Change one's names, language, e-mail or password", &[], &[("200", "account"), ("401", "UNAUTHENTICATED"), ("422", "invalid field")], true)
+            },
+            "/accounts": {
+                "get": op("Search accounts (?search=, ?limit=)", &[], &[("200", "accounts"), ("403", "FORBIDDEN")], true),
+                "post": op("Create an account (super administrator)", &["user_name", "email", "first_name", "last_name"], &[("201", "account"), ("403", "FORBIDDEN"), ("409", "taken"), ("422", "invalid field")], true)
+            },
+            "/accounts/{id}": {
+                "get": op("One account", &[], &[("200", "account"), ("403", "FORBIDDEN"), ("404", "ACCOUNT_NOT_FOUND")], true),
+                "patch": op("Change an account (names, e-mail, department, expiry, active, network roles)", &[], &[("200", "account"), ("403", "FORBIDDEN"), ("409", "VERSION_CONFLICT")], true)
+            },
+            "/accounts/import": {"post": {
+                "summary": "Bulk import from an .xlsx file (super administrator), all or nothing",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": true, "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"201": {"description": "created"}, "403": error_response("FORBIDDEN"), "422": error_response("IMPORT_REJECTED, with every Line N error")}
+            }},
             "/webhooks/alma": {
                 "get": {
                     "summary": "Alma's registration handshake",
@@ -40,7 +85,7 @@ pub fn document() -> Value {
                 }
             }
         },
-        "components": {"schemas": {
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": {
             "Error": {"type": "object", "required": ["code", "message"],
                       "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
             "Reception": {"type": "object", "required": ["status"], "properties": {
@@ -58,4 +103,40 @@ pub fn document() -> Value {
 /// The `/openapi.json` route.
 pub fn router() -> Router {
     Router::new().route("/openapi.json", get(|| async { Json(document()) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_json_route_is_described() {
+        let document = document();
+        for path in [
+            "/healthz",
+            "/webhooks/alma",
+            "/accounts/registrations",
+            "/accounts/activation",
+            "/accounts/email-confirmation",
+            "/password-reset",
+            "/password-reset/confirm",
+            "/sessions",
+            "/sessions/current",
+            "/accounts/me",
+            "/accounts",
+            "/accounts/{id}",
+            "/accounts/import",
+        ] {
+            assert!(document["paths"].get(path).is_some(), "{path} is missing");
+        }
+        let activation = &document["paths"]["/accounts/activation"]["post"];
+        assert_eq!(
+            activation["requestBody"]["content"]["application/json"]["schema"]["required"],
+            json!(["token", "password"])
+        );
+        assert_eq!(
+            activation["responses"]["400"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Error"
+        );
+    }
 }
