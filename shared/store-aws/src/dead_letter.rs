@@ -29,13 +29,8 @@ impl AwsStore {
             ("attempts".to_owned(), n(delivery.attempt)),
             ("dead_at".to_owned(), s(time_key(at))),
         ]);
-        self.dynamodb
-            .put_item()
-            .table_name(&*self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| unavailable("PutItem dead letter", e))?;
+        self.put_unconditionally(item, "PutItem dead letter")
+            .await?;
         Ok(())
     }
 

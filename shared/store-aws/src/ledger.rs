@@ -94,15 +94,7 @@ impl DistributionLedger for AwsStore {
             outcome_sk(outcome.finished_at, &outcome.institution, &outcome.event_id),
         );
         item.insert("outcome".to_owned(), s(to_json(outcome)?));
-        let put_outcome = async {
-            self.dynamodb
-                .put_item()
-                .table_name(&*self.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(|e| unavailable("PutItem outcome", e))
-        };
+        let put_outcome = async { self.put_unconditionally(item, "PutItem outcome").await };
         tokio::try_join!(put_outcome, self.advance_position(outcome))?;
         // The claim is settled last, so a failure above leaves the job retryable.
         let mut claim = key(claim_pk(&outcome.institution, &outcome.event_id), CLAIM_SK);
@@ -113,13 +105,7 @@ impl DistributionLedger for AwsStore {
                 n(epoch_seconds(later(outcome.finished_at, CLAIM_RETENTION))),
             ),
         ]);
-        self.dynamodb
-            .put_item()
-            .table_name(&*self.table)
-            .set_item(Some(claim))
-            .send()
-            .await
-            .map_err(|e| unavailable("PutItem claim", e))?;
+        self.put_unconditionally(claim, "PutItem claim").await?;
         Ok(())
     }
 

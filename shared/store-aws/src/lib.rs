@@ -130,6 +130,25 @@ pub async fn resolve_queue_urls(
     Ok(queues)
 }
 
+impl AwsStore {
+    /// Writes an item whatever is stored under its key (no condition): the
+    /// one unconditional PutItem every adapter shares.
+    pub(crate) async fn put_unconditionally(
+        &self,
+        item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        self.dynamodb
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| error::unavailable(operation, e))?;
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for AwsStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AwsStore")

@@ -30,13 +30,8 @@ impl LoginAttempts for AwsStore {
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let mut item = key(login_pk(identifier), failure_sk(at));
         item.insert(EXPIRES_AT.to_owned(), n(epoch_seconds(forget_at)));
-        self.dynamodb
-            .put_item()
-            .table_name(&*self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| unavailable("PutItem login failure", e))?;
+        self.put_unconditionally(item, "PutItem login failure")
+            .await?;
         self.failures_since(identifier, since).await
     }
 
