@@ -97,15 +97,7 @@ async fn duplicate_deliveries_have_exactly_one_effect_per_institution() {
     let s = DemoServer::start().await;
     s.librarian(Method::POST, "DEMO_A/users", Some(external_reader("dup-1")))
         .await;
-    let deliveries: Value = s
-        .http
-        .get(format!("{}/sandbox/webhooks", s.sandbox))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let deliveries: Value = sandbox_json(&s.http, &s.sandbox, "webhooks").await;
     let delivery = deliveries.as_array().unwrap().last().unwrap().clone();
     let (body, signature) = (
         delivery["body"].as_str().unwrap().to_owned(),

@@ -103,15 +103,12 @@ impl Network {
 
     /// How many of `ids` exist in `institution` (one listing, not one call per id).
     async fn applied_in(&self, institution: &str, ids: &[String]) -> usize {
-        let users: Vec<Value> = self
-            .http
-            .get(format!("{}/sandbox/{institution}/users", self.sandbox))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let users: Vec<Value> =
+            sandbox_json(&self.http, &self.sandbox, &format!("{institution}/users"))
+                .await
+                .as_array()
+                .expect("the sandbox lists users")
+                .clone();
         ids.iter()
             .filter(|id| users.iter().any(|u| u["primary_id"] == id.as_str()))
             .count()
@@ -162,15 +159,7 @@ async fn throttling_errors_and_dropped_connections_are_retried_until_applied() {
         },
     )
     .await;
-    let stats: Value = net
-        .http
-        .get(format!("{}/sandbox/stats", net.sandbox))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = sandbox_json(&net.http, &net.sandbox, "stats").await;
     let count = |institution: &str, status: u16| -> u64 {
         stats["calls"]
             .as_array()

@@ -217,6 +217,17 @@ pub async fn sandbox_user(
     }
 }
 
+/// A JSON answer of one of the sandbox's own routes (`/sandbox/{path}`).
+pub async fn sandbox_json(http: &reqwest::Client, sandbox: &str, path: &str) -> Value {
+    http.get(format!("{sandbox}/sandbox/{path}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The sandbox's API call counts, summed for one institution, method and status.
 pub async fn calls(
     http: &reqwest::Client,
@@ -225,14 +236,7 @@ pub async fn calls(
     method: &str,
     status: u16,
 ) -> u64 {
-    let stats: Value = http
-        .get(format!("{sandbox}/sandbox/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = sandbox_json(http, sandbox, "stats").await;
     stats["calls"]
         .as_array()
         .unwrap()
