@@ -15,6 +15,7 @@ pub mod institution;
 pub mod job;
 pub mod patron;
 pub mod ports;
+pub mod registration;
 pub mod routing;
 pub mod webhook;
 

@@ -29,8 +29,8 @@ pub use model::{
 };
 pub use password::{PasswordPolicy, WeakPassword, MAX_PASSWORD_LENGTH};
 pub use ports::{
-    AccountStore, AccountWriteError, LoginAttempts, Mail, MailError, Mailer, SessionRecord,
-    SessionStore, TokenPurpose, TokenRecord, TokenStore,
+    AccountStore, AccountWriteError, EmailConfirmed, LoginAttempts, Mail, MailError, Mailer,
+    SessionRecord, SessionStore, TokenPurpose, TokenRecord, TokenStore,
 };
 pub use requests::{AccountPatch, ImportRow, MailOption, NewAccount, ProfileChange, Registration};
 pub use service::{

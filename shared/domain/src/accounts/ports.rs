@@ -176,3 +176,11 @@ pub trait Mailer: Send + Sync {
     /// Hands one message over for delivery.
     async fn send(&self, mail: &Mail) -> Result<(), MailError>;
 }
+
+/// Told when an activation link (with the password chosen at registration)
+/// proves that a person holds an e-mail address.
+#[async_trait]
+pub trait EmailConfirmed: Send + Sync {
+    /// `email` is proven; a failure leaves the activation undone and retryable.
+    async fn email_confirmed(&self, email: &Email) -> Result<(), StoreError>;
+}

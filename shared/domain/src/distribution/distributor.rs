@@ -3,7 +3,8 @@
 use super::{Backoff, FailureReason, JobOutcome, OutcomeStatus};
 use crate::alma::{AlmaError, AlmaUsers};
 use crate::ports::{Claim, DistributionLedger};
-use crate::{Clock, InstitutionCode, Job, JobAction, StoreError};
+use crate::registration::RegistrySync;
+use crate::{AlmaUser, Clock, InstitutionCode, Job, JobAction, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,6 +98,17 @@ pub struct Distributor {
     clock: Arc<dyn Clock>,
     zone: InstitutionCode,
     settings: WorkerSettings,
+    registry: Option<Arc<RegistrySync>>,
+}
+
+/// What an applied job left in the target institution, for the registry.
+enum Applied {
+    /// The institution holds this record now.
+    Holds(AlmaUser),
+    /// The institution holds the patron, record unknown (a link that existed).
+    Linked,
+    /// The institution no longer holds the patron.
+    Removed,
 }
 
 impl Distributor {
@@ -114,7 +126,15 @@ impl Distributor {
             clock,
             zone,
             settings,
+            registry: None,
         }
+    }
+
+    /// Also records every applied job in the patron registry: Alma fires no
+    /// webhook for the worker's own writes, so the registry learns of them here.
+    pub fn with_registry(mut self, registry: Arc<RegistrySync>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// The settings in force.
@@ -146,7 +166,8 @@ impl Distributor {
             }
         }
         match self.apply(job).await {
-            Ok(()) => {
+            Ok(applied) => {
+                self.note_in_registry(job, applied).await?;
                 let outcome = self.outcome(job, OutcomeStatus::Applied, attempt, None);
                 self.ledger.record(&outcome).await?;
                 Ok(Disposition::Done(Some(outcome)))
@@ -175,19 +196,43 @@ impl Distributor {
         }
     }
 
-    async fn apply(&self, job: &Job) -> Result<(), AlmaError> {
+    async fn note_in_registry(&self, job: &Job, applied: Applied) -> Result<(), StoreError> {
+        let Some(registry) = &self.registry else {
+            return Ok(());
+        };
+        match applied {
+            Applied::Holds(user) => {
+                registry
+                    .observe(&job.institution, &user, job.event_time)
+                    .await
+            }
+            Applied::Linked => Ok(()),
+            Applied::Removed => {
+                registry
+                    .forget(&job.institution, &job.primary_id, job.event_time)
+                    .await
+            }
+        }
+    }
+
+    async fn apply(&self, job: &Job) -> Result<Applied, AlmaError> {
         let (institution, primary_id) = (&job.institution, &job.primary_id);
         let local = &self.settings.local_fields;
         match job.action {
             JobAction::Link => match self.settings.link_method {
-                LinkMethod::Lookup => self.alma.get_user(institution, primary_id).await.map(drop),
+                LinkMethod::Lookup => self
+                    .alma
+                    .get_user(institution, primary_id)
+                    .await
+                    .map(Applied::Holds),
                 LinkMethod::LinkedPost => {
                     match self
                         .alma
                         .create_linked_user(institution, &self.zone, primary_id)
                         .await
                     {
-                        Ok(_) | Err(AlmaError::AlreadyExists { .. }) => Ok(()),
+                        Ok(user) => Ok(Applied::Holds(user)),
+                        Err(AlmaError::AlreadyExists { .. }) => Ok(Applied::Linked),
                         Err(error) => Err(error),
                     }
                 }
@@ -214,18 +259,18 @@ impl Distributor {
                         self.alma
                             .update_user(institution, primary_id, &merged)
                             .await
-                            .map(drop)
+                            .map(Applied::Holds)
                     }
                     Err(AlmaError::NotFound { .. }) => self
                         .alma
                         .create_user(institution, &origin.distributable(local))
                         .await
-                        .map(drop),
+                        .map(Applied::Holds),
                     Err(error) => Err(error),
                 }
             }
             JobAction::Delete => match self.alma.delete_user(institution, primary_id).await {
-                Ok(()) | Err(AlmaError::NotFound { .. }) => Ok(()),
+                Ok(()) | Err(AlmaError::NotFound { .. }) => Ok(Applied::Removed),
                 Err(error) => Err(error),
             },
         }

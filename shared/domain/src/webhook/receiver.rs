@@ -2,6 +2,7 @@
 
 use super::{parse_envelope, EnvelopeError, InvalidSignature, WebhookSecrets};
 use crate::ports::{Acceptance, EventReceipt, WebhookInbox};
+use crate::registration::RegistrySync;
 use crate::routing::{route, Route, RoutingRules};
 use crate::{Clock, Job, Network, StoreError};
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub struct WebhookReceiver {
     inbox: Arc<dyn WebhookInbox>,
     clock: Arc<dyn Clock>,
     retention: chrono::Duration,
+    registry: Option<Arc<RegistrySync>>,
 }
 
 impl WebhookReceiver {
@@ -74,7 +76,15 @@ impl WebhookReceiver {
             inbox,
             clock,
             retention: Self::DEFAULT_RETENTION,
+            registry: None,
         }
+    }
+
+    /// Also records every user event, distributed or not, in the patron
+    /// registry before answering (a registry failure is a 503: Alma retries).
+    pub fn with_registry(mut self, registry: Arc<RegistrySync>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Handles one POSTed delivery: the signature is checked on the raw bytes
@@ -96,6 +106,9 @@ impl WebhookReceiver {
                 })
             }
         };
+        if let Some(registry) = &self.registry {
+            registry.on_event(&event).await?;
+        }
         let jobs = match route(&event, &self.network, &self.rules) {
             Route::Jobs(jobs) => jobs,
             Route::Ignored(reason) => {

@@ -21,8 +21,8 @@ pub use import::ImportProgress;
 
 use super::{
     Account, AccountError, AccountId, AccountMail, AccountServices, AccountSettings, AccountStore,
-    Email, LoginAttempts, Mailer, PasswordHasher, PasswordPolicy, SecretToken, SessionStore,
-    TokenPurpose, TokenRecord, TokenStore, UserName,
+    Email, EmailConfirmed, LoginAttempts, Mailer, PasswordHasher, PasswordPolicy, SecretToken,
+    SessionStore, TokenPurpose, TokenRecord, TokenStore, UserName,
 };
 use crate::Clock;
 use chrono::{DateTime, Duration, Utc};
@@ -47,6 +47,7 @@ pub struct AccountService {
     settings: AccountSettings,
     policy: PasswordPolicy,
     hasher: PasswordHasher,
+    email_confirmed: Option<Arc<dyn EmailConfirmed>>,
 }
 
 impl AccountService {
@@ -62,7 +63,15 @@ impl AccountService {
             policy: PasswordPolicy::new(settings.min_password_length),
             settings,
             hasher: PasswordHasher::new(),
+            email_confirmed: None,
         }
+    }
+
+    /// Also tells `listener` whenever an activation proves an e-mail address
+    /// (registration marks the address's staging record as verified).
+    pub fn with_email_confirmed(mut self, listener: Arc<dyn EmailConfirmed>) -> Self {
+        self.email_confirmed = Some(listener);
+        self
     }
 
     /// The settings it runs with (the HTTP layer sizes the session cookie from them).

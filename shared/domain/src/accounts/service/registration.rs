@@ -92,6 +92,13 @@ impl AccountService {
             self.tokens.issue(&record).await?;
             return Err(AccountError::InvalidCredentials);
         }
+        if let Some(listener) = &self.email_confirmed {
+            if let Err(error) = listener.email_confirmed(&account.email).await {
+                // Nothing happened yet: the link stays usable for a retry.
+                self.tokens.issue(&record).await?;
+                return Err(error.into());
+            }
+        }
         self.modify(record.account_id, |account| match account.state {
             AccountState::PendingActivation | AccountState::Active => {
                 account.state = AccountState::Active;
