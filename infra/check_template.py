@@ -5,7 +5,9 @@ cfn-lint checks that the template is valid; this checks that it says what the
 design needs (reliability targets 16 and 17): it expands the template with
 cfn-lint's own LanguageExtensions + SAM transforms, once per allowed
 WorkerTimeoutSeconds and once with codes holding '_' and '-', then checks every
-SQS event source mapping, queue, dead-letter queue, alarm, role and function.
+SQS event source mapping, queue, dead-letter queue, alarm, role and function,
+and that the registration API may reach exactly the job queues, API keys and
+event bus it needs.
 
     python3 infra/check_template.py [infra/template.yaml]   # exit 1 on any problem
 """
@@ -24,13 +26,25 @@ SQS_DEFAULT_RETENTION = 345600
 WEBHOOK_ENV = {
     "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS",
     "PATRON_HUB_QUEUE_PREFIX", "PATRON_HUB_WEBHOOK_SECRET_ARN",
-    "PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES", "PATRON_HUB_DISTRIBUTE_DELETIONS", "RUST_LOG",
+    "PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES", "PATRON_HUB_DISTRIBUTE_DELETIONS",
+    "REGISTRATION_SETTINGS", "RUST_LOG",
 }
 WORKER_ENV = {
     "PATRON_HUB_INSTITUTION", "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE",
     "PATRON_HUB_QUEUE_PREFIX", "ALMA_API_BASE_URL", "ALMA_CALLS_PER_SECOND",
     "PATRON_HUB_WORKER_CONCURRENCY", "ALMA_API_KEY_SECRET_ARN",
-    "PATRON_HUB_LINK_METHOD", "PATRON_HUB_MAX_ATTEMPTS", "RUST_LOG",
+    "PATRON_HUB_LINK_METHOD", "PATRON_HUB_MAX_ATTEMPTS", "REGISTRATION_SETTINGS", "RUST_LOG",
+}
+REGISTRATION_ENV = {
+    "PATRON_HUB_TABLE", "PATRON_HUB_PUBLIC_BASE_URL", "PATRON_HUB_MAIL_FROM",
+    "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS", "PATRON_HUB_QUEUE_PREFIX",
+    "ALMA_API_BASE_URL", "ALMA_API_KEY_SECRET_PREFIX",
+    "EVENT_BUS_NAME", "CLIENT_KEYS", "REGISTRATION_SETTINGS", "RUST_LOG",
+}
+# The services the registration API's role may use at all (no SES, no SQS receive).
+REGISTRATION_ACTIONS = {
+    "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sqs:GetQueueUrl",
+    "secretsmanager:GetSecretValue", "events:PutEvents",
 }
 
 
@@ -105,6 +119,28 @@ class Checker:
         self.need(attempts.get("MaxValue", 99) < 8, "WorkerMaxAttempts must stay below maxReceiveCount")
         concurrency = self.raw["Parameters"]["WorkerMaxConcurrency"]
         self.need(concurrency.get("MinValue", 0) >= 2, "MaximumConcurrency cannot be below 2")
+        # Client key hashes come from a NoEcho parameter, never from the template.
+        keys = self.raw["Resources"].get("RegistrationApiFunction", {}).get("Properties", {})
+        keys = keys.get("Environment", {}).get("Variables", {}).get("CLIENT_KEYS")
+        parameter = self.raw["Parameters"].get(keys.get("Ref") if isinstance(keys, dict) else None, {})
+        self.need(parameter.get("NoEcho") is True, "CLIENT_KEYS must be a Ref to a NoEcho parameter")
+        # The webhook, the workers and the registration API read patrons with
+        # the same registration settings (the external id type).
+        settings = list(self.values_of(self.raw["Resources"], "REGISTRATION_SETTINGS"))
+        self.need(len(settings) >= 3 and all(s == settings[0] and "Ref" in s for s in settings),
+                  f"REGISTRATION_SETTINGS must be one parameter wherever it is set: {settings}")
+
+    @staticmethod
+    def values_of(node, name):
+        """Every value of the key `name` anywhere under `node`."""
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == name:
+                    yield value
+                yield from Checker.values_of(value, name)
+        elif isinstance(node, list):
+            for value in node:
+                yield from Checker.values_of(value, name)
 
     def check_expanded(self, raw, template, codes):
         resources = template["Resources"]
@@ -154,7 +190,68 @@ class Checker:
         env = set(webhook.get("Environment", {}).get("Variables", {}))
         self.need(env == WEBHOOK_ENV, f"AlmaWebhookFunction env differs: {sorted(env ^ WEBHOOK_ENV)}")
         self.need(webhook.get("Timeout") == 5, "AlmaWebhookFunction must answer within Alma's 5 s")
+        job_queues = {self.target(m["Properties"].get("EventSourceArn")) for m in mappings.values()}
+        self.check_registration(resources, functions, job_queues, codes)
         self.check_policies(resources)
+
+    def check_registration(self, resources, functions, job_queues, codes):
+        """The registration API enqueues to every job queue, reads every member's
+        API key (found by name from ALMA_API_KEY_SECRET_PREFIX) and publishes on
+        the stack's bus: those, and nothing more."""
+        function = functions.get("RegistrationApiFunction", {}).get("Properties", {})
+        variables = function.get("Environment", {}).get("Variables", {})
+        self.need(set(variables) == REGISTRATION_ENV,
+                  f"RegistrationApiFunction env differs: {sorted(set(variables) ^ REGISTRATION_ENV)}")
+        role = self.target(function.get("Role"))
+        if not self.need(role in resources, "RegistrationApiFunction needs its own role"):
+            return
+        granted = {}
+        for effect, actions, targets in self.statements(resources, role):
+            self.need(effect == "Allow", f"{role}: unexpected {effect} statement")
+            for action in actions:
+                granted.setdefault(action, set()).update(targets)
+        extra = {a for a in granted if not a.startswith("dynamodb:")} - REGISTRATION_ACTIONS
+        self.need(not extra, f"{role}: grants more than registration needs: {sorted(extra)}")
+        self.need(granted.get("sqs:SendMessage") == job_queues,
+                  f"{role}: sqs:SendMessage must cover exactly the job queues {sorted(job_queues)}")
+        buses = {k for k, v in resources.items() if v["Type"] == "AWS::Events::EventBus"}
+        bus = self.target(variables.get("EVENT_BUS_NAME"))
+        self.need(bus in buses and granted.get("events:PutEvents") == {bus},
+                  f"{role}: events:PutEvents only on the bus EVENT_BUS_NAME names")
+        worker_keys = {
+            self.target(f["Properties"].get("Environment", {}).get("Variables", {}).get("ALMA_API_KEY_SECRET_ARN"))
+            for f in functions.values()
+        } - {None}
+        self.need(granted.get("secretsmanager:GetSecretValue") == worker_keys,
+                  f"{role}: may read exactly the workers' API key secrets")
+        prefix = self.sub_text(variables.get("ALMA_API_KEY_SECRET_PREFIX"))
+        named = {self.sub_text(resources[s]["Properties"].get("Name")) for s in worker_keys if s in resources}
+        self.need(prefix is not None and named == {prefix + code for code in codes},
+                  f"API key secrets must be named ALMA_API_KEY_SECRET_PREFIX + code: {sorted(map(str, named))}")
+
+    def statements(self, resources, role):
+        """(effect, actions, target ids) of every statement of a role's inline
+        policies and of the RolePolicy resources attached to it."""
+        documents = [p["PolicyDocument"] for p in resources[role]["Properties"].get("Policies", [])]
+        documents += [
+            r["Properties"]["PolicyDocument"]
+            for r in resources.values()
+            if r["Type"] == "AWS::IAM::RolePolicy" and self.target(r["Properties"].get("RoleName")) == role
+        ]
+        for document in documents:
+            for statement in document.get("Statement", []):
+                actions = statement.get("Action", [])
+                targets = statement.get("Resource", [])
+                actions = actions if isinstance(actions, list) else [actions]
+                targets = targets if isinstance(targets, list) else [targets]
+                yield statement.get("Effect"), actions, {self.target(r) or str(r) for r in targets}
+
+    @staticmethod
+    def sub_text(item):
+        """The text of a plain string or of a one-argument Fn::Sub."""
+        if isinstance(item, dict) and isinstance(item.get("Fn::Sub"), str):
+            return item["Fn::Sub"]
+        return item if isinstance(item, str) else None
 
     @staticmethod
     def counts_dead_letters(resources, log_group):

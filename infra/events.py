@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Sample Lambda events of patron-hub: build them from the webhook bodies, or check them.
+"""Sample Lambda events of patron-hub: build them from their sources, or check them.
 
-    python3 infra/events.py build   # rewrite the events from events/alma-webhook/bodies/*.json
+    python3 infra/events.py build   # rewrite the webhook, worker and registration events
     python3 infra/events.py check   # exit 1 unless every sample is sound
 
 The bodies under events/alma-webhook/bodies/ are the source: exact bytes, as Alma
@@ -9,6 +9,11 @@ would send them (no trailing newline). `build` wraps them in Lambda function URL
 events (payload format 2.0) signed like Alma (standard Base64 of HMAC-SHA256 over
 the body, key = the demo webhook secret), and turns them into the SQS batches the
 webhook would enqueue for institution DEMO_B. Edit a body, then run `build`.
+
+The registration API's events are written from REGISTRATION_EVENTS below: one
+patron's way from Tier 1 self-registration to on-site completion, each request
+carrying the demo client key. `check` holds every HTTP API sample to the function
+URL format and the registration ones to the API's routes and body rules.
 """
 
 import base64
@@ -18,6 +23,7 @@ import json
 import pathlib
 import re
 import sys
+import urllib.parse
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -26,6 +32,9 @@ EVENTS = ROOT / "events"
 WEBHOOK = EVENTS / "alma-webhook"
 BODIES = WEBHOOK / "bodies"
 WORKER = EVENTS / "institution-worker"
+REGISTRATION = EVENTS / "registration-api"
+# HTTP functions whose samples are function URL requests to their own routes.
+API_FOLDERS = [EVENTS / "accounts-api", REGISTRATION]
 
 DEMO_SECRET = "demo-webhook-secret"
 WRONG_SECRET = "not-the-demo-webhook-secret"
@@ -44,6 +53,77 @@ WEBHOOK_EVENTS = {
     # A well-formed signature (Base64, 32 bytes) made with the wrong secret.
     "bad-signature": ("POST", "", "user-updated-external", WRONG_SECRET),
 }
+
+# The demo client key (staff scope) that `patron-hub serve` accepts with no config.
+DEMO_CLIENT_KEY = "demo-client-key"
+REGISTRATION_URL_ID = "r5k2registrationexample0apihub7q"
+# The staging record the samples follow (the id POST /patron would have answered).
+STAGING_ID = str(uuid.uuid5(NAMESPACE, "staging/lea.durand@example.org"))
+
+# name -> (method, path, query string, body, time of the request)
+REGISTRATION_EVENTS = {
+    "create-staging-record": (
+        "POST", "/patron", "",
+        {
+            "generalInfo": {"firstName": "Léa", "lastName": "Durand"},
+            "contactInfo": {"email": "lea.durand@example.org"},
+            "preferredEmailCommunication": ["Support", "Services"],
+            "status": "TIER-1",
+        },
+        datetime(2025, 9, 1, 8, 0, 0, tzinfo=timezone.utc),
+    ),
+    "update-staging-record": (
+        "PUT", f"/patron/{STAGING_ID}", "",
+        {
+            "generalInfo": {"middleName": "Marie"},
+            "addressInfo": {
+                "addressLine0": "12 rue Sainte-Catherine",
+                "city": "Bordeaux",
+                "zip": "33000",
+                "country": "FR",
+            },
+            "contactInfo": {"mobilePhone": "+33 6 12 34 56 78"},
+            "status": "TIER-2",
+            "minor": False,
+        },
+        datetime(2025, 9, 1, 8, 5, 0, tzinfo=timezone.utc),
+    ),
+    "registration-status": (
+        "GET", "/patron-registration-status",
+        urllib.parse.urlencode({"emailId": "lea.durand@example.org"}),
+        None,
+        datetime(2025, 9, 2, 14, 0, 0, tzinfo=timezone.utc),
+    ),
+    "complete-registration": (
+        "POST", f"/patron/{STAGING_ID}/complete", "",
+        {"homeInstitution": "DEMO_A", "barcode": "DEMO-A-000123", "userGroup": "EXT"},
+        datetime(2025, 9, 3, 10, 30, 0, tzinfo=timezone.utc),
+    ),
+}
+
+# The registration API's routes: (method, path pattern). `{id}` is an externalSystemId.
+ID = r"[^/\x00-\x1f\x7f]{1,255}"
+REGISTRATION_ROUTES = {
+    ("POST", "/patron"): "create",
+    ("PUT", f"/patron/{ID}"): "update",
+    ("GET", f"/patron/{ID}"): "read",
+    ("GET", "/patron-registration-status"): "status",
+    ("GET", "/patron/registration-status"): "status",
+    ("POST", f"/patron/{ID}/complete"): "complete",
+}
+# What the domain's StagingInput and Completion accept (both refuse unknown fields).
+STAGING_FIELDS = {
+    "externalSystemId": None,
+    "status": None,
+    "isEmailVerified": None,
+    "minor": None,
+    "generalInfo": {"firstName", "preferredFirstName", "middleName", "lastName"},
+    "addressInfo": {"addressLine0", "addressLine1", "city", "province", "zip", "country"},
+    "contactInfo": {"phone", "mobilePhone", "email"},
+    "preferredEmailCommunication": None,
+}
+COMMUNICATIONS = {"Support", "Programs", "Services"}
+COMPLETION_FIELDS = {"homeInstitution", "barcode", "userGroup", "expiryDate"}
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 JOB_FIELDS = {"event_id", "institution", "origin", "action", "primary_id", "event_time", "user"}
@@ -191,6 +271,61 @@ def build_worker_events():
     dump(WORKER / "sqs-batch-with-poison.json", {"Records": records})
 
 
+def registration_event(name, method, path, query, body, when):
+    """A request to the registration API's function URL, with the demo client key."""
+    host = f"{REGISTRATION_URL_ID}.lambda-url.{REGION}.on.aws"
+    user_agent = "patron-hub sample"
+    headers = {
+        "accept": "application/json",
+        "host": host,
+        "user-agent": user_agent,
+        "x-amzn-tls-cipher-suite": "TLS_AES_128_GCM_SHA256",
+        "x-amzn-tls-version": "TLSv1.3",
+        "x-amzn-trace-id": f"Root=1-{int(when.timestamp()):08x}-{uuid.uuid5(NAMESPACE, name).hex[:24]}",
+        "x-api-key": DEMO_CLIENT_KEY,
+        "x-forwarded-for": "203.0.113.10",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
+    text = None
+    if body is not None:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        headers["content-type"] = "application/json"
+        headers["content-length"] = str(len(text.encode("utf-8")))
+    event = {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query}
+    if query:
+        event["queryStringParameters"] = dict(urllib.parse.parse_qsl(query))
+    event["headers"] = headers
+    event["requestContext"] = {
+        "accountId": "anonymous",
+        "apiId": REGISTRATION_URL_ID,
+        "domainName": host,
+        "domainPrefix": REGISTRATION_URL_ID,
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "203.0.113.10",
+            "userAgent": user_agent,
+        },
+        "requestId": str(uuid.uuid5(NAMESPACE, f"request/{name}")),
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": when.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(when.timestamp() * 1000),
+    }
+    event["isBase64Encoded"] = False
+    if text is not None:
+        event["body"] = text
+    return event
+
+
+def build_registration_events():
+    REGISTRATION.mkdir(exist_ok=True)
+    for name, (method, path, query, body, when) in REGISTRATION_EVENTS.items():
+        dump(REGISTRATION / f"{name}.json", registration_event(name, method, path, query, body, when))
+
+
 # ------------------------------------------------------------------ check
 
 
@@ -316,12 +451,128 @@ def check_worker_events(problems):
                           "the job's institution must own the queue it arrives on")
 
 
+def check_api_event(problems, where, event):
+    """The function URL request format (payload 2.0) every HTTP API sample uses."""
+    need = lambda condition, what: problems.need(condition, where, what)  # noqa: E731
+    context = event.get("requestContext", {})
+    headers = event.get("headers", {})
+    need(event.get("version") == "2.0", "version must be 2.0")
+    need(event.get("routeKey") == "$default", "routeKey must be $default")
+    need(event.get("rawPath") == context.get("http", {}).get("path"), "rawPath must equal requestContext.http.path")
+    need(event.get("isBase64Encoded") is False, "isBase64Encoded must be false")
+    need(all(k == k.lower() for k in headers), "header names must be lower case")
+    need(headers.get("host") == context.get("domainName"), "the host header must be requestContext.domainName")
+    query = event.get("rawQueryString")
+    if need(isinstance(query, str), "rawQueryString must be a string"):
+        need(event.get("queryStringParameters", {}) == dict(urllib.parse.parse_qsl(query)),
+             "queryStringParameters must be rawQueryString decoded")
+    body = event.get("body")
+    if body is None:
+        need("content-length" not in headers, "content-length without a body")
+        return None
+    if not need(isinstance(body, str), "body must be a string"):
+        return None
+    need(headers.get("content-length") == str(len(body.encode("utf-8"))), "content-length must match the body")
+    need(headers.get("content-type") == "application/json", "a body is sent as application/json")
+    try:
+        return json.loads(body)
+    except ValueError:
+        need(False, "body must be JSON")
+        return None
+
+
+def staging_problems(body, creating):
+    """Why the registration API would refuse `body` as a staging record, or []."""
+    if not isinstance(body, dict):
+        return ["the body must be an object"]
+    found = [f"unknown field {k}" for k in body if k not in STAGING_FIELDS]
+    for key, fields in STAGING_FIELDS.items():
+        if fields is None or key not in body:
+            continue
+        part = body[key]
+        if not isinstance(part, dict):
+            found.append(f"{key} must be an object")
+            continue
+        found += [f"unknown field {key}.{k}" for k in part if k not in fields]
+        found += [f"{key}.{k} must be a string" for k, v in part.items() if not isinstance(v, str)]
+    if "status" in body and body["status"] not in {"TIER-1", "TIER-2"}:
+        found.append("status must be TIER-1 or TIER-2")
+    found += [f"{k} must be a boolean" for k in ("isEmailVerified", "minor") if k in body
+              and not isinstance(body[k], bool)]
+    wanted = body.get("preferredEmailCommunication", [])
+    if not isinstance(wanted, list) or not set(wanted) <= COMMUNICATIONS:
+        found.append(f"preferredEmailCommunication must hold only {sorted(COMMUNICATIONS)}")
+    elif len(wanted) > 3 or len(set(wanted)) != len(wanted):
+        found.append("preferredEmailCommunication: at most 3 values, no repeats")
+    if creating:
+        general, contact = body.get("generalInfo") or {}, body.get("contactInfo") or {}
+        for field, value in (("generalInfo.firstName", general.get("firstName")),
+                             ("generalInfo.lastName", general.get("lastName"))):
+            if not isinstance(value, str) or not value.strip():
+                found.append(f"{field} is required")
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", str(contact.get("email", ""))):
+            found.append("contactInfo.email is required")
+    return found
+
+
+def completion_problems(body):
+    """Why the completion route would refuse `body`, or []."""
+    if not isinstance(body, dict):
+        return ["the body must be an object"]
+    found = [f"unknown field {k}" for k in body if k not in COMPLETION_FIELDS]
+    found += [f"{k} is required" for k in ("homeInstitution", "barcode", "userGroup")
+              if not isinstance(body.get(k), str) or not body[k].strip()]
+    if not CODE.match(str(body.get("homeInstitution", ""))):
+        found.append("homeInstitution must be an institution code")
+    if "expiryDate" in body:
+        try:
+            datetime.strptime(str(body["expiryDate"]), "%Y-%m-%d")
+        except ValueError:
+            found.append("expiryDate must be YYYY-MM-DD")
+    return found
+
+
+def check_registration_events(problems):
+    found_routes = set()
+    for path in sorted(REGISTRATION.glob("*.json")):
+        where = str(path.relative_to(ROOT))
+        need = lambda condition, what: problems.need(condition, where, what)  # noqa: E731
+        event = json.loads(path.read_bytes())
+        body = check_api_event(problems, where, event)
+        method = event.get("requestContext", {}).get("http", {}).get("method")
+        route = next((kind for (m, pattern), kind in REGISTRATION_ROUTES.items()
+                      if m == method and re.fullmatch(pattern, event.get("rawPath", ""))), None)
+        if not need(route, f"{method} {event.get('rawPath')} is not a registration route"):
+            continue
+        found_routes.add(route)
+        need(event.get("headers", {}).get("x-api-key") == DEMO_CLIENT_KEY,
+             f"every sample carries the demo client key {DEMO_CLIENT_KEY!r}")
+        if route in {"create", "update"}:
+            if need(body is not None, "a staging record needs a body"):
+                need(not staging_problems(body, route == "create"), "; ".join(staging_problems(body, route == "create")))
+        elif route == "complete":
+            if need(body is not None, "a completion needs a body"):
+                need(not completion_problems(body), "; ".join(completion_problems(body)))
+        else:
+            need(body is None, "a GET has no body")
+        if route == "status":
+            given = [k for k in ("emailId", "externalSystemId") if event.get("queryStringParameters", {}).get(k)]
+            need(len(given) == 1, "exactly one of emailId and externalSystemId")
+    missing = {"create", "update", "status", "complete"} - found_routes
+    problems.need(not missing, str(REGISTRATION.relative_to(ROOT)), f"no sample for {sorted(missing)}")
+
+
 def check():
     problems = Problems()
     check_json_files(problems)
     if not problems:
         check_webhook_events(problems)
         check_worker_events(problems)
+        for folder in API_FOLDERS:
+            if folder != REGISTRATION:
+                for path in sorted(folder.glob("*.json")):
+                    check_api_event(problems, str(path.relative_to(ROOT)), json.loads(path.read_bytes()))
+        check_registration_events(problems)
     for problem in problems:
         print(f"events: {problem}", file=sys.stderr)
     count = len(list(EVENTS.rglob("*.json")))
@@ -333,6 +584,7 @@ def main(argv):
     if argv[1:] == ["build"]:
         build_webhook_events()
         build_worker_events()
+        build_registration_events()
         return check()
     if argv[1:] == ["check"]:
         return check()

@@ -4,7 +4,7 @@
 
 mod support;
 
-use patron_hub_mail::{find_link, outbox};
+use patron_hub_mail::outbox;
 use serde_json::{json, Value};
 use support::*;
 
@@ -12,46 +12,6 @@ const ADMIN_PASSWORD: &str = "correct horse battery staple 42";
 
 async fn server() -> DemoServer {
     DemoServer::start_with(&[("PATRON_HUB_DEMO_ADMIN_PASSWORD", ADMIN_PASSWORD)]).await
-}
-
-async fn call(
-    s: &DemoServer,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value, String) {
-    let mut request = s.http.request(method, format!("{}{path}", s.base));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    )
-}
-
-/// The token of the newest link to `path` mailed to `to`.
-fn mailed_token(s: &DemoServer, to: &str, path: &str) -> String {
-    let messages = outbox::read_all(s.data.join("outbox")).unwrap();
-    let link = messages
-        .iter()
-        .rev()
-        .filter(|m| m.to.contains(to))
-        .find_map(|m| find_link(&m.text, path))
-        .unwrap_or_else(|| panic!("no {path} link mailed to {to}"));
-    assert!(
-        link.starts_with(&s.base),
-        "links start with the public URL: {link}"
-    );
-    link.split("token=").nth(1).unwrap().to_owned()
 }
 
 /// Follows the set-password link mailed to `email`, then logs in with the new password.
@@ -70,18 +30,6 @@ async fn accept_invitation(s: &DemoServer, email: &str, identifier: &str, passwo
     let (status, session) = login(s, identifier, password).await;
     assert_eq!(status, 201, "{session}");
     session
-}
-
-async fn login(s: &DemoServer, identifier: &str, password: &str) -> (u16, Value) {
-    let (status, body, _) = call(
-        s,
-        reqwest::Method::POST,
-        "/sessions",
-        None,
-        Some(json!({"identifier": identifier, "password": password})),
-    )
-    .await;
-    (status, body)
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use patron_hub_alma::AlmaInstitution;
 use patron_hub_domain::distribution::WorkerSettings;
+use patron_hub_domain::registration::{ClientKey, ClientKeys, ClientScope, RegistrationSettings};
 use patron_hub_domain::routing::RoutingRules;
 use patron_hub_domain::webhook::WebhookSecrets;
 use patron_hub_domain::{InstitutionCode, Network};
@@ -22,6 +23,8 @@ pub mod demo {
     pub const WEBHOOK_SECRET: &str = "demo-webhook-secret";
     /// API keys are this prefix followed by the institution code.
     pub const API_KEY_PREFIX: &str = "demo-key-";
+    /// The registration API's client key, with the staff scope.
+    pub const CLIENT_KEY: &str = "demo-client-key";
 }
 
 /// The configuration file as written by an operator.
@@ -46,6 +49,13 @@ pub struct Settings {
     /// Login accounts: public address and mail sender.
     #[serde(default)]
     pub accounts: AccountsSettings,
+    /// How completed registrations become Alma patrons.
+    #[serde(default)]
+    pub registration: RegistrationSettings,
+    /// The client systems allowed to call the registration API, by the
+    /// SHA-256 of their key (`patron-hub client-key` makes a key and its entry).
+    #[serde(default)]
+    pub client_keys: Vec<ClientKey>,
 }
 
 /// Where account mails point and who sends them.
@@ -199,6 +209,10 @@ pub struct Runtime {
     pub mail_from: String,
     /// Where account mails go.
     pub mail: MailTransport,
+    /// How completed registrations become Alma patrons.
+    pub registration: RegistrationSettings,
+    /// The accepted client keys of the registration API.
+    pub client_keys: ClientKeys,
     /// Whether this is the demo network (then `serve` makes the demo administrator).
     pub demo: bool,
 }
@@ -263,6 +277,8 @@ impl Settings {
                     MailTransport::Smtp(smtp_settings(smtp, &self.accounts.mail_from, &env)?)
                 }
             },
+            registration: self.registration.clone(),
+            client_keys: ClientKeys::new(self.client_keys.clone()),
             demo: false,
         })
     }
@@ -327,6 +343,12 @@ impl Runtime {
             public_base_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             mail: MailTransport::Outbox,
+            registration: RegistrationSettings::default(),
+            client_keys: ClientKeys::new(vec![ClientKey::from_plain(
+                "demo",
+                demo::CLIENT_KEY,
+                ClientScope::Staff,
+            )]),
             demo: true,
         }
     }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod bench;
+mod client_key;
 mod config;
 mod dead_letters;
 mod import_users;
@@ -51,6 +52,8 @@ enum Command {
     CreateAdmin(admin::CreateAdminArgs),
     /// Create accounts from an .xlsx file, all or nothing, each sent an invitation.
     ImportUsers(import_users::ImportUsersArgs),
+    /// Make an API key for a client system of the registration API.
+    ClientKey(client_key::ClientKeyArgs),
     /// List or replay the jobs that were given up.
     #[command(subcommand)]
     DeadLetters(dead_letters::DeadLettersCommand),
@@ -67,6 +70,7 @@ async fn main() {
         Command::Serve(args) => serve::run(args).await,
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::CreateAdmin(args) => admin::run(args).await,
+        Command::ClientKey(args) => client_key::run(args).await,
         Command::DeadLetters(command) => dead_letters::run(command).await,
         Command::ImportUsers(args) => import_users::run(args).await,
         Command::Bench(command) => bench::run(command).await,

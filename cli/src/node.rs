@@ -6,10 +6,13 @@ use crate::config::{MailTransport, Runtime};
 use axum::Router;
 use patron_hub_alma::AlmaClient;
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings, Mailer};
+use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::distribution::{work_once, Distributor};
 use patron_hub_domain::ports::JobQueue;
+use patron_hub_domain::registration::{RegistrationPorts, RegistrationService, RegistrySync};
 use patron_hub_domain::webhook::WebhookReceiver;
 use patron_hub_domain::{Clock, InstitutionCode, SystemClock};
+use patron_hub_http::registration::{self, RegistrationApi};
 use patron_hub_http::{accounts, error, health, openapi, webhook};
 use patron_hub_mail::{OutboxMailer, SmtpMailer};
 use patron_hub_store_sqlite::SqliteStore;
@@ -38,6 +41,8 @@ pub struct LocalNode {
     pub distributor: Arc<Distributor>,
     /// The accounts use cases.
     pub accounts: Arc<AccountService>,
+    /// The registration use cases.
+    pub registration: Arc<RegistrationService>,
     /// The configuration in force.
     pub runtime: Runtime,
     clock: Arc<dyn Clock>,
@@ -70,19 +75,42 @@ impl LocalNode {
         let store = SqliteStore::open(&database_path(data), clock.clone())?;
         let alma = AlmaClient::new(runtime.alma.clone(), runtime.alma_timeout)
             .map_err(|e| NodeError::Alma(e.to_string()))?;
-        let receiver = Arc::new(WebhookReceiver::new(
-            runtime.secrets.clone(),
-            runtime.network.clone(),
-            runtime.routing.clone(),
+        let alma: Arc<dyn AlmaUsers> = Arc::new(alma);
+        let registry = Arc::new(RegistrySync::new(
             Arc::new(store.clone()),
-            clock.clone(),
+            runtime.registration.external_id_type.clone(),
         ));
-        let distributor = Arc::new(Distributor::new(
-            Arc::new(alma),
-            Arc::new(store.clone()),
-            clock.clone(),
-            runtime.network.zone.clone(),
-            runtime.worker.clone(),
+        let receiver = Arc::new(
+            WebhookReceiver::new(
+                runtime.secrets.clone(),
+                runtime.network.clone(),
+                runtime.routing.clone(),
+                Arc::new(store.clone()),
+                clock.clone(),
+            )
+            .with_registry(registry.clone()),
+        );
+        let distributor = Arc::new(
+            Distributor::new(
+                alma.clone(),
+                Arc::new(store.clone()),
+                clock.clone(),
+                runtime.network.zone.clone(),
+                runtime.worker.clone(),
+            )
+            .with_registry(registry.clone()),
+        );
+        let registration = Arc::new(RegistrationService::new(
+            RegistrationPorts {
+                staging: Arc::new(store.clone()),
+                sync: registry,
+                alma,
+                inbox: Arc::new(store.clone()),
+                events: Arc::new(store.clone()),
+                clock: clock.clone(),
+            },
+            runtime.network.clone(),
+            runtime.registration.clone(),
         ));
         let mailer: Arc<dyn Mailer> = match &runtime.mail {
             MailTransport::Outbox => Arc::new(
@@ -100,22 +128,26 @@ impl LocalNode {
                 .unwrap_or_else(|| listen_url.to_owned()),
             ..AccountSettings::default()
         };
-        let accounts = Arc::new(AccountService::new(
-            AccountServices {
-                accounts: Arc::new(store.clone()),
-                tokens: Arc::new(store.clone()),
-                sessions: Arc::new(store.clone()),
-                attempts: Arc::new(store.clone()),
-                mailer,
-                clock: clock.clone(),
-            },
-            settings,
-        ));
+        let accounts = Arc::new(
+            AccountService::new(
+                AccountServices {
+                    accounts: Arc::new(store.clone()),
+                    tokens: Arc::new(store.clone()),
+                    sessions: Arc::new(store.clone()),
+                    attempts: Arc::new(store.clone()),
+                    mailer,
+                    clock: clock.clone(),
+                },
+                settings,
+            )
+            .with_email_confirmed(registration.clone()),
+        );
         Ok(Self {
             store,
             receiver,
             distributor,
             accounts,
+            registration,
             runtime,
             clock,
         })
@@ -129,6 +161,12 @@ impl LocalNode {
                 webhook::routes(self.receiver.clone(), self.runtime.max_body_bytes),
             )
             .merge(accounts::router(self.accounts.clone()))
+            .merge(registration::router(RegistrationApi {
+                service: self.registration.clone(),
+                accounts: self.accounts.clone(),
+                client_keys: Arc::new(self.runtime.client_keys.clone()),
+                events: Some(Arc::new(self.store.clone())),
+            }))
             .merge(health::router())
             .merge(openapi::router())
             .fallback(error::not_found)

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)] // each test file uses a different part of the helpers
 
+mod api;
+
+#[allow(unused_imports)] // not every test file calls the JSON API
+pub use api::*;
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,8 @@
 
 mod fanout;
 mod import;
+mod registration_status;
+mod timing;
 mod webhook;
 
 use crate::config::Runtime;
@@ -21,6 +23,8 @@ pub enum BenchCommand {
     Webhook(webhook::WebhookArgs),
     /// Import N accounts from an .xlsx file, invitations included.
     Import(import::ImportArgs),
+    /// Query registration status N times against a registry of many patrons.
+    RegistrationStatus(registration_status::RegistrationStatusArgs),
 }
 
 /// Runs one benchmark.
@@ -29,6 +33,7 @@ pub async fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Fanout(args) => fanout::run(args).await,
         BenchCommand::Webhook(args) => webhook::run(args).await,
         BenchCommand::Import(args) => import::run(args).await,
+        BenchCommand::RegistrationStatus(args) => registration_status::run(args).await,
     }
 }
 

@@ -1,14 +1,12 @@
 //! `bench webhook`: requests per second and latency of the webhook receiver
 //! (signature check, parse, route, one SQLite transaction) over loopback.
 
-use super::fanout::round;
+use super::timing::timed_requests;
 use super::BenchNode;
 use crate::config::{demo, Runtime};
 use crate::CliError;
-use futures::stream::{self, StreamExt};
 use patron_hub_domain::webhook::sign;
 use serde_json::json;
-use std::time::{Duration, Instant};
 
 /// Options of `bench webhook`.
 #[derive(Debug, clap::Args)]
@@ -38,59 +36,22 @@ pub async fn run(args: WebhookArgs) -> Result<(), CliError> {
         })
         .collect();
 
-    let started = Instant::now();
-    let results: Vec<Result<Duration, String>> = stream::iter(deliveries)
+    let requests = deliveries
+        .into_iter()
         .map(|(body, signature)| {
-            let request = client
+            client
                 .post(&url)
                 .header("X-Exl-Signature", signature)
                 .header("Content-Type", "application/json")
-                .body(body);
-            async move {
-                let sent = Instant::now();
-                let response = request.send().await.map_err(|e| e.to_string())?;
-                let status = response.status();
-                let text = response.text().await.map_err(|e| e.to_string())?;
-                if status.is_success() && text.contains("\"accepted\"") {
-                    Ok(sent.elapsed())
-                } else {
-                    Err(format!("{status}: {text}"))
-                }
-            }
+                .body(body)
         })
-        .buffer_unordered(args.concurrency.max(1))
-        .collect()
-        .await;
-    let wall = started.elapsed().as_secs_f64();
-
-    let mut latencies: Vec<f64> = Vec::with_capacity(results.len());
-    let mut errors = Vec::new();
-    for result in results {
-        match result {
-            Ok(latency) => latencies.push(latency.as_secs_f64() * 1000.0),
-            Err(error) => errors.push(error),
-        }
-    }
-    if let Some(first) = errors.first() {
-        return Err(format!("{} deliveries failed; first: {first}", errors.len()).into());
-    }
-    latencies.sort_by(f64::total_cmp);
-    let percentile = |p: f64| {
-        latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
-    };
-    println!(
-        "{}",
-        json!({
-            "benchmark": "webhook",
-            "requests": args.requests,
-            "concurrency": args.concurrency,
-            "wall_seconds": round(wall),
-            "requests_per_second": round(args.requests as f64 / wall),
-            "p50_ms": round(percentile(0.50)),
-            "p99_ms": round(percentile(0.99)),
-            "max_ms": round(latencies[latencies.len() - 1]),
-        })
-    );
+        .collect();
+    let mut figures = timed_requests(requests, args.concurrency, |status, text| {
+        status.is_success() && text.contains("\"accepted\"")
+    })
+    .await?;
+    figures["benchmark"] = json!("webhook");
+    println!("{figures}");
     Ok(())
 }
 

@@ -1,30 +1,38 @@
 //! The one behaviour suite every storage and queue adapter of patron-hub must pass:
 //! the webhook inbox, the per-institution job queues and the distribution ledger
 //! (`patron_hub_domain::ports`), and the accounts, tokens, sessions and failed-login
-//! counters (`patron_hub_domain::accounts`), as the domain's ports promise them.
+//! counters (`patron_hub_domain::accounts`), and the patron registry, staging
+//! records and domain events of registration (`patron_hub_domain::registration`),
+//! as the domain's ports promise them.
 //!
 //! Each case is a pub async fn taking a fresh [`Backend`]; an adapter crate runs them
 //! all with [`contract_tests!`] in its `tests/contract.rs`. The suite assumes only what
 //! the ports promise and what SQS can give: at-least-once receives (but never the same
 //! job twice within one lease), visibility measured in whole seconds (timings get
-//! ±1 s of slack), times that round-trip at least to the millisecond, and
-//! transactions of at most 100 items (bulk account creation goes beyond them).
+//! ±1 s of slack), times that round-trip at least to the millisecond,
+//! transactions of at most 100 items (bulk account creation goes beyond them), and
+//! published events that reach their log within a few seconds, in any order and
+//! possibly more than once.
 //!
 //! This crate must never name an adapter, a database or an AWS type, and never hold
 //! a case that only one backend could pass.
 
 pub mod accounts;
+pub mod events;
 pub mod inbox;
 pub mod ledger;
 pub mod login_attempts;
 mod people;
 pub mod queue;
+pub mod registry;
 pub mod sessions;
+pub mod staging;
 mod support;
 pub mod tokens;
 
 use patron_hub_domain::accounts::{AccountStore, LoginAttempts, SessionStore, TokenStore};
 use patron_hub_domain::ports::{DistributionLedger, JobQueue, WebhookInbox};
+use patron_hub_domain::registration::{EventLog, EventPublisher, PatronRegistry, StagingRecords};
 use patron_hub_domain::InstitutionCode;
 use std::sync::Arc;
 
@@ -46,6 +54,14 @@ pub struct Backend {
     pub sessions: Arc<dyn SessionStore>,
     /// Failed logins per submitted identifier.
     pub attempts: Arc<dyn LoginAttempts>,
+    /// Every patron known to the network, looked up by e-mail and external id.
+    pub registry: Arc<dyn PatronRegistry>,
+    /// Registration staging records, at most one per e-mail.
+    pub staging: Arc<dyn StagingRecords>,
+    /// Where domain events are published.
+    pub events: Arc<dyn EventPublisher>,
+    /// Where the events [`Backend::events`] published are read back.
+    pub event_log: Arc<dyn EventLog>,
 }
 
 /// The institutions whose queues a fresh [`Backend`] must have: every case uses
@@ -59,7 +75,7 @@ pub fn institutions() -> Vec<InstitutionCode> {
 
 /// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per
 /// contract case, in modules `inbox`, `queue`, `ledger`, `accounts`, `tokens`,
-/// `sessions` and `login_attempts`. Each test calls
+/// `sessions`, `login_attempts`, `registry`, `staging` and `events`. Each test calls
 /// `$factory().await`, an `async fn() -> Backend` that must give a FRESH, isolated
 /// backend whose queues exist for [`institutions()`]. The calling crate needs
 /// `tokio` among its (dev-)dependencies.
@@ -131,6 +147,27 @@ macro_rules! contract_tests {
                 clear_forgets_the_failures,
                 identifiers_are_isolated,
                 concurrent_failures_are_all_counted,
+            }
+            registry {
+                saved_entry_is_found_by_id_email_and_external_id,
+                stale_or_blind_saves_are_version_conflicts,
+                email_change_moves_the_lookup_key,
+                external_id_change_moves_the_lookup_key,
+                entries_sharing_an_email_or_external_id_are_all_found,
+                remove_takes_the_keys_and_refuses_a_stale_version,
+                concurrent_saves_from_one_previous_let_one_win,
+            }
+            staging {
+                created_record_is_found_by_id_and_email,
+                second_record_with_the_same_email_is_email_taken,
+                concurrent_creates_with_one_email_create_one_record,
+                update_bumps_the_version_and_refuses_stale_or_missing,
+                remove_frees_the_email_and_refuses_a_stale_version,
+            }
+            events {
+                published_events_are_read_newest_first_and_only_of_their_kind,
+                an_event_published_twice_is_read_once,
+                recent_returns_at_most_limit_newest_events,
             }
         );
     };

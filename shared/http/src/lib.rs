@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod error;
 pub mod health;
 pub mod openapi;
+pub mod registration;
 pub mod webhook;
 
 pub use error::ApiError;

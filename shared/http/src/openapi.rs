@@ -1,6 +1,7 @@
 //! `/openapi.json`: the description of every JSON route, for client authors and
 //! API fuzzers. Each router adds its paths here when it is added to the server.
 
+use crate::registration;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -29,7 +30,7 @@ pub fn document() -> Value {
         }
         operation
     };
-    json!({
+    let mut document = json!({
         "openapi": "3.0.3",
         "info": {"title": "patron-hub", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Keeps library patron accounts consistent across the institutions of an Alma network."},
@@ -85,7 +86,10 @@ pub fn document() -> Value {
                 }
             }
         },
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": {
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
+        }, "schemas": {
             "Error": {"type": "object", "required": ["code", "message"],
                       "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
             "Reception": {"type": "object", "required": ["status"], "properties": {
@@ -97,7 +101,14 @@ pub fn document() -> Value {
                     "action": {"type": "string", "enum": ["link", "upsert", "delete"]},
                     "primary_id": {"type": "string"}}}}}}
         }}
-    })
+    });
+    for (path, operations) in registration::openapi::paths() {
+        document["paths"][path] = operations;
+    }
+    for (name, schema) in registration::openapi::schemas() {
+        document["components"]["schemas"][name] = schema;
+    }
+    document
 }
 
 /// The `/openapi.json` route.
@@ -126,6 +137,12 @@ mod tests {
             "/accounts",
             "/accounts/{id}",
             "/accounts/import",
+            "/patron",
+            "/patron/{externalSystemId}",
+            "/patron/{externalSystemId}/complete",
+            "/patron-registration-status",
+            "/patron/registration-status",
+            "/events",
         ] {
             assert!(document["paths"].get(path).is_some(), "{path} is missing");
         }
@@ -138,5 +155,41 @@ mod tests {
             activation["responses"]["400"]["content"]["application/json"]["schema"]["$ref"],
             "#/components/schemas/Error"
         );
+        let completion = &document["paths"]["/patron/{externalSystemId}/complete"]["post"];
+        assert_eq!(
+            completion["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Completion"
+        );
+        assert_eq!(
+            completion["security"],
+            json!([{"apiKey": []}, {"bearer": []}])
+        );
+    }
+
+    #[test]
+    fn every_schema_referred_to_is_defined() {
+        fn refs(value: &Value, found: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        found.push(target.clone());
+                    }
+                    map.values().for_each(|v| refs(v, found));
+                }
+                Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+                _ => {}
+            }
+        }
+        let document = document();
+        let mut found = Vec::new();
+        refs(&document, &mut found);
+        assert!(found.len() > 20, "{found:?}");
+        for target in found {
+            let name = target.trim_start_matches("#/components/schemas/");
+            assert!(
+                document["components"]["schemas"].get(name).is_some(),
+                "{target} is not defined"
+            );
+        }
     }
 }

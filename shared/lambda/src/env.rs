@@ -1,8 +1,10 @@
 //! The Lambda functions' settings, named as in `infra/template.yaml`.
 
 use patron_hub_domain::distribution::{LinkMethod, WorkerSettings};
+use patron_hub_domain::registration::{ClientKey, ClientKeys, RegistrationSettings};
 use patron_hub_domain::routing::RoutingRules;
 use patron_hub_domain::{InstitutionCode, Network};
+use std::collections::BTreeMap;
 
 /// A setting is missing or malformed: the function cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +193,76 @@ impl Environment {
     }
 }
 
+impl Environment {
+    /// `EVENT_BUS_NAME`: the EventBridge bus domain events are published on.
+    pub fn event_bus_name(&self) -> Result<String, EnvError> {
+        self.required("EVENT_BUS_NAME")
+    }
+
+    /// `CLIENT_KEYS`: a JSON array of `{name, sha256, scope}`, the client
+    /// systems allowed to call the registration API. Only SHA-256 hashes are
+    /// accepted (64 hex digits), so a plain key pasted by mistake is refused
+    /// instead of being accepted as a hash nobody can match.
+    pub fn client_keys(&self) -> Result<ClientKeys, EnvError> {
+        const NAME: &str = "CLIENT_KEYS";
+        let invalid = |reason: String| EnvError::Invalid { name: NAME, reason };
+        let keys: Vec<ClientKey> = serde_json::from_str(&self.required(NAME)?)
+            .map_err(|e| invalid(format!("expected a JSON array of {{name, sha256, scope}} ({})", json_problem(&e))))?;
+        if let Some(key) = keys.iter().find(|key| !is_sha256_hex(&key.sha256)) {
+            return Err(invalid(format!(
+                "the sha256 of client {:?} is not 64 hexadecimal digits",
+                key.name
+            )));
+        }
+        Ok(ClientKeys::new(keys))
+    }
+
+    /// `REGISTRATION_SETTINGS`: optional JSON of the registration settings;
+    /// absent fields (or the whole variable) take their defaults.
+    pub fn registration_settings(&self) -> Result<RegistrationSettings, EnvError> {
+        self.parsed(
+            "REGISTRATION_SETTINGS",
+            RegistrationSettings::default(),
+            |v| serde_json::from_str(v).map_err(|e| e.to_string()),
+        )
+    }
+
+    /// A JSON object of one text per institution code (`{"CODE": "..."}`) in
+    /// the variable `name`, with an entry for each of `institutions`.
+    pub fn per_institution(
+        &self,
+        name: &'static str,
+        institutions: &[InstitutionCode],
+    ) -> Result<BTreeMap<InstitutionCode, String>, EnvError> {
+        let invalid = |reason: String| EnvError::Invalid { name, reason };
+        let raw: BTreeMap<String, String> = serde_json::from_str(&self.required(name)?)
+            .map_err(|e| invalid(format!("expected a JSON object of institution code to text ({})", json_problem(&e))))?;
+        let mut values = BTreeMap::new();
+        for (code, value) in raw {
+            values.insert(institution(&code, name)?, value);
+        }
+        match institutions.iter().find(|code| !values.contains_key(*code)) {
+            Some(missing) => Err(invalid(format!("no entry for institution {missing}"))),
+            None => Ok(values),
+        }
+    }
+}
+
+/// Where and what kind of JSON error, never the text around it: these
+/// variables may hold secrets.
+fn json_problem(error: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        error.classify(),
+        error.line(),
+        error.column()
+    )
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn institution(code: &str, name: &'static str) -> Result<InstitutionCode, EnvError> {
     InstitutionCode::parse(code).map_err(|e| EnvError::Invalid {
         name,
@@ -248,6 +320,79 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn reads_client_key_hashes_and_refuses_plain_keys() {
+        let hash = patron_hub_domain::registration::hash_key("kiosk-key");
+        let list = format!(r#"[{{"name":"kiosk","sha256":"{hash}","scope":"registration"}}]"#);
+        let keys = Environment::from_pairs(&[("CLIENT_KEYS", &list)])
+            .client_keys()
+            .unwrap();
+        assert_eq!(keys.authenticate("kiosk-key").unwrap().name, "kiosk");
+        assert!(keys.authenticate(&hash).is_none());
+        let plain = r#"[{"name":"kiosk","sha256":"kiosk-key","scope":"staff"}]"#;
+        for value in [plain, r#"{"name":"kiosk"}"#] {
+            assert!(matches!(
+                Environment::from_pairs(&[("CLIENT_KEYS", value)]).client_keys(),
+                Err(EnvError::Invalid {
+                    name: "CLIENT_KEYS",
+                    ..
+                })
+            ));
+        }
+        assert!(matches!(
+            Environment::from_pairs(&[]).client_keys(),
+            Err(EnvError::Missing("CLIENT_KEYS"))
+        ));
+    }
+
+    #[test]
+    fn registration_settings_default_field_by_field() {
+        assert_eq!(
+            Environment::from_pairs(&[]).registration_settings().unwrap(),
+            RegistrationSettings::default()
+        );
+        let env = Environment::from_pairs(&[(
+            "REGISTRATION_SETTINGS",
+            r#"{"external_id_type":"OTHER_ID_3"}"#,
+        )]);
+        let settings = env.registration_settings().unwrap();
+        assert_eq!(settings.external_id_type, "OTHER_ID_3");
+        assert_eq!(settings.barcode_type, RegistrationSettings::default().barcode_type);
+        let typo = Environment::from_pairs(&[("REGISTRATION_SETTINGS", r#"{"extrnal":"x"}"#)]);
+        assert!(matches!(
+            typo.registration_settings(),
+            Err(EnvError::Invalid {
+                name: "REGISTRATION_SETTINGS",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn per_institution_values_must_cover_every_institution() {
+        let members = [
+            InstitutionCode::parse("A").unwrap(),
+            InstitutionCode::parse("B").unwrap(),
+        ];
+        let env = Environment::from_pairs(&[("ALMA_API_KEYS", r#"{"A":"ka","B":"kb"}"#)]);
+        let keys = env.per_institution("ALMA_API_KEYS", &members).unwrap();
+        assert_eq!(keys[&members[1]], "kb");
+        let typed = Environment::from_pairs(&[("ALMA_API_KEYS", r#"{"A":"secret-a","B":7}"#)]);
+        let Err(EnvError::Invalid { reason, .. }) =
+            typed.per_institution("ALMA_API_KEYS", &members)
+        else {
+            panic!("a value that is not text must be refused");
+        };
+        assert!(!reason.contains("secret-a"), "{reason}");
+        let short = Environment::from_pairs(&[("ALMA_API_KEYS", r#"{"A":"ka"}"#)]);
+        let Err(EnvError::Invalid { reason, .. }) =
+            short.per_institution("ALMA_API_KEYS", &members)
+        else {
+            panic!("a missing institution must be refused");
+        };
+        assert!(reason.contains('B') && !reason.contains("ka"), "{reason}");
     }
 
     #[test]

@@ -5,15 +5,21 @@ use crate::env::{EnvError, Environment};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::distribution::Distributor;
+use patron_hub_domain::registration::{RegistrationPorts, RegistrationService, RegistrySync};
 use patron_hub_domain::webhook::{WebhookReceiver, WebhookSecrets};
 use patron_hub_domain::{Clock, InstitutionCode, StoreError, SystemClock};
-use patron_hub_store_aws::{resolve_queue_urls, AwsStore, SesMailer};
+use patron_hub_http::registration::RegistrationApi;
+use patron_hub_store_aws::{resolve_queue_urls, AwsStore, EventBridgePublisher, SesMailer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a worker waits for one Alma call (the function itself has 30 s).
 const ALMA_TIMEOUT: Duration = Duration::from_secs(10);
+/// The pace of the registration API's Alma calls per institution: a completion
+/// at the desk makes two or three, and the institution's workers share the
+/// rest of its threshold.
+const REGISTRATION_CALLS_PER_SECOND: u32 = 2;
 
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +55,8 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// SES v2 (account mails).
     pub ses: aws_sdk_sesv2::Client,
+    /// EventBridge (domain events).
+    pub eventbridge: aws_sdk_eventbridge::Client,
 }
 
 impl AwsClients {
@@ -60,6 +68,7 @@ impl AwsClients {
             sqs: aws_sdk_sqs::Client::new(&config),
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             ses: aws_sdk_sesv2::Client::new(&config),
+            eventbridge: aws_sdk_eventbridge::Client::new(&config),
         }
     }
 
@@ -71,9 +80,44 @@ impl AwsClients {
         arn_variable: &'static str,
         fallback_variable: &'static str,
     ) -> Result<String, WiringError> {
-        let Some(arn) = env.optional(arn_variable) else {
-            return Ok(env.required(fallback_variable)?);
+        match env.optional(arn_variable) {
+            Some(arn) => self.secret_value(arn_variable, arn).await,
+            None => Ok(env.required(fallback_variable)?),
+        }
+    }
+
+    /// One API key per institution of `institutions`: from the Secrets Manager
+    /// ARNs in `arns_variable` (a JSON object code → ARN) when it is set,
+    /// otherwise from the plain keys in `fallback_variable` (code → key).
+    async fn secrets_per_institution(
+        &self,
+        env: &Environment,
+        arns_variable: &'static str,
+        fallback_variable: &'static str,
+        institutions: &[InstitutionCode],
+    ) -> Result<BTreeMap<InstitutionCode, String>, WiringError> {
+        let from_secrets = env.optional(arns_variable).is_some();
+        let variable = if from_secrets {
+            arns_variable
+        } else {
+            fallback_variable
         };
+        let mut keys = env.per_institution(variable, institutions)?;
+        keys.retain(|code, _| institutions.contains(code));
+        if from_secrets {
+            for value in keys.values_mut() {
+                *value = self.secret_value(arns_variable, value.clone()).await?;
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The string value of the secret `arn`, found in the variable `arn_variable`.
+    async fn secret_value(
+        &self,
+        arn_variable: &'static str,
+        arn: String,
+    ) -> Result<String, WiringError> {
         let answer = self
             .secrets
             .get_secret_value()
@@ -132,13 +176,45 @@ pub async fn webhook_receiver(
         )
         .await?;
     let secrets = WebhookSecrets::new(secrets.split(['\n', ',']).map(str::trim));
+    let registry = registry_sync(env, &store)?;
     Ok(WebhookReceiver::new(
         secrets,
         network,
         env.routing()?,
         Arc::new(store),
         clock,
-    ))
+    )
+    .with_registry(registry))
+}
+
+/// The patron registry in the table, with the identifier type of
+/// `REGISTRATION_SETTINGS`: every function that sees Alma records keeps it current.
+fn registry_sync(env: &Environment, store: &AwsStore) -> Result<Arc<RegistrySync>, WiringError> {
+    let settings = env.registration_settings()?;
+    Ok(Arc::new(RegistrySync::new(
+        Arc::new(store.clone()),
+        settings.external_id_type,
+    )))
+}
+
+/// An Alma client for `keys` (one API key per institution) on the regional
+/// gateway `ALMA_API_BASE_URL`, each institution paced at `calls_per_second`.
+fn alma_client(
+    env: &Environment,
+    keys: BTreeMap<InstitutionCode, String>,
+    calls_per_second: u32,
+) -> Result<AlmaClient, WiringError> {
+    let base_url = env.required("ALMA_API_BASE_URL")?;
+    let institutions = keys
+        .into_iter()
+        .map(|(code, api_key)| AlmaInstitution {
+            code,
+            base_url: base_url.clone(),
+            api_key,
+            calls_per_second,
+        })
+        .collect();
+    AlmaClient::new(institutions, ALMA_TIMEOUT).map_err(|e| WiringError::Alma(e.to_string()))
 }
 
 /// What one institution's worker function runs on.
@@ -159,25 +235,22 @@ pub async fn institution_worker(
     let institution = env.institution()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = store(env, aws, std::slice::from_ref(&institution), &clock).await?;
-    let alma = AlmaClient::new(
-        vec![AlmaInstitution {
-            code: institution,
-            base_url: env.required("ALMA_API_BASE_URL")?,
-            api_key: aws
-                .secret(env, "ALMA_API_KEY_SECRET_ARN", "ALMA_API_KEY")
-                .await?,
-            calls_per_second: env.calls_per_second_per_process()?,
-        }],
-        ALMA_TIMEOUT,
-    )
-    .map_err(|e| WiringError::Alma(e.to_string()))?;
+    let api_key = aws
+        .secret(env, "ALMA_API_KEY_SECRET_ARN", "ALMA_API_KEY")
+        .await?;
+    let alma = alma_client(
+        env,
+        BTreeMap::from([(institution, api_key)]),
+        env.calls_per_second_per_process()?,
+    )?;
     let distributor = Distributor::new(
         Arc::new(alma),
         Arc::new(store.clone()),
         clock.clone(),
         env.network_zone()?,
         env.worker()?,
-    );
+    )
+    .with_registry(registry_sync(env, &store)?);
     Ok(InstitutionWorker {
         store,
         distributor,
@@ -213,4 +286,68 @@ pub async fn account_service(
         clock,
     };
     Ok(AccountService::new(services, settings))
+}
+
+/// The registration use cases: staging records and the registry in the table,
+/// Alma of every member institution (`ALMA_API_BASE_URL`, one key each from
+/// `ALMA_API_KEY_SECRET_ARNS` or, locally, `ALMA_API_KEYS`), distribution
+/// through the job queues, `patron.registered` on the bus `EVENT_BUS_NAME`,
+/// settings from `REGISTRATION_SETTINGS`.
+pub async fn registration_service(
+    env: &Environment,
+    aws: &AwsClients,
+) -> Result<RegistrationService, WiringError> {
+    let network = env.network()?;
+    let settings = env.registration_settings()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = store(env, aws, &network.members, &clock).await?;
+    let keys = aws
+        .secrets_per_institution(
+            env,
+            "ALMA_API_KEY_SECRET_ARNS",
+            "ALMA_API_KEYS",
+            &network.members,
+        )
+        .await?;
+    let alma = alma_client(env, keys, REGISTRATION_CALLS_PER_SECOND)?;
+    let events = EventBridgePublisher::new(aws.eventbridge.clone(), env.event_bus_name()?);
+    let ports = RegistrationPorts {
+        staging: Arc::new(store.clone()),
+        sync: registry_sync(env, &store)?,
+        alma: Arc::new(alma),
+        inbox: Arc::new(store),
+        events: Arc::new(events),
+        clock,
+    };
+    Ok(RegistrationService::new(ports, network, settings))
+}
+
+/// The `accounts-api` function's service when registration runs beside it:
+/// an activation link followed also marks the staging record of the proven
+/// e-mail as verified. Needs the settings of [`account_service`] and of
+/// [`registration_service`].
+pub async fn account_service_confirming_registrations(
+    env: &Environment,
+    aws: &AwsClients,
+) -> Result<AccountService, WiringError> {
+    let registration = registration_service(env, aws).await?;
+    Ok(account_service(env, aws)
+        .await?
+        .with_email_confirmed(Arc::new(registration)))
+}
+
+/// The `registration-api` function's router state: the registration service,
+/// the account service (to read staff sessions), the client keys of
+/// `CLIENT_KEYS`, and no event log (on AWS, events are read from the bus).
+pub async fn registration_api(
+    env: &Environment,
+    aws: &AwsClients,
+) -> Result<RegistrationApi, WiringError> {
+    let client_keys = env.client_keys()?;
+    Ok(RegistrationApi {
+        service: Arc::new(registration_service(env, aws).await?),
+        accounts: Arc::new(account_service(env, aws).await?),
+        client_keys: Arc::new(client_keys),
+        events: None,
+    })
 }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use patron_hub_domain::accounts::{AccountId, Email, TokenHash, UserName};
+use patron_hub_domain::registration::ExternalSystemId;
 use patron_hub_domain::{InstitutionCode, PrimaryId};
 use sha2::{Digest, Sha256};
 
@@ -128,6 +129,33 @@ pub(crate) fn failures_from(at: DateTime<Utc>) -> String {
 /// Sort key of one failed login: ordered by time, then unique.
 pub(crate) fn failure_sk(at: DateTime<Utc>) -> String {
     format!("{}#{}", failures_from(at), uuid::Uuid::new_v4().simple())
+}
+
+/// Sort key of a patron's registry entry (in the patron's partition).
+pub(crate) const REGISTRY_SK: &str = "REGISTRY";
+
+/// Partition key of the registry's lookup key for one normalised e-mail; its
+/// items' sort keys are the primary ids of the entries holding the e-mail.
+pub(crate) fn registry_email_pk(email: &str) -> String {
+    format!("PATRON_EMAIL#{email}")
+}
+
+/// Partition key of the registry's lookup key for one externalSystemId.
+pub(crate) fn registry_external_pk(id: &str) -> String {
+    format!("PATRON_EXT#{id}")
+}
+
+/// Sort key of a staging record.
+pub(crate) const STAGING_SK: &str = "STAGING";
+
+/// Partition key of a staging record.
+pub(crate) fn staging_pk(id: &ExternalSystemId) -> String {
+    format!("STAGING#{id}")
+}
+
+/// Partition key of the marker reserving an e-mail for one staging record.
+pub(crate) fn staging_email_pk(email: &Email) -> String {
+    format!("STAGING_EMAIL#{email}")
 }
 
 /// A time as text that sorts like the time (fixed-width RFC 3339, nanoseconds).

@@ -1,8 +1,10 @@
 //! The AWS adapters of the storage and queue ports: [`AwsStore`] implements the
 //! domain's `WebhookInbox`, `JobQueue` and `DistributionLedger` with one
 //! DynamoDB table and one SQS standard queue per institution, and the accounts
-//! ports `AccountStore`, `TokenStore`, `SessionStore` and `LoginAttempts` on
-//! the same table.
+//! ports `AccountStore`, `TokenStore`, `SessionStore` and `LoginAttempts` and
+//! the registration ports `PatronRegistry` and `StagingRecords` on the same
+//! table. [`EventBridgePublisher`] puts domain events on an EventBridge bus and
+//! [`BusSubscription`] reads them back from a queue subscribed to it.
 //!
 //! It owns the table's item layout and the message format. It must never hold
 //! business rules (they are the domain's), build AWS clients itself (the Lambda
@@ -30,6 +32,11 @@
 //! | session | `SESSION#{sha256}` | `SESSION` | `account_id`, `created_at`, `last_used_at`, `expires_at` = absolute timeout |
 //! | account's session index | `ACCOUNT#{id}` | `SESSION#{sha256}` | `expires_at` = the session's |
 //! | failed login | `LOGIN#{sha256 of the identifier}` | `FAILED#{at}#{uuid}` | `expires_at` = one window later |
+//! | registry entry | `PATRON#{primary_id}` | `REGISTRY` | `entry` (JSON), `version` |
+//! | registry e-mail key | `PATRON_EMAIL#{normalised email}` | `{primary_id}` | `entry` (JSON copy), `version` |
+//! | registry external-id key | `PATRON_EXT#{externalSystemId}` | `{primary_id}` | `entry` (JSON copy), `version` |
+//! | staging record | `STAGING#{externalSystemId}` | `STAGING` | `record` (JSON), `version` |
+//! | staging e-mail marker | `STAGING_EMAIL#{email}` | `MARKER` | `external_system_id`, `record` (JSON copy), `version` |
 //!
 //! Times compared in conditions are numbers of nanoseconds since the epoch;
 //! times in sort keys are fixed-width RFC 3339 text, which sorts like time.
@@ -37,6 +44,10 @@
 //! 6 items); a bulk import writes 25 accounts (100 items) per transaction and
 //! rolls back what it wrote if one fails (`import`). Search reads the
 //! `ACCOUNTS` partition with a filter (`directory`, cost documented there).
+//! A registry save or removal is one transaction of the entry with its lookup
+//! keys (`registry`); a staging write one of the record with its e-mail marker
+//! (`staging`). Lookup keys carry a full copy of what they find, so every
+//! registration lookup is one Query or GetItem.
 //!
 //! # The queues
 //! One standard queue per institution, named `{prefix}{CODE}`; the message body
@@ -50,6 +61,7 @@
 mod account_items;
 mod accounts;
 mod batch;
+mod bus_setup;
 mod dead_letter;
 mod directory;
 mod error;
@@ -61,14 +73,21 @@ mod ledger;
 mod login_attempts;
 mod mailer;
 mod provision;
+mod publisher;
 mod queue;
+mod registry;
 mod send;
 mod sessions;
+mod staging;
+mod subscription;
 mod tokens;
 mod transact;
 
+pub use bus_setup::{create_event_bus, subscribe_queue};
 pub use mailer::SesMailer;
 pub use provision::provision;
+pub use publisher::{EventBridgePublisher, EVENT_SOURCE};
+pub use subscription::BusSubscription;
 
 use patron_hub_domain::{Clock, InstitutionCode, StoreError};
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@
 //! write checks and reserves in one IMMEDIATE transaction; `create_all` writes a
 //! whole import in one, so a conflict anywhere leaves nothing behind.
 
-use crate::codec::{db_error, from_json, to_json};
+use crate::codec::{db_error, from_json, stored_version, to_json};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use patron_hub_domain::accounts::{
@@ -48,12 +48,6 @@ fn search_text(account: &Account) -> String {
     ]
     .join(FIELD_SEPARATOR)
     .to_lowercase()
-}
-
-/// A version as stored in an INTEGER column.
-fn stored_version(version: u64) -> Result<i64, StoreError> {
-    i64::try_from(version)
-        .map_err(|_| StoreError::Corrupt(format!("account version {version} out of range")))
 }
 
 /// The id of whoever `sql` finds holding `key`.

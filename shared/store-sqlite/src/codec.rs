@@ -1,9 +1,11 @@
 //! How domain values become column values and back: instants as integer
 //! microseconds (for comparing and ordering in SQL) or exact RFC 3339 text (when
-//! they are given back), records as JSON, and SQLite errors as `StoreError`.
+//! they are given back), records as JSON (and rows of JSON back to records),
+//! versions as INTEGER, and SQLite errors as `StoreError`.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use patron_hub_domain::StoreError;
+use rusqlite::{OptionalExtension, Params, Transaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
@@ -43,6 +45,40 @@ pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError
         .map_err(|error| StoreError::Corrupt(format!("stored record unreadable: {error}")))
 }
 
+/// The one record `sql` selects (its first column holds the JSON), if any.
+pub(crate) fn json_row<T: DeserializeOwned>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    values: impl Params,
+) -> Result<Option<T>, StoreError> {
+    let stored: Option<String> = tx
+        .prepare_cached(sql)
+        .and_then(|mut select| select.query_row(values, |row| row.get(0)).optional())
+        .map_err(db_error)?;
+    stored.as_deref().map(from_json).transpose()
+}
+
+/// Every record `sql` selects (its first column holds the JSON), in its order.
+pub(crate) fn json_rows<T: DeserializeOwned>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    values: impl Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut select = tx.prepare_cached(sql).map_err(db_error)?;
+    let stored = select
+        .query_map(values, |row| row.get::<_, String>(0))
+        .map_err(db_error)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db_error)?;
+    stored.iter().map(|text| from_json(text)).collect()
+}
+
+/// An optimistic-locking version as stored in an INTEGER column.
+pub(crate) fn stored_version(version: u64) -> Result<i64, StoreError> {
+    i64::try_from(version)
+        .map_err(|_| StoreError::Corrupt(format!("version {version} out of range")))
+}
+
 /// An attempt count read from an INTEGER column.
 pub(crate) fn attempts(stored: i64) -> Result<u32, StoreError> {
     u32::try_from(stored)
@@ -76,6 +112,15 @@ mod tests {
             micros(at) + 2_000_000
         );
         assert_eq!(micros_after(at, Duration::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn versions_beyond_an_integer_column_are_corrupt() {
+        assert_eq!(stored_version(7).unwrap(), 7);
+        assert!(matches!(
+            stored_version(u64::MAX),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The SQLite adapters of patron-hub's storage ports for the one-machine
 //! deployment: the webhook inbox, the durable per-institution job queues (with
 //! visibility times, attempts, fenced leases and dead letters), the
-//! distribution ledger, and the login accounts with their single-use tokens,
-//! sessions and failed-login counts, all in one WAL-mode file under the data folder.
+//! distribution ledger, the login accounts with their single-use tokens,
+//! sessions and failed-login counts, and registration's patron registry, staging
+//! records and domain events, all in one WAL-mode file under the data folder.
 //!
 //! It owns the schema and its migrations, and keeps each port's promise in one
 //! transaction. It must never decide what a job does to Alma (the domain does),
@@ -11,12 +12,15 @@
 
 mod accounts;
 mod codec;
+mod events;
 mod inbox;
 mod ledger;
 mod login_attempts;
 mod queue;
+mod registry;
 mod schema;
 mod sessions;
+mod staging;
 mod tokens;
 
 use codec::db_error;
@@ -31,8 +35,9 @@ use std::time::Duration;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The patron-hub database in one SQLite file. Implements `WebhookInbox`,
-/// `JobQueue`, `DistributionLedger`, `AccountStore`, `TokenStore`, `SessionStore`
-/// and `LoginAttempts`; cheap to clone (one shared connection).
+/// `JobQueue`, `DistributionLedger`, `AccountStore`, `TokenStore`, `SessionStore`,
+/// `LoginAttempts`, `PatronRegistry`, `StagingRecords`, `EventPublisher` and
+/// `EventLog`; cheap to clone (one shared connection).
 #[derive(Clone)]
 pub struct SqliteStore {
     shared: Arc<Shared>,

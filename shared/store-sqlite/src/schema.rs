@@ -103,6 +103,39 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX login_failures_by_identifier ON login_failures (identifier, failed_at_us);
     ",
+    // 3: registration: the patron registry with its (non-unique) e-mail and
+    // external-id lookup keys, staging records (one per e-mail), domain events.
+    "
+    CREATE TABLE registry_entries (
+        primary_id TEXT PRIMARY KEY NOT NULL,
+        version    INTEGER NOT NULL,
+        entry      TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE registry_keys (
+        kind       TEXT NOT NULL CHECK (kind IN ('email', 'external_id')),
+        key        TEXT NOT NULL,
+        primary_id TEXT NOT NULL,
+        PRIMARY KEY (kind, key, primary_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX registry_keys_by_patron ON registry_keys (primary_id);
+
+    CREATE TABLE staging_records (
+        external_system_id TEXT PRIMARY KEY NOT NULL,
+        email              TEXT NOT NULL,
+        version            INTEGER NOT NULL,
+        record             TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE UNIQUE INDEX staging_records_by_email ON staging_records (email);
+
+    CREATE TABLE events (
+        id      TEXT PRIMARY KEY NOT NULL,
+        kind    TEXT NOT NULL,
+        time_us INTEGER NOT NULL,
+        event   TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX events_by_kind ON events (kind, time_us DESC, id);
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The

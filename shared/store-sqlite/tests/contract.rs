@@ -32,7 +32,11 @@ async fn backend() -> Backend {
         accounts: Arc::new(store.clone()),
         tokens: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
-        attempts: Arc::new(store),
+        attempts: Arc::new(store.clone()),
+        registry: Arc::new(store.clone()),
+        staging: Arc::new(store.clone()),
+        events: Arc::new(store.clone()),
+        event_log: Arc::new(store),
     }
 }
 

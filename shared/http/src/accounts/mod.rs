@@ -8,5 +8,6 @@ mod routes;
 pub mod spreadsheet;
 mod view;
 
+pub(crate) use auth::SessionToken;
 pub use auth::{CurrentAccount, SESSION_COOKIE};
 pub use routes::router;
