@@ -9,7 +9,9 @@ use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettin
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::distribution::{work_once, Distributor};
 use patron_hub_domain::ports::JobQueue;
-use patron_hub_domain::registration::{RegistrationPorts, RegistrationService, RegistrySync};
+use patron_hub_domain::registration::{
+    RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
+};
 use patron_hub_domain::webhook::WebhookReceiver;
 use patron_hub_domain::{Clock, InstitutionCode, SystemClock};
 use patron_hub_http::registration::{self, RegistrationApi};
@@ -140,7 +142,10 @@ impl LocalNode {
                 },
                 settings,
             )
-            .with_email_confirmed(registration.clone()),
+            .with_email_confirmed(Arc::new(StagingEmailVerification::new(
+                Arc::new(store.clone()),
+                clock.clone(),
+            ))),
         );
         Ok(Self {
             store,

@@ -11,8 +11,10 @@ mod registry;
 mod service;
 mod settings;
 mod staging;
+mod staging_change;
 mod status;
 mod sync;
+mod verification;
 
 pub use client_keys::{hash_key, ClientKey, ClientKeys, ClientScope};
 pub use error::RegistrationError;
@@ -33,3 +35,4 @@ pub use staging::{
 };
 pub use status::{registration_status, PatronIdentifier};
 pub use sync::RegistrySync;
+pub use verification::StagingEmailVerification;

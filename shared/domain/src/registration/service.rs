@@ -2,22 +2,22 @@
 //! registration-status query, and on-site completion (new patron or renewal).
 
 use super::alma_record::{has_external_id, new_patron, renewed};
+use super::staging_change::change_staging;
 use super::{
     registration_status, DomainEvent, EventPublisher, ExternalSystemId, PatronIdentifier,
     RecordType, RecordWriteError, RegistrationError, RegistrationSettings, RegistryEntry,
     RegistrySync, StagingInput, StagingRecord, StagingRecords,
 };
-use crate::accounts::{Email, EmailConfirmed, InvalidField};
+use crate::accounts::InvalidField;
 use crate::alma::{AlmaError, AlmaUsers};
 use crate::ports::{EventReceipt, WebhookInbox};
-use crate::{AlmaUser, Clock, InstitutionCode, Job, JobAction, Network, PrimaryId, StoreError};
+use crate::{AlmaUser, Clock, InstitutionCode, Job, JobAction, Network, PrimaryId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
 
-/// How many times a write that lost a race is re-read and retried.
-const MAX_RACES: usize = 8;
+use super::staging_change::MAX_RACES;
 
 /// The type of the event published when a registration is completed.
 pub const PATRON_REGISTERED: &str = "patron.registered";
@@ -58,6 +58,18 @@ pub struct Completed {
     pub expiry_date: NaiveDate,
     /// True when an expired patron was renewed instead of a new one created.
     pub renewal: bool,
+}
+
+/// What the Alma write of a completion did.
+struct Written {
+    /// The institution written to.
+    origin: InstitutionCode,
+    /// The record Alma holds there now.
+    record: AlmaUser,
+    /// The other institutions to queue it to.
+    targets: Vec<InstitutionCode>,
+    /// Whether an expired patron was renewed.
+    renewal: bool,
 }
 
 /// Everything registration talks to, built once at start-up.
@@ -154,9 +166,14 @@ impl RegistrationService {
         id: &ExternalSystemId,
         input: &StagingInput,
     ) -> Result<StagingRecord, RegistrationError> {
-        self.change_staging(id, |stored, now| input.merge_into(stored, now))
-            .await?
-            .ok_or(RegistrationError::StagingNotFound)
+        change_staging(
+            self.staging.as_ref(),
+            self.clock.as_ref(),
+            id,
+            |stored, now| input.merge_into(stored, now),
+        )
+        .await?
+        .ok_or(RegistrationError::StagingNotFound)
     }
 
     /// One staging record.
@@ -168,39 +185,6 @@ impl RegistrationService {
             .get(id)
             .await?
             .ok_or(RegistrationError::StagingNotFound)
-    }
-
-    /// Marks a staging record's e-mail as verified (the patron followed their
-    /// account's activation link). A record that is gone is not an error.
-    pub async fn confirm_email(&self, id: &ExternalSystemId) -> Result<(), RegistrationError> {
-        self.change_staging(id, |stored, now| {
-            let mut record = stored.clone();
-            record.is_email_verified = true;
-            record.updated_date = now;
-            record.version = stored.version + 1;
-            Ok(record)
-        })
-        .await
-        .map(drop)
-    }
-
-    async fn change_staging(
-        &self,
-        id: &ExternalSystemId,
-        change: impl Fn(&StagingRecord, DateTime<Utc>) -> Result<StagingRecord, InvalidField>,
-    ) -> Result<Option<StagingRecord>, RegistrationError> {
-        for _ in 0..MAX_RACES {
-            let Some(stored) = self.staging.get(id).await? else {
-                return Ok(None);
-            };
-            let record = change(&stored, self.clock.now())?;
-            match self.staging.update(&record).await {
-                Ok(()) => return Ok(Some(record)),
-                Err(RecordWriteError::VersionConflict) => continue,
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(RegistrationError::Conflict)
     }
 
     /// `GET /patron-registration-status`: one indexed read of the registry.
@@ -234,55 +218,15 @@ impl RegistrationService {
                 InvalidField::new("barcode", "must be 1 to 255 characters, without '/'").into(),
             );
         }
-        let today = self.today();
         let email = staging.contact_info.email.as_str();
-        let patrons: Vec<RegistryEntry> = self
-            .sync
-            .registry()
-            .find_by_email(email)
-            .await?
-            .into_iter()
-            .filter(|entry| entry.record_type == RecordType::Patron)
-            .collect();
-        if patrons.iter().any(|p| p.is_current_patron(today)) {
-            return Err(RegistrationError::PatronAlreadyExists);
-        }
-        let (origin, record, targets, renewal) = match patrons.as_slice() {
-            [] => {
-                let record = self
-                    .create_in_home(&staging, completion, &home, expiry)
-                    .await?;
-                let targets = self
-                    .network
-                    .members
-                    .iter()
-                    .filter(|m| **m != home)
-                    .cloned()
-                    .collect();
-                (home, record, targets, false)
-            }
-            [expired] => {
-                let origin = if expired.holdings.contains_key(&home) {
-                    home
-                } else {
-                    expired
-                        .holdings
-                        .keys()
-                        .find(|i| self.network.is_member(i))
-                        .cloned()
-                        .unwrap_or(home)
-                };
-                let record = self.renew_in(&origin, &expired.primary_id, expiry).await?;
-                let targets = expired
-                    .holdings
-                    .keys()
-                    .filter(|i| **i != origin && self.network.is_member(i))
-                    .cloned()
-                    .collect();
-                (origin, record, targets, true)
-            }
-            _ => return Err(RegistrationError::MultipleUsers),
-        };
+        let Written {
+            origin,
+            record,
+            targets,
+            renewal,
+        } = self
+            .write_in_alma(&staging, completion, &home, expiry)
+            .await?;
         let primary_id = record
             .primary_id()
             .ok_or_else(|| RegistrationError::AlmaRejected {
@@ -310,16 +254,99 @@ impl RegistrationService {
                 }),
             })
             .await?;
-        match self.staging.remove(&staging).await {
-            Ok(()) | Err(RecordWriteError::VersionConflict) => {}
-            Err(other) => return Err(other.into()),
-        }
+        self.remove_staging(id).await?;
         Ok(Completed {
             primary_id,
             home_institution: origin,
             expiry_date: expiry,
             renewal,
         })
+    }
+
+    /// Creates the patron in the home institution, or renews the expired
+    /// patron with the staging record's e-mail where it is held. A registry
+    /// entry whose account Alma no longer has is corrected and looked at again.
+    async fn write_in_alma(
+        &self,
+        staging: &StagingRecord,
+        completion: &Completion,
+        home: &InstitutionCode,
+        expiry: NaiveDate,
+    ) -> Result<Written, RegistrationError> {
+        let email = staging.contact_info.email.as_str();
+        for _ in 0..MAX_RACES {
+            let today = self.today();
+            let patrons: Vec<RegistryEntry> = self
+                .sync
+                .registry()
+                .find_by_email(email)
+                .await?
+                .into_iter()
+                .filter(|entry| entry.record_type == RecordType::Patron)
+                .collect();
+            if patrons.iter().any(|p| p.is_current_patron(today)) {
+                return Err(RegistrationError::PatronAlreadyExists);
+            }
+            let expired = match patrons.as_slice() {
+                [] => {
+                    let record = self
+                        .create_in_home(staging, completion, home, expiry)
+                        .await?;
+                    let targets = self.network.members.iter().filter(|m| *m != home);
+                    return Ok(Written {
+                        origin: home.clone(),
+                        record,
+                        targets: targets.cloned().collect(),
+                        renewal: false,
+                    });
+                }
+                [expired] => expired,
+                _ => return Err(RegistrationError::MultipleUsers),
+            };
+            let held: Vec<&InstitutionCode> = expired
+                .holdings
+                .keys()
+                .filter(|i| self.network.is_member(i))
+                .collect();
+            let origin = match held.iter().find(|i| **i == home) {
+                Some(home) => (*home).clone(),
+                None => held.first().map_or_else(|| home.clone(), |i| (*i).clone()),
+            };
+            match self.renew_in(&origin, &expired.primary_id, expiry).await {
+                Ok(record) => {
+                    let targets = held.into_iter().filter(|i| **i != origin);
+                    return Ok(Written {
+                        origin: origin.clone(),
+                        record,
+                        targets: targets.cloned().collect(),
+                        renewal: true,
+                    });
+                }
+                Err(AlmaError::NotFound { .. }) => {
+                    self.sync
+                        .forget(&origin, &expired.primary_id, self.clock.now())
+                        .await?;
+                }
+                Err(error) => return Err(alma_error(error)),
+            }
+        }
+        Err(RegistrationError::Conflict)
+    }
+
+    /// Removes the staging record once the patron exists, whatever version a
+    /// concurrent Tier 2 update left it at.
+    async fn remove_staging(&self, id: &ExternalSystemId) -> Result<(), RegistrationError> {
+        for _ in 0..MAX_RACES {
+            let Some(current) = self.staging.get(id).await? else {
+                return Ok(());
+            };
+            match self.staging.remove(&current).await {
+                Ok(()) => return Ok(()),
+                Err(RecordWriteError::VersionConflict) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(RegistrationError::Conflict)
     }
 
     fn home_institution(
@@ -395,16 +422,11 @@ impl RegistrationService {
         institution: &InstitutionCode,
         primary_id: &PrimaryId,
         expiry: NaiveDate,
-    ) -> Result<AlmaUser, RegistrationError> {
-        let current = self
-            .alma
-            .get_user(institution, primary_id)
-            .await
-            .map_err(alma_error)?;
+    ) -> Result<AlmaUser, AlmaError> {
+        let current = self.alma.get_user(institution, primary_id).await?;
         self.alma
             .update_user(institution, primary_id, &renewed(&current, expiry))
             .await
-            .map_err(alma_error)
     }
 
     /// Queues the new record to the other institutions through the same
@@ -462,20 +484,5 @@ fn alma_error(error: AlmaError) -> RegistrationError {
         AlmaError::Throttled { .. } | AlmaError::Unavailable(_) => {
             RegistrationError::AlmaUnavailable(error.to_string())
         }
-    }
-}
-
-/// An activated account proves its e-mail: the staging record with that
-/// e-mail (the Tier 1 registration it came with) is marked verified. The
-/// record is found by the proven address, never by an id the client sent.
-#[async_trait::async_trait]
-impl EmailConfirmed for RegistrationService {
-    async fn email_confirmed(&self, email: &Email) -> Result<(), StoreError> {
-        let Some(record) = self.staging.find_by_email(email).await? else {
-            return Ok(());
-        };
-        self.confirm_email(&record.external_system_id)
-            .await
-            .map_err(|error| StoreError::Unavailable(error.to_string()))
     }
 }
