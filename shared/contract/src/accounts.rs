@@ -202,6 +202,7 @@ pub async fn update_bumps_the_version_and_refuses_a_stale_one(b: Backend) {
         first_name: person("Camille"),
         department: None,
         department_roles: Vec::new(),
+        paid: false,
         expires_on: None,
         password_hash: None,
         ..next_version(&original)

@@ -13,6 +13,8 @@ pub mod distribution;
 pub mod error;
 pub mod institution;
 pub mod job;
+mod json;
+pub mod organizations;
 pub mod patron;
 pub mod ports;
 pub mod registration;

@@ -5,7 +5,9 @@ use crate::env::{EnvError, Environment};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::distribution::Distributor;
-use patron_hub_domain::registration::{RegistrationPorts, RegistrationService, RegistrySync};
+use patron_hub_domain::registration::{
+    RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
+};
 use patron_hub_domain::webhook::{WebhookReceiver, WebhookSecrets};
 use patron_hub_domain::{Clock, InstitutionCode, StoreError, SystemClock};
 use patron_hub_http::registration::RegistrationApi;
@@ -324,16 +326,18 @@ pub async fn registration_service(
 
 /// The `accounts-api` function's service when registration runs beside it:
 /// an activation link followed also marks the staging record of the proven
-/// e-mail as verified. Needs the settings of [`account_service`] and of
-/// [`registration_service`].
+/// e-mail as verified (staging records are in the same table). Needs only the
+/// settings of [`account_service`].
 pub async fn account_service_confirming_registrations(
     env: &Environment,
     aws: &AwsClients,
 ) -> Result<AccountService, WiringError> {
-    let registration = registration_service(env, aws).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let staging = store(env, aws, &[], &clock).await?;
+    let verification = StagingEmailVerification::new(Arc::new(staging), clock);
     Ok(account_service(env, aws)
         .await?
-        .with_email_confirmed(Arc::new(registration)))
+        .with_email_confirmed(Arc::new(verification)))
 }
 
 /// The `registration-api` function's router state: the registration service,

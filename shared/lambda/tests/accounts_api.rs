@@ -1,11 +1,14 @@
 //! The `accounts-api` function on its AWS path: its sample function-URL events
 //! go through the real router, accounts live in a DynamoDB table on moto, and
-//! the activation link is read back from moto's SES store and followed.
+//! the activation link is read back from moto's SES store and followed; it
+//! also marks the staging record of the proven e-mail as verified.
 
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use patron_hub_lambda::wiring::{account_service, AwsClients};
+use patron_hub_domain::registration::{ExternalSystemId, StagingInput, StagingRecords};
+use patron_hub_domain::{Clock, SystemClock};
+use patron_hub_lambda::wiring::{account_service_confirming_registrations, AwsClients};
 use patron_hub_lambda::Environment;
 use patron_hub_mail::{find_link, ses_sent_messages};
 use serde_json::{json, Value};
@@ -63,8 +66,27 @@ async fn the_links_ses_carried_activate_the_account_and_reset_its_password() {
         ("PATRON_HUB_PUBLIC_BASE_URL", "https://patrons.example.org"),
         ("PATRON_HUB_MAIL_FROM", SENDER),
     ]);
-    let router =
-        patron_hub_http::accounts::router(Arc::new(account_service(&env, &aws).await.unwrap()));
+    let service = account_service_confirming_registrations(&env, &aws)
+        .await
+        .unwrap();
+    let router = patron_hub_http::accounts::router(Arc::new(service));
+    // The same person pre-registered in the discovery layer first.
+    let staging = patron_hub_store_aws::AwsStore::new(
+        aws.dynamodb.clone(),
+        aws.sqs.clone(),
+        table.clone(),
+        Default::default(),
+        Arc::new(SystemClock),
+    );
+    let input: StagingInput = serde_json::from_value(json!({
+        "generalInfo": {"firstName": "Zoé", "lastName": "Martin"},
+        "contactInfo": {"email": "zoe.martin@example.org"}
+    }))
+    .unwrap();
+    let pre_registration = input
+        .create(ExternalSystemId::generate(), SystemClock.now())
+        .unwrap();
+    staging.create(&pre_registration).await.unwrap();
 
     let (status, me) = send(&router, sample("me-unauthenticated.json")).await;
     assert_eq!(
@@ -85,6 +107,12 @@ async fn the_links_ses_carried_activate_the_account_and_reset_its_password() {
         ))
         .unwrap();
     assert_eq!(send(&router, activation).await.0, 200);
+    let verified = staging
+        .get(&pre_registration.external_system_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(verified.is_email_verified, "the activation proved the e-mail");
 
     let (status, session) = send(&router, sample("login.json")).await;
     assert_eq!(status, 201, "{session}");

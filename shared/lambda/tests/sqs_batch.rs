@@ -1,16 +1,19 @@
 //! The institution worker's SQS handler on its real event path: the sample
 //! batches of `events/institution-worker/` go through a real SQS queue and
 //! DynamoDB table on moto (real AWS SDK, real receipt handles), the API key comes
-//! from Secrets Manager, and the jobs are applied to the Alma sandbox.
+//! from Secrets Manager, and the jobs are applied to the Alma sandbox and
+//! recorded in the patron registry.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use patron_hub_alma_sandbox::{spawn, Faults, SandboxConfig};
-use patron_hub_domain::InstitutionCode;
+use patron_hub_domain::registration::PatronRegistry;
+use patron_hub_domain::{InstitutionCode, PrimaryId, SystemClock};
 use patron_hub_lambda::sqs_batch::handle_batch;
 use patron_hub_lambda::wiring::{institution_worker, AwsClients};
 use patron_hub_lambda::Environment;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 fn require_emulator() {
     assert!(
@@ -77,6 +80,23 @@ impl Deployment {
             queue_url: queues[&code].clone(),
             env,
         }
+    }
+
+    /// The patron registry in the deployment's table.
+    fn registry(&self) -> patron_hub_store_aws::AwsStore {
+        let table = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "PATRON_HUB_TABLE")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        patron_hub_store_aws::AwsStore::new(
+            self.aws.dynamodb.clone(),
+            self.aws.sqs.clone(),
+            table,
+            Default::default(),
+            Arc::new(SystemClock),
+        )
     }
 
     fn environment(&self) -> Environment {
@@ -208,6 +228,15 @@ async fn the_sample_batch_is_applied_and_every_message_deleted() {
         0,
         "settled messages are deleted"
     );
+    // Alma fires no webhook for the worker's writes: the registry learns of them here.
+    let entry = deployment
+        .registry()
+        .get(&PrimaryId::parse("EXT-2025-0042").unwrap())
+        .await
+        .unwrap()
+        .expect("the applied job was recorded in the registry");
+    let holders: Vec<&str> = entry.holdings.keys().map(|code| code.as_str()).collect();
+    assert_eq!(holders, ["DEMO_B"]);
 }
 
 #[tokio::test]

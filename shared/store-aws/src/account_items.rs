@@ -291,6 +291,7 @@ mod tests {
             last_name: PersonName::parse("last_name", "Lefèvre").unwrap(),
             department: None,
             department_roles: Vec::new(),
+            paid: false,
             state: AccountState::Active,
             expires_on: None,
             network_roles: BTreeSet::new(),

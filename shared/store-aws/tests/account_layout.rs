@@ -34,6 +34,7 @@ fn account() -> Account {
         last_name: PersonName::parse("last_name", "Lefèvre").expect("a valid name"),
         department: None,
         department_roles: Vec::new(),
+        paid: false,
         state: AccountState::Active,
         expires_on: None,
         network_roles: BTreeSet::new(),

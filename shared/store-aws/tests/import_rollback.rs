@@ -114,6 +114,7 @@ fn account(name: &str) -> Account {
         last_name: PersonName::parse("last_name", "Import").expect("a valid name"),
         department: None,
         department_roles: vec!["CIRCULATION".to_owned()],
+        paid: false,
         state: AccountState::Active,
         expires_on: None,
         network_roles: BTreeSet::new(),

@@ -105,6 +105,7 @@ impl ImportCheck {
                     last_name,
                     department: None,
                     department_roles,
+                    paid: false,
                     state: AccountState::Active,
                     expires_on: None,
                     network_roles: BTreeSet::new(),

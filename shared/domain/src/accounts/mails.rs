@@ -326,6 +326,7 @@ mod tests {
             last_name: PersonName::parse("last_name", "Lefebvre").unwrap(),
             department: None,
             department_roles: vec![],
+            paid: false,
             state: AccountState::Active,
             expires_on: None,
             network_roles: Default::default(),

@@ -241,6 +241,10 @@ pub struct Account {
     /// Department role names given at import, kept until memberships replace them.
     #[serde(default)]
     pub department_roles: Vec<String>,
+    /// Whether the person is paid (staff, salaried students): chooses between a
+    /// club's two membership fees.
+    #[serde(default)]
+    pub paid: bool,
     /// Lifecycle state.
     pub state: AccountState,
     /// The last day the account may log in, if limited.

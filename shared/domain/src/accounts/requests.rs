@@ -3,7 +3,7 @@
 //! defaults to empty when deserialized, for the same reason. None of these
 //! types is `Debug`, because several carry a password.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// A self-registration (`POST /accounts/registrations`). The user name is the
 /// e-mail address (or a form of it that fits the user-name rules).
@@ -93,13 +93,15 @@ pub struct AccountPatch {
     /// New e-mail, set at once (administrators only).
     pub email: Option<String>,
     /// New department organization id, or `null` to clear (administrators only).
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "crate::json::present")]
     pub department: Option<Option<String>>,
     /// New last day (`YYYY-MM-DD`), or `null` for no limit (administrators only).
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "crate::json::present")]
     pub expires_on: Option<Option<String>>,
     /// Reactivate (`true`) or deactivate (`false`) the account (administrators only).
     pub active: Option<bool>,
+    /// Whether the person is paid, which chooses club fees (administrators only).
+    pub paid: Option<bool>,
     /// The complete new set of network roles (super administrators only).
     pub network_roles: Option<Vec<String>>,
     /// The version the change was based on: a newer stored version is a conflict.
@@ -124,13 +126,6 @@ pub struct ImportRow {
     pub roles: String,
     /// The department's acronym.
     pub dept: String,
-}
-
-/// A field that is present, possibly `null`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ impl AccountService {
             last_name,
             department,
             department_roles: Vec::new(),
+            paid: false,
             state: AccountState::Active,
             expires_on,
             network_roles,
@@ -128,6 +129,7 @@ impl AccountService {
             || patch.department.is_some()
             || patch.expires_on.is_some()
             || patch.active.is_some()
+            || patch.paid.is_some()
             || patch.network_roles.is_some();
         if administrative && !administrator {
             return Err(AccountError::Forbidden);
@@ -192,6 +194,9 @@ impl AccountService {
                 }
                 if let Some(expires_on) = expires_on {
                     account.expires_on = expires_on;
+                }
+                if let Some(paid) = patch.paid {
+                    account.paid = paid;
                 }
                 match patch.active {
                     Some(true) => account.state = AccountState::Active,

@@ -104,6 +104,7 @@ impl AccountService {
             last_name: PersonName::parse("last_name", "Admin")?,
             department: None,
             department_roles: Vec::new(),
+            paid: false,
             state: AccountState::Active,
             expires_on: None,
             network_roles: [NetworkRole::SuperAdmin].into(),

@@ -39,6 +39,7 @@ impl AccountService {
             last_name,
             department: None,
             department_roles: Vec::new(),
+            paid: false,
             state: AccountState::PendingActivation,
             expires_on: None,
             network_roles: Default::default(),
