@@ -206,8 +206,12 @@ impl Environment {
     pub fn client_keys(&self) -> Result<ClientKeys, EnvError> {
         const NAME: &str = "CLIENT_KEYS";
         let invalid = |reason: String| EnvError::Invalid { name: NAME, reason };
-        let keys: Vec<ClientKey> = serde_json::from_str(&self.required(NAME)?)
-            .map_err(|e| invalid(format!("expected a JSON array of {{name, sha256, scope}} ({})", json_problem(&e))))?;
+        let keys: Vec<ClientKey> = serde_json::from_str(&self.required(NAME)?).map_err(|e| {
+            invalid(format!(
+                "expected a JSON array of {{name, sha256, scope}} ({})",
+                json_problem(&e)
+            ))
+        })?;
         if let Some(key) = keys.iter().find(|key| !is_sha256_hex(&key.sha256)) {
             return Err(invalid(format!(
                 "the sha256 of client {:?} is not 64 hexadecimal digits",
@@ -235,8 +239,13 @@ impl Environment {
         institutions: &[InstitutionCode],
     ) -> Result<BTreeMap<InstitutionCode, String>, EnvError> {
         let invalid = |reason: String| EnvError::Invalid { name, reason };
-        let raw: BTreeMap<String, String> = serde_json::from_str(&self.required(name)?)
-            .map_err(|e| invalid(format!("expected a JSON object of institution code to text ({})", json_problem(&e))))?;
+        let raw: BTreeMap<String, String> =
+            serde_json::from_str(&self.required(name)?).map_err(|e| {
+                invalid(format!(
+                    "expected a JSON object of institution code to text ({})",
+                    json_problem(&e)
+                ))
+            })?;
         let mut values = BTreeMap::new();
         for (code, value) in raw {
             values.insert(institution(&code, name)?, value);
@@ -350,7 +359,9 @@ mod tests {
     #[test]
     fn registration_settings_default_field_by_field() {
         assert_eq!(
-            Environment::from_pairs(&[]).registration_settings().unwrap(),
+            Environment::from_pairs(&[])
+                .registration_settings()
+                .unwrap(),
             RegistrationSettings::default()
         );
         let env = Environment::from_pairs(&[(
@@ -359,7 +370,10 @@ mod tests {
         )]);
         let settings = env.registration_settings().unwrap();
         assert_eq!(settings.external_id_type, "OTHER_ID_3");
-        assert_eq!(settings.barcode_type, RegistrationSettings::default().barcode_type);
+        assert_eq!(
+            settings.barcode_type,
+            RegistrationSettings::default().barcode_type
+        );
         let typo = Environment::from_pairs(&[("REGISTRATION_SETTINGS", r#"{"extrnal":"x"}"#)]);
         assert!(matches!(
             typo.registration_settings(),

@@ -179,14 +179,10 @@ pub async fn webhook_receiver(
         .await?;
     let secrets = WebhookSecrets::new(secrets.split(['\n', ',']).map(str::trim));
     let registry = registry_sync(env, &store)?;
-    Ok(WebhookReceiver::new(
-        secrets,
-        network,
-        env.routing()?,
-        Arc::new(store),
-        clock,
+    Ok(
+        WebhookReceiver::new(secrets, network, env.routing()?, Arc::new(store), clock)
+            .with_registry(registry),
     )
-    .with_registry(registry))
 }
 
 /// The patron registry in the table, with the identifier type of

@@ -112,7 +112,10 @@ async fn the_links_ses_carried_activate_the_account_and_reset_its_password() {
         .await
         .unwrap()
         .unwrap();
-    assert!(verified.is_email_verified, "the activation proved the e-mail");
+    assert!(
+        verified.is_email_verified,
+        "the activation proved the e-mail"
+    );
 
     let (status, session) = send(&router, sample("login.json")).await;
     assert_eq!(status, 201, "{session}");

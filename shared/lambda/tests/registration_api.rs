@@ -151,10 +151,7 @@ async fn a_staging_record_completed_at_the_desk_becomes_a_distributed_and_announ
     let id = record["externalSystemId"].as_str().unwrap().to_owned();
     let (status, updated) = send(
         &router,
-        sample(
-            "update-staging-record.json",
-            Some(&format!("/patron/{id}")),
-        ),
+        sample("update-staging-record.json", Some(&format!("/patron/{id}"))),
     )
     .await;
     assert_eq!((status, updated["status"].clone()), (200, json!("TIER-2")));
@@ -246,7 +243,10 @@ async fn a_missing_institution_key_or_plain_client_key_stops_the_function() {
 
     let mut env = deployment.env.clone();
     env.retain(|(name, _)| name != "ALMA_API_KEY_SECRET_ARNS");
-    env.push(("ALMA_API_KEYS".into(), r#"{"DEMO_A":"demo-key-DEMO_A"}"#.into()));
+    env.push((
+        "ALMA_API_KEYS".into(),
+        r#"{"DEMO_A":"demo-key-DEMO_A"}"#.into(),
+    ));
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let error = registration_api(&Environment::from_pairs(&pairs), &aws)
         .await

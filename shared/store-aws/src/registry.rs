@@ -184,7 +184,11 @@ fn lookup_delete(
     pk: &str,
     entry: &RegistryEntry,
 ) -> Result<TransactWriteItem, StoreError> {
-    transact::delete(table, key(pk.to_owned(), entry.primary_id.to_string()), None)
+    transact::delete(
+        table,
+        key(pk.to_owned(), entry.primary_id.to_string()),
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -218,7 +222,11 @@ mod tests {
         let keys = lookup_keys(&entry(&["a@x.org", "b@x.org", "a@x.org"], Some("ext-1")));
         assert_eq!(
             keys.into_iter().collect::<Vec<_>>(),
-            ["PATRON_EMAIL#a@x.org", "PATRON_EMAIL#b@x.org", "PATRON_EXT#ext-1"]
+            [
+                "PATRON_EMAIL#a@x.org",
+                "PATRON_EMAIL#b@x.org",
+                "PATRON_EXT#ext-1"
+            ]
         );
         assert!(lookup_keys(&entry(&[], None)).is_empty());
     }

@@ -98,10 +98,7 @@ impl BusSubscription {
             .await
             .map_err(|e| unavailable("DeleteMessageBatch events", e))?;
         if !output.failed().is_empty() {
-            tracing::warn!(
-                failed = output.failed().len(),
-                "event messages not deleted"
-            );
+            tracing::warn!(failed = output.failed().len(), "event messages not deleted");
         }
         Ok(())
     }

@@ -1,10 +1,10 @@
 //! Accounts created, read, searched and changed by administrators.
 
-use super::permissions::{may_administer, may_view, require_super_admin};
+use super::permissions::{may_administer, require_super_admin};
 use super::AccountService;
 use crate::accounts::{
     fields, Account, AccountError, AccountId, AccountMail, AccountPatch, AccountState, Email,
-    MailOption, NewAccount, PersonName, UserName,
+    MailOption, NetworkRole, NewAccount, PersonName, UserName,
 };
 
 /// The most accounts one search returns.
@@ -86,26 +86,43 @@ impl AccountService {
         actor: &Account,
         id: AccountId,
     ) -> Result<Account, AccountError> {
-        if !may_view(actor, id) {
-            return Err(AccountError::Forbidden);
+        if actor.id == id {
+            return self.accounts.get(id).await?.ok_or(AccountError::NotFound);
         }
-        self.accounts.get(id).await?.ok_or(AccountError::NotFound)
+        let administers = self.administered_organizations(actor).await?;
+        match self.accounts.get(id).await? {
+            Some(target) if may_administer(actor, &target, &administers) => Ok(target),
+            Some(_) => Err(AccountError::Forbidden),
+            None if actor.has_role(NetworkRole::SuperAdmin) => Err(AccountError::NotFound),
+            None => Err(AccountError::Forbidden),
+        }
     }
 
     /// Accounts whose user name, e-mail or names contain `text`, at most
-    /// `limit` (1 to [`MAX_SEARCH_RESULTS`]); super administrators only until
-    /// department administrators exist.
+    /// `limit` (1 to [`MAX_SEARCH_RESULTS`]): every account for a super
+    /// administrator; the accounts of the departments they administer for
+    /// department administrators; `Forbidden` for anyone else.
     pub async fn search(
         &self,
         actor: &Account,
         text: &str,
         limit: usize,
     ) -> Result<Vec<Account>, AccountError> {
-        require_super_admin(actor)?;
-        Ok(self
+        let limit = limit.clamp(1, MAX_SEARCH_RESULTS);
+        if actor.has_role(NetworkRole::SuperAdmin) {
+            return Ok(self.accounts.search(text.trim(), limit).await?);
+        }
+        let administers = self.administered_organizations(actor).await?;
+        if administers.is_empty() {
+            return Err(AccountError::Forbidden);
+        }
+        let mut found = self
             .accounts
-            .search(text.trim(), limit.clamp(1, MAX_SEARCH_RESULTS))
-            .await?)
+            .search(text.trim(), crate::organizations::MAX_PEOPLE)
+            .await?;
+        found.retain(|target| may_administer(actor, target, &administers));
+        found.truncate(limit);
+        Ok(found)
     }
 
     /// Changes an account. Its administrators may change names, e-mail (at
@@ -121,7 +138,12 @@ impl AccountService {
         id: AccountId,
         patch: AccountPatch,
     ) -> Result<Account, AccountError> {
-        let administrator = may_administer(actor, id);
+        let administers = self.administered_organizations(actor).await?;
+        let administrator = match self.accounts.get(id).await? {
+            Some(target) => may_administer(actor, &target, &administers),
+            None if actor.has_role(NetworkRole::SuperAdmin) => return Err(AccountError::NotFound),
+            None => return Err(AccountError::Forbidden),
+        };
         if !administrator && actor.id != id {
             return Err(AccountError::Forbidden);
         }
@@ -157,6 +179,11 @@ impl AccountService {
                     .transpose()
             })
             .transpose()?;
+        if let Some(Some(department)) = &department {
+            if !actor.has_role(NetworkRole::SuperAdmin) && !administers.contains(department) {
+                return Err(AccountError::Forbidden);
+            }
+        }
         let expires_on = patch
             .expires_on
             .as_ref()

@@ -21,11 +21,13 @@ pub use import::ImportProgress;
 
 use super::{
     Account, AccountError, AccountId, AccountMail, AccountServices, AccountSettings, AccountStore,
-    Email, EmailConfirmed, LoginAttempts, Mailer, PasswordHasher, PasswordPolicy, SecretToken,
-    SessionStore, TokenPurpose, TokenRecord, TokenStore, UserName,
+    Email, EmailConfirmed, LoginAttempts, Mailer, OrganizationId, PasswordHasher, PasswordPolicy,
+    SecretToken, SessionStore, TokenPurpose, TokenRecord, TokenStore, UserName,
 };
+use crate::organizations::{MembershipStore, Role};
 use crate::Clock;
 use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// How many times a write that lost an optimistic-locking race is tried again
@@ -48,6 +50,7 @@ pub struct AccountService {
     policy: PasswordPolicy,
     hasher: PasswordHasher,
     email_confirmed: Option<Arc<dyn EmailConfirmed>>,
+    memberships: Option<Arc<dyn MembershipStore>>,
 }
 
 impl AccountService {
@@ -64,7 +67,34 @@ impl AccountService {
             settings,
             hasher: PasswordHasher::new(),
             email_confirmed: None,
+            memberships: None,
         }
+    }
+
+    /// Also lets the administrators of an account's department (an
+    /// organization) administer it: their memberships are read from `memberships`.
+    pub fn with_memberships(mut self, memberships: Arc<dyn MembershipStore>) -> Self {
+        self.memberships = Some(memberships);
+        self
+    }
+
+    /// The organizations `actor` administers today (through a valid membership
+    /// holding `ORGANIZATION:ADMIN`); empty without a memberships store.
+    async fn administered_organizations(
+        &self,
+        actor: &Account,
+    ) -> Result<BTreeSet<OrganizationId>, AccountError> {
+        let Some(memberships) = &self.memberships else {
+            return Ok(BTreeSet::new());
+        };
+        let today = self.now().date_naive();
+        Ok(memberships
+            .of_person(actor.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.grants(Role::Admin, today))
+            .map(|m| m.organization)
+            .collect())
     }
 
     /// Also tells `listener` whenever an activation proves an e-mail address

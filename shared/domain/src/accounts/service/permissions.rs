@@ -1,26 +1,29 @@
-//! Who may see and change which account (issue point 9).
-//!
-//! Today an account may be administered by a super administrator only, and
-//! otherwise only by itself. Department administrators (administrators of the
-//! account's department) come with the organizations issue: they will be
-//! granted here, in [`may_administer`], which then needs the target account and
-//! a memberships port; every caller already goes through it.
+//! Who may see and change which account (issue point 9): a super
+//! administrator, the administrators of the account's department (an
+//! organization, through a membership with `ORGANIZATION:ADMIN` valid today),
+//! and the account itself for reading and its own names.
 
-use super::super::{Account, AccountError, AccountId, NetworkRole};
+use super::super::{Account, AccountError, NetworkRole, OrganizationId};
+use std::collections::BTreeSet;
 
-/// Whether `actor` may administer the account `target` (read, search, patch
-/// every field but network roles).
-pub(super) fn may_administer(actor: &Account, _target: AccountId) -> bool {
+/// Whether `actor` may administer `target` (read, search, patch every field
+/// but network roles), given the organizations `actor` administers today. An
+/// account holding a network role answers to super administrators only, so
+/// that a department administrator can never take over a network account.
+pub(super) fn may_administer(
+    actor: &Account,
+    target: &Account,
+    administers: &BTreeSet<OrganizationId>,
+) -> bool {
     actor.has_role(NetworkRole::SuperAdmin)
+        || (target.network_roles.is_empty()
+            && target
+                .department
+                .is_some_and(|department| administers.contains(&department)))
 }
 
-/// Whether `actor` may read the account `target`: its administrators, and itself.
-pub(super) fn may_view(actor: &Account, target: AccountId) -> bool {
-    actor.id == target || may_administer(actor, target)
-}
-
-/// Network roles, bulk import, searching every account and creating accounts
-/// belong to super administrators only.
+/// Network roles, bulk import and creating accounts belong to super
+/// administrators only.
 pub(super) fn require_super_admin(actor: &Account) -> Result<(), AccountError> {
     if actor.has_role(NetworkRole::SuperAdmin) {
         Ok(())
