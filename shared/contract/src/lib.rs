@@ -1,12 +1,15 @@
 //! The one behaviour suite every storage and queue adapter of patron-hub must pass:
 //! the webhook inbox, the per-institution job queues and the distribution ledger
 //! (`patron_hub_domain::ports`), and the accounts, tokens, sessions and failed-login
-//! counters (`patron_hub_domain::accounts`), and the patron registry, staging
+//! counters (`patron_hub_domain::accounts`), the patron registry, staging
 //! records and domain events of registration (`patron_hub_domain::registration`),
+//! and the organizations and memberships (`patron_hub_domain::organizations`),
 //! as the domain's ports promise them.
 //!
-//! Each case is a pub async fn taking a fresh [`Backend`]; an adapter crate runs them
-//! all with [`contract_tests!`] in its `tests/contract.rs`. The suite assumes only what
+//! Each case is a pub async fn taking a fresh [`Backend`] (or, for organizations
+//! and memberships, a fresh [`OrganizationBackend`]); an adapter crate runs them
+//! all with [`contract_tests!`] and [`organization_contract_tests!`] in its
+//! `tests/contract.rs`. The suite assumes only what
 //! the ports promise and what SQS can give: at-least-once receives (but never the same
 //! job twice within one lease), visibility measured in whole seconds (timings get
 //! ±1 s of slack), times that round-trip at least to the millisecond,
@@ -22,6 +25,9 @@ pub mod events;
 pub mod inbox;
 pub mod ledger;
 pub mod login_attempts;
+pub mod memberships;
+mod organization_samples;
+pub mod organizations;
 mod people;
 pub mod queue;
 pub mod registry;
@@ -31,6 +37,7 @@ mod support;
 pub mod tokens;
 
 use patron_hub_domain::accounts::{AccountStore, LoginAttempts, SessionStore, TokenStore};
+use patron_hub_domain::organizations::{MembershipStore, OrganizationStore};
 use patron_hub_domain::ports::{DistributionLedger, JobQueue, WebhookInbox};
 use patron_hub_domain::registration::{EventLog, EventPublisher, PatronRegistry, StagingRecords};
 use patron_hub_domain::InstitutionCode;
@@ -62,6 +69,19 @@ pub struct Backend {
     pub events: Arc<dyn EventPublisher>,
     /// Where the events [`Backend::events`] published are read back.
     pub event_log: Arc<dyn EventLog>,
+}
+
+/// One backend under test for organizations and memberships: every port from
+/// the SAME store, so that the founder an organization is created with is one of
+/// its memberships, and the accounts are the persons memberships name.
+#[derive(Clone)]
+pub struct OrganizationBackend {
+    /// Organizations, with the index of their rollover due dates.
+    pub organizations: Arc<dyn OrganizationStore>,
+    /// Memberships with their fee entries and agent markers.
+    pub memberships: Arc<dyn MembershipStore>,
+    /// Login accounts: the persons memberships belong to.
+    pub accounts: Arc<dyn AccountStore>,
 }
 
 /// The institutions whose queues a fresh [`Backend`] must have: every case uses
@@ -184,5 +204,40 @@ macro_rules! contract_tests {
                 )*
             }
         )*
+    };
+}
+
+/// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per
+/// organization and membership case, in modules `organizations` and `memberships`.
+/// Each test calls `$factory().await`, an `async fn() -> OrganizationBackend` that
+/// must give a FRESH, isolated backend (no organization of another case is ever due
+/// for rollover in it). The calling crate needs `tokio` among its (dev-)dependencies.
+#[macro_export]
+macro_rules! organization_contract_tests {
+    ($factory:path) => {
+        $crate::contract_tests!(@modules $factory;
+            organizations {
+                create_stores_the_organization_and_its_founder,
+                update_bumps_the_version_and_refuses_stale_or_missing,
+                due_for_rollover_returns_exactly_the_due_ones,
+                due_for_rollover_respects_its_limit,
+                updating_the_window_moves_the_due_date,
+                an_organization_rolled_today_is_not_due_again_today,
+            }
+            memberships {
+                added_memberships_read_back_in_start_order,
+                update_bumps_the_version_and_refuses_stale_or_missing,
+                overlapping_periods_are_refused_and_adjacent_ones_accepted,
+                concurrent_overlapping_adds_let_exactly_one_in,
+                other_organizations_and_persons_never_overlap,
+                agent_elsewhere_is_refused_while_valid_today,
+                agent_elsewhere_is_allowed_once_the_other_has_ended,
+                agent_elsewhere_is_allowed_once_the_other_is_removed,
+                agent_elsewhere_is_allowed_once_the_other_drops_the_role,
+                agent_twice_in_one_organization_and_other_roles_anywhere_are_fine,
+                fees_are_the_entries_added,
+                remove_refuses_a_stale_version_and_keeps_the_fee,
+            }
+        );
     };
 }

@@ -1,7 +1,7 @@
 //! `/openapi.json`: the description of every JSON route, for client authors and
 //! API fuzzers. Each router adds its paths here when it is added to the server.
 
-use crate::registration;
+use crate::{members, registration};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -108,6 +108,12 @@ pub fn document() -> Value {
     for (name, schema) in registration::openapi::schemas() {
         document["components"]["schemas"][name] = schema;
     }
+    for (path, operations) in members::openapi::paths() {
+        document["paths"][path] = operations;
+    }
+    for (name, schema) in members::openapi::schemas() {
+        document["components"]["schemas"][name] = schema;
+    }
     document
 }
 
@@ -143,6 +149,17 @@ mod tests {
             "/patron-registration-status",
             "/patron/registration-status",
             "/events",
+            "/people",
+            "/people/{id}",
+            "/people/{id}/memberships",
+            "/organizations",
+            "/organizations/{id}",
+            "/organizations/{id}/members",
+            "/organizations/{id}/members/{memberId}",
+            "/organizations/{id}/members/{memberId}/renewal",
+            "/organizations/{id}/statistics",
+            "/organizations/{id}/members.xlsx",
+            "/organizations/{id}/members.csv",
         ] {
             assert!(document["paths"].get(path).is_some(), "{path} is missing");
         }

@@ -1,9 +1,9 @@
 //! How domain values become column values and back: instants as integer
 //! microseconds (for comparing and ordering in SQL) or exact RFC 3339 text (when
-//! they are given back), records as JSON (and rows of JSON back to records),
+//! they are given back), days as day numbers, records as JSON (and rows of JSON back to records),
 //! versions as INTEGER, and SQLite errors as `StoreError`.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use patron_hub_domain::StoreError;
 use rusqlite::{OptionalExtension, Params, Transaction};
 use serde::de::DeserializeOwned;
@@ -31,6 +31,13 @@ pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
         .map_err(|error| StoreError::Corrupt(format!("stored time {text:?}: {error}")))
+}
+
+/// A day as its number counted from 1 January of year 1, for indexed comparisons:
+/// unlike ISO text, it orders every day chrono can hold (years beyond 9999 and
+/// before 0 included).
+pub(crate) fn day_number(day: NaiveDate) -> i64 {
+    i64::from(day.num_days_from_ce())
 }
 
 /// A record as JSON text.
@@ -102,6 +109,23 @@ mod tests {
             parse_time("yesterday"),
             Err(StoreError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn day_numbers_order_as_the_days_do() {
+        let days = [
+            NaiveDate::MIN,
+            NaiveDate::from_ymd_opt(-1, 12, 31).unwrap(),
+            NaiveDate::from_ymd_opt(2031, 6, 14).unwrap(),
+            NaiveDate::from_ymd_opt(2031, 6, 15).unwrap(),
+            NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap(),
+            NaiveDate::MAX,
+        ];
+        for pair in days.windows(2) {
+            assert!(day_number(pair[0]) < day_number(pair[1]), "{pair:?}");
+        }
+        let (june_14, june_15) = (days[2], days[3]);
+        assert_eq!(day_number(june_15) - day_number(june_14), 1);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! deployment: the webhook inbox, the durable per-institution job queues (with
 //! visibility times, attempts, fenced leases and dead letters), the
 //! distribution ledger, the login accounts with their single-use tokens,
-//! sessions and failed-login counts, and registration's patron registry, staging
-//! records and domain events, all in one WAL-mode file under the data folder.
+//! sessions and failed-login counts, registration's patron registry, staging
+//! records and domain events, and the organizations with their memberships, fee
+//! entries and AGENT markers, all in one WAL-mode file under the data folder.
 //!
 //! It owns the schema and its migrations, and keeps each port's promise in one
 //! transaction. It must never decide what a job does to Alma (the domain does),
@@ -11,11 +12,14 @@
 //! is committed, and never keep a token or session token itself: only its hash.
 
 mod accounts;
+mod agents;
 mod codec;
 mod events;
 mod inbox;
 mod ledger;
 mod login_attempts;
+mod memberships;
+mod organizations;
 mod queue;
 mod registry;
 mod schema;
@@ -36,8 +40,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The patron-hub database in one SQLite file. Implements `WebhookInbox`,
 /// `JobQueue`, `DistributionLedger`, `AccountStore`, `TokenStore`, `SessionStore`,
-/// `LoginAttempts`, `PatronRegistry`, `StagingRecords`, `EventPublisher` and
-/// `EventLog`; cheap to clone (one shared connection).
+/// `LoginAttempts`, `PatronRegistry`, `StagingRecords`, `EventPublisher`,
+/// `EventLog`, `OrganizationStore` and `MembershipStore`; cheap to clone (one
+/// shared connection).
 #[derive(Clone)]
 pub struct SqliteStore {
     shared: Arc<Shared>,

@@ -136,6 +136,47 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX events_by_kind ON events (kind, time_us DESC, id);
     ",
+    // 4: organizations (indexed by the day their yearly rollover is due),
+    // memberships (listed by organization and by person in start order), the fee
+    // entries memberships charged, and one AGENT marker per person. Days are
+    // stored as day numbers (see `codec::day_number`), so they order as dates.
+    "
+    CREATE TABLE organizations (
+        id           TEXT PRIMARY KEY NOT NULL,
+        version      INTEGER NOT NULL,
+        rollover_due INTEGER,
+        rolled_on    INTEGER,
+        organization TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX organizations_by_rollover_due ON organizations (rollover_due);
+
+    CREATE TABLE memberships (
+        id           TEXT PRIMARY KEY NOT NULL,
+        person       TEXT NOT NULL,
+        organization TEXT NOT NULL,
+        date_start   INTEGER NOT NULL,
+        date_end     INTEGER NOT NULL,
+        version      INTEGER NOT NULL,
+        membership   TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX memberships_by_organization ON memberships (organization, date_start);
+    CREATE INDEX memberships_by_person ON memberships (person, date_start);
+
+    CREATE TABLE fee_entries (
+        id            INTEGER PRIMARY KEY,
+        organization  TEXT NOT NULL,
+        charged_at_us INTEGER NOT NULL,
+        entry         TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX fee_entries_by_organization ON fee_entries (organization, charged_at_us);
+
+    CREATE TABLE agent_markers (
+        person       TEXT PRIMARY KEY NOT NULL,
+        organization TEXT NOT NULL,
+        membership   TEXT NOT NULL,
+        date_end     INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The

@@ -1,7 +1,8 @@
-//! The shared contract suite against a fresh SQLite file per case.
+//! The shared contract suites (storage and queues, then organizations and
+//! memberships) against a fresh SQLite file per case.
 
 use chrono::{DateTime, Utc};
-use patron_hub_contract::Backend;
+use patron_hub_contract::{Backend, OrganizationBackend};
 use patron_hub_domain::{Clock, SystemClock};
 use patron_hub_store_sqlite::SqliteStore;
 use std::sync::Arc;
@@ -20,11 +21,15 @@ impl Clock for ClockInTempDir {
     }
 }
 
-async fn backend() -> Backend {
+/// A store on a new file in a new temporary folder.
+fn fresh_store() -> SqliteStore {
     let folder = tempfile::tempdir().expect("a temporary folder");
     let path = folder.path().join("patron-hub.sqlite3");
-    let store = SqliteStore::open(&path, Arc::new(ClockInTempDir { _folder: folder }))
-        .expect("a fresh store");
+    SqliteStore::open(&path, Arc::new(ClockInTempDir { _folder: folder })).expect("a fresh store")
+}
+
+async fn backend() -> Backend {
+    let store = fresh_store();
     Backend {
         inbox: Arc::new(store.clone()),
         queue: Arc::new(store.clone()),
@@ -40,4 +45,14 @@ async fn backend() -> Backend {
     }
 }
 
+async fn organization_backend() -> OrganizationBackend {
+    let store = fresh_store();
+    OrganizationBackend {
+        organizations: Arc::new(store.clone()),
+        memberships: Arc::new(store.clone()),
+        accounts: Arc::new(store),
+    }
+}
+
 patron_hub_contract::contract_tests!(backend);
+patron_hub_contract::organization_contract_tests!(organization_backend);

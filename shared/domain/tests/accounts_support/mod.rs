@@ -89,7 +89,8 @@ impl Harness {
             clock: clock.clone(),
         };
         Self {
-            service: AccountService::new(services, settings),
+            service: AccountService::new(services, settings)
+                .with_memberships(Arc::new(store.clone())),
             clock,
             store,
             database,

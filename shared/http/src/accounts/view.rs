@@ -13,6 +13,7 @@ pub fn account(account: &Account) -> Value {
         "last_name": account.last_name,
         "department": account.department,
         "department_roles": account.department_roles,
+        "paid": account.paid,
         "state": account.state,
         "expires_on": account.expires_on,
         "network_roles": account.network_roles,
