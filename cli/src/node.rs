@@ -8,12 +8,14 @@ use patron_hub_alma::AlmaClient;
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings, Mailer};
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::distribution::{work_once, Distributor};
+use patron_hub_domain::organizations::OrganizationService;
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
 };
 use patron_hub_domain::webhook::WebhookReceiver;
 use patron_hub_domain::{Clock, InstitutionCode, SystemClock};
+use patron_hub_http::members::{self, MembersApi};
 use patron_hub_http::registration::{self, RegistrationApi};
 use patron_hub_http::{accounts, error, health, openapi, webhook};
 use patron_hub_mail::{OutboxMailer, SmtpMailer};
@@ -45,6 +47,8 @@ pub struct LocalNode {
     pub accounts: Arc<AccountService>,
     /// The registration use cases.
     pub registration: Arc<RegistrationService>,
+    /// The organization and membership use cases.
+    pub organizations: Arc<OrganizationService>,
     /// The configuration in force.
     pub runtime: Runtime,
     clock: Arc<dyn Clock>,
@@ -145,14 +149,22 @@ impl LocalNode {
             .with_email_confirmed(Arc::new(StagingEmailVerification::new(
                 Arc::new(store.clone()),
                 clock.clone(),
-            ))),
+            )))
+            .with_memberships(Arc::new(store.clone())),
         );
+        let organizations = Arc::new(OrganizationService::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            clock.clone(),
+        ));
         Ok(Self {
             store,
             receiver,
             distributor,
             accounts,
             registration,
+            organizations,
             runtime,
             clock,
         })
@@ -171,6 +183,10 @@ impl LocalNode {
                 accounts: self.accounts.clone(),
                 client_keys: Arc::new(self.runtime.client_keys.clone()),
                 events: Some(Arc::new(self.store.clone())),
+            }))
+            .merge(members::router(MembersApi {
+                service: self.organizations.clone(),
+                accounts: self.accounts.clone(),
             }))
             .merge(health::router())
             .merge(openapi::router())

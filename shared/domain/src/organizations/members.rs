@@ -30,15 +30,15 @@ impl OrganizationService {
         caller.require(Role::Admin, id)?;
         let memberships = self.memberships.of_organization(id).await?;
         let page = page.slice(memberships);
-        let mut members = Vec::with_capacity(page.items.len());
+        let mut people = Vec::with_capacity(page.items.len());
         for membership in &page.items {
-            members.push(Member {
-                person: self.accounts.get(membership.person).await?,
-                membership: membership.clone(),
-            });
+            people.push(self.accounts.get(membership.person).await?);
         }
-        let mut members = members.into_iter();
-        Ok(page.map(|_| members.next().expect("one member per membership")))
+        let mut people = people.into_iter();
+        Ok(page.map(|membership| Member {
+            person: people.next().flatten(),
+            membership,
+        }))
     }
 
     /// Every member of an organization with its person: `members.xlsx` and

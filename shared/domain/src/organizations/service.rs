@@ -45,7 +45,8 @@ impl OrganizationService {
         self.clock.now()
     }
 
-    pub(super) fn today(&self) -> NaiveDate {
+    /// Today's date by the service's clock: the day rights and validity are judged on.
+    pub fn today(&self) -> NaiveDate {
         self.clock.now().date_naive()
     }
 

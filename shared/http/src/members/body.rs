@@ -91,21 +91,40 @@ mod tests {
     fn no_body_and_broken_json_are_400() {
         for body in ["", "  ", "{", "not json", r#"{"name": "A"} trailing"#] {
             let error = refusal::<OrganizationInput>(body);
-            assert_eq!((error.status.as_u16(), error.code), (400, "INVALID_JSON"), "{body:?}");
+            assert_eq!(
+                (error.status.as_u16(), error.code),
+                (400, "INVALID_JSON"),
+                "{body:?}"
+            );
         }
     }
 
     #[test]
     fn refusals_name_the_json_path() {
         let unknown = refusal::<OrganizationInput>(r#"{"name": "A", "colour": "red"}"#);
-        assert_eq!((unknown.status.as_u16(), unknown.code), (422, "VALIDATION_ERROR"));
-        assert!(unknown.message.starts_with("colour: unknown field"), "{}", unknown.message);
+        assert_eq!(
+            (unknown.status.as_u16(), unknown.code),
+            (422, "VALIDATION_ERROR")
+        );
+        assert!(
+            unknown.message.starts_with("colour: unknown field"),
+            "{}",
+            unknown.message
+        );
         let role = refusal::<NewMember>(
             r#"{"person": "5020c6ea-ca07-42d1-994f-d90b86703b1a", "roles": ["ORGANIZATION:KING"]}"#,
         );
-        assert!(role.message.starts_with("roles[0]: unknown variant"), "{}", role.message);
+        assert!(
+            role.message.starts_with("roles[0]: unknown variant"),
+            "{}",
+            role.message
+        );
         let missing = refusal::<NewMember>(r#"{"roles": []}"#);
-        assert!(missing.message.starts_with("person: missing field"), "{}", missing.message);
+        assert!(
+            missing.message.starts_with("person: missing field"),
+            "{}",
+            missing.message
+        );
         let date = refusal::<NewMember>(
             r#"{"person": "5020c6ea-ca07-42d1-994f-d90b86703b1a", "date_start": "31/08/2025"}"#,
         );

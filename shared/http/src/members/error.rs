@@ -50,7 +50,9 @@ impl From<OrganizationError> for ApiError {
             OrganizationError::Invalid(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_ERROR)
             }
-            OrganizationError::Rule(_) => (StatusCode::UNPROCESSABLE_ENTITY, codes::MEMBERSHIP_RULE),
+            OrganizationError::Rule(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, codes::MEMBERSHIP_RULE)
+            }
             OrganizationError::AlreadyMember => (StatusCode::CONFLICT, codes::ALREADY_MEMBER),
             OrganizationError::AlreadyRenewed => (StatusCode::CONFLICT, codes::ALREADY_RENEWED),
             OrganizationError::AgentInAnotherOrganization => {
@@ -148,8 +150,16 @@ mod tests {
                 404,
                 codes::ORGANIZATION_NOT_FOUND,
             ),
-            (OrganizationError::MemberNotFound, 404, codes::MEMBER_NOT_FOUND),
-            (OrganizationError::PersonNotFound, 404, codes::PERSON_NOT_FOUND),
+            (
+                OrganizationError::MemberNotFound,
+                404,
+                codes::MEMBER_NOT_FOUND,
+            ),
+            (
+                OrganizationError::PersonNotFound,
+                404,
+                codes::PERSON_NOT_FOUND,
+            ),
             (
                 InvalidField::new("name", "is required").into(),
                 422,
@@ -161,7 +171,11 @@ mod tests {
                 codes::MEMBERSHIP_RULE,
             ),
             (OrganizationError::AlreadyMember, 409, codes::ALREADY_MEMBER),
-            (OrganizationError::AlreadyRenewed, 409, codes::ALREADY_RENEWED),
+            (
+                OrganizationError::AlreadyRenewed,
+                409,
+                codes::ALREADY_RENEWED,
+            ),
             (
                 OrganizationError::AgentInAnotherOrganization,
                 409,

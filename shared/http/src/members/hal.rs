@@ -71,7 +71,15 @@ mod tests {
 
     fn page(number: usize, total: usize) -> Value {
         let items = (0..total).map(|i| json!(i)).collect();
-        listing("/p", &[], PageRequest { page: number, limit: 10 }.slice(items))
+        listing(
+            "/p",
+            &[],
+            PageRequest {
+                page: number,
+                limit: 10,
+            }
+            .slice(items),
+        )
     }
 
     #[test]
@@ -86,7 +94,10 @@ mod tests {
                    "_embedded": {"items": [0, 1, 2]}})
         );
         let empty = page(1, 0);
-        assert_eq!((empty["pages"].clone(), empty["total"].clone()), (json!(1), json!(0)));
+        assert_eq!(
+            (empty["pages"].clone(), empty["total"].clone()),
+            (json!(1), json!(0))
+        );
     }
 
     #[test]

@@ -19,7 +19,6 @@ pub use routes::{router, Route, ROUTES};
 
 use patron_hub_domain::accounts::AccountService;
 use patron_hub_domain::organizations::OrganizationService;
-use patron_hub_domain::Clock;
 use std::sync::Arc;
 
 /// What the members router is built from, once at start-up.
@@ -29,6 +28,4 @@ pub struct MembersApi {
     pub service: Arc<OrganizationService>,
     /// Reads sessions (bearer token or cookie), as the accounts router does.
     pub accounts: Arc<AccountService>,
-    /// The day exports judge "valid today" on: the clock the service runs on.
-    pub clock: Arc<dyn Clock>,
 }

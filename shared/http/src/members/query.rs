@@ -88,9 +88,17 @@ mod tests {
         assert_eq!(query(&[]).page().unwrap(), PageRequest::default());
         let page = query(&[("limit", "25"), ("page", "3")]).page().unwrap();
         assert_eq!((page.page, page.limit), (3, 25));
-        for (name, value) in [("page", "0"), ("page", "-1"), ("limit", "101"), ("limit", "ten")] {
+        for (name, value) in [
+            ("page", "0"),
+            ("page", "-1"),
+            ("limit", "101"),
+            ("limit", "ten"),
+        ] {
             let error = query(&[(name, value)]).page().unwrap_err();
-            assert_eq!((error.status.as_u16(), error.code), (400, "INVALID_PAGINATION"));
+            assert_eq!(
+                (error.status.as_u16(), error.code),
+                (400, "INVALID_PAGINATION")
+            );
         }
     }
 
@@ -112,11 +120,17 @@ mod tests {
             kept,
             vec![
                 (SEARCH_EMAIL, "Martin".to_owned()),
-                (ORGANIZATION, "84d36093-b8bc-47ad-bc8a-a043b3e301a9".to_owned())
+                (
+                    ORGANIZATION,
+                    "84d36093-b8bc-47ad-bc8a-a043b3e301a9".to_owned()
+                )
             ]
         );
         let error = query(&[("organization", "club")]).people().unwrap_err();
-        assert_eq!((error.status.as_u16(), error.code), (400, "INVALID_PARAMETER"));
+        assert_eq!(
+            (error.status.as_u16(), error.code),
+            (400, "INVALID_PARAMETER")
+        );
         let (blank, kept) = query(&[("search[email]", "  ")]).people().unwrap();
         assert_eq!((blank, kept), (PeopleQuery::default(), vec![]));
     }

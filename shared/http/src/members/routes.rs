@@ -103,22 +103,23 @@ const fn route(method: Verb, path: &'static str, endpoint: Endpoint) -> Route {
 }
 
 /// Every route of the members API: the router serves exactly these.
+#[rustfmt::skip]
 pub const ROUTES: [Route; 15] = [
-    route(Verb::Get, "/people", Endpoint::People),
-    route(Verb::Get, "/people/{id}", Endpoint::Person),
-    route(Verb::Get, "/people/{id}/memberships", Endpoint::PersonMemberships),
-    route(Verb::Post, "/organizations", Endpoint::CreateOrganization),
-    route(Verb::Get, "/organizations/{id}", Endpoint::Organization),
-    route(Verb::Patch, "/organizations/{id}", Endpoint::UpdateOrganization),
-    route(Verb::Get, "/organizations/{id}/members", Endpoint::Members),
-    route(Verb::Post, "/organizations/{id}/members", Endpoint::AddMember),
-    route(Verb::Get, "/organizations/{id}/members/{memberId}", Endpoint::Member),
-    route(Verb::Patch, "/organizations/{id}/members/{memberId}", Endpoint::UpdateMember),
-    route(Verb::Delete, "/organizations/{id}/members/{memberId}", Endpoint::RemoveMember),
-    route(Verb::Post, "/organizations/{id}/members/{memberId}/renewal", Endpoint::Renewal),
-    route(Verb::Get, "/organizations/{id}/statistics", Endpoint::Statistics),
-    route(Verb::Get, "/organizations/{id}/members.xlsx", Endpoint::ExportXlsx),
-    route(Verb::Get, "/organizations/{id}/members.csv", Endpoint::ExportCsv),
+    route(Verb::Get,    "/people",                                         Endpoint::People),
+    route(Verb::Get,    "/people/{id}",                                    Endpoint::Person),
+    route(Verb::Get,    "/people/{id}/memberships",                        Endpoint::PersonMemberships),
+    route(Verb::Post,   "/organizations",                                  Endpoint::CreateOrganization),
+    route(Verb::Get,    "/organizations/{id}",                             Endpoint::Organization),
+    route(Verb::Patch,  "/organizations/{id}",                             Endpoint::UpdateOrganization),
+    route(Verb::Get,    "/organizations/{id}/members",                     Endpoint::Members),
+    route(Verb::Post,   "/organizations/{id}/members",                     Endpoint::AddMember),
+    route(Verb::Get,    "/organizations/{id}/members/{memberId}",          Endpoint::Member),
+    route(Verb::Patch,  "/organizations/{id}/members/{memberId}",          Endpoint::UpdateMember),
+    route(Verb::Delete, "/organizations/{id}/members/{memberId}",          Endpoint::RemoveMember),
+    route(Verb::Post,   "/organizations/{id}/members/{memberId}/renewal",  Endpoint::Renewal),
+    route(Verb::Get,    "/organizations/{id}/statistics",                  Endpoint::Statistics),
+    route(Verb::Get,    "/organizations/{id}/members.xlsx",                Endpoint::ExportXlsx),
+    route(Verb::Get,    "/organizations/{id}/members.csv",                 Endpoint::ExportCsv),
 ];
 
 impl Endpoint {
@@ -171,10 +172,12 @@ fn organization_id(path: OnePath) -> Result<OrganizationId, OrganizationError> {
 }
 
 fn member_ids(path: TwoPaths) -> Result<(OrganizationId, MembershipId), OrganizationError> {
-    let Path((organization, member)) =
-        path.map_err(|_| OrganizationError::OrganizationNotFound)?;
+    let Path((organization, member)) = path.map_err(|_| OrganizationError::OrganizationNotFound)?;
     Ok((
-        OrganizationId(uuid(&organization, OrganizationError::OrganizationNotFound)?),
+        OrganizationId(uuid(
+            &organization,
+            OrganizationError::OrganizationNotFound,
+        )?),
         MembershipId(uuid(&member, OrganizationError::MemberNotFound)?),
     ))
 }
@@ -318,7 +321,10 @@ async fn renew_member(State(api): Api, SignedIn(actor): SignedIn, path: TwoPaths
     let (id, member) = member_ids(path)?;
     let renewed = api.service.renew_member(&actor, id, member).await?;
     tracing::info!(organization = %id.0, renewed = %member, member = %renewed.id, "membership renewed");
-    Ok(created(view::member_href(&renewed), view::membership(&renewed)))
+    Ok(created(
+        view::member_href(&renewed),
+        view::membership(&renewed),
+    ))
 }
 
 /// `GET /organizations/{id}/statistics`.
@@ -348,7 +354,7 @@ fn attachment(content_type: &'static str, name: String, bytes: impl IntoResponse
 async fn export_xlsx(State(api): Api, SignedIn(actor): SignedIn, path: OnePath) -> Answer {
     let id = organization_id(path)?;
     let members = api.service.export_members(&actor, id).await?;
-    let today = api.clock.now().date_naive();
+    let today = api.service.today();
     let bytes = export::xlsx(&members, today).map_err(|e| export_failed(&e))?;
     Ok(attachment(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -361,7 +367,7 @@ async fn export_xlsx(State(api): Api, SignedIn(actor): SignedIn, path: OnePath) 
 async fn export_csv(State(api): Api, SignedIn(actor): SignedIn, path: OnePath) -> Answer {
     let id = organization_id(path)?;
     let members = api.service.export_members(&actor, id).await?;
-    let today = api.clock.now().date_naive();
+    let today = api.service.today();
     Ok(attachment(
         "text/csv; charset=utf-8; header=present",
         format!("members-{}.csv", id.0),

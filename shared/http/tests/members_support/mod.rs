@@ -123,7 +123,6 @@ impl Hub {
         let router = router(MembersApi {
             service,
             accounts: accounts.clone(),
-            clock: shared,
         });
         let (chief, chief_token) = super_admin_session(&accounts).await;
         Self {
