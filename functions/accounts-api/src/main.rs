@@ -4,7 +4,7 @@
 
 use lambda_http::{run, Error};
 use patron_hub_http::accounts::router;
-use patron_hub_lambda::wiring::{account_service, AwsClients};
+use patron_hub_lambda::wiring::{account_service_confirming_registrations, AwsClients};
 use patron_hub_lambda::{logs, Environment};
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     logs::init();
     let aws = AwsClients::load().await;
-    let service = Arc::new(account_service(&Environment::process(), &aws).await?);
+    let service =
+        Arc::new(account_service_confirming_registrations(&Environment::process(), &aws).await?);
     run(router(service).fallback(patron_hub_http::error::not_found)).await
 }

@@ -88,53 +88,53 @@ impl AwsClients {
         }
     }
 
-    /// One API key per institution of `institutions`: from the Secrets Manager
-    /// ARNs in `arns_variable` (a JSON object code → ARN) when it is set,
-    /// otherwise from the plain keys in `fallback_variable` (code → key).
+    /// One API key per institution of `institutions`: the Secrets Manager
+    /// secret named `<prefix><CODE>` when `prefix_variable` is set, otherwise
+    /// the plain keys in `fallback_variable` (a JSON object code → key).
     async fn secrets_per_institution(
         &self,
         env: &Environment,
-        arns_variable: &'static str,
+        prefix_variable: &'static str,
         fallback_variable: &'static str,
         institutions: &[InstitutionCode],
     ) -> Result<BTreeMap<InstitutionCode, String>, WiringError> {
-        let from_secrets = env.optional(arns_variable).is_some();
-        let variable = if from_secrets {
-            arns_variable
-        } else {
-            fallback_variable
+        let Some(prefix) = env.optional(prefix_variable) else {
+            let mut keys = env.per_institution(fallback_variable, institutions)?;
+            keys.retain(|code, _| institutions.contains(code));
+            return Ok(keys);
         };
-        let mut keys = env.per_institution(variable, institutions)?;
-        keys.retain(|code, _| institutions.contains(code));
-        if from_secrets {
-            for value in keys.values_mut() {
-                *value = self.secret_value(arns_variable, value.clone()).await?;
-            }
+        let mut keys = BTreeMap::new();
+        for code in institutions {
+            let key = self
+                .secret_value(prefix_variable, format!("{prefix}{code}"))
+                .await?;
+            keys.insert(code.clone(), key);
         }
         Ok(keys)
     }
 
-    /// The string value of the secret `arn`, found in the variable `arn_variable`.
+    /// The string value of the secret `secret_id` (an ARN or a name), which
+    /// the variable `variable` led to.
     async fn secret_value(
         &self,
-        arn_variable: &'static str,
-        arn: String,
+        variable: &'static str,
+        secret_id: String,
     ) -> Result<String, WiringError> {
         let answer = self
             .secrets
             .get_secret_value()
-            .secret_id(arn)
+            .secret_id(secret_id)
             .send()
             .await
             .map_err(|e| WiringError::Secret {
-                name: arn_variable,
+                name: variable,
                 reason: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
             })?;
         answer
             .secret_string()
             .map(str::to_owned)
             .ok_or(WiringError::Secret {
-                name: arn_variable,
+                name: variable,
                 reason: "the secret has no string value".to_owned(),
             })
     }
@@ -287,8 +287,9 @@ pub async fn account_service(
 }
 
 /// The registration use cases: staging records and the registry in the table,
-/// Alma of every member institution (`ALMA_API_BASE_URL`, one key each from
-/// `ALMA_API_KEY_SECRET_ARNS` or, locally, `ALMA_API_KEYS`), distribution
+/// Alma of every member institution (`ALMA_API_BASE_URL`; the key of `CODE` in
+/// the secret named `ALMA_API_KEY_SECRET_PREFIX` + `CODE` or, locally, in the
+/// JSON object `ALMA_API_KEYS`), distribution
 /// through the job queues, `patron.registered` on the bus `EVENT_BUS_NAME`,
 /// settings from `REGISTRATION_SETTINGS`.
 pub async fn registration_service(
@@ -302,7 +303,7 @@ pub async fn registration_service(
     let keys = aws
         .secrets_per_institution(
             env,
-            "ALMA_API_KEY_SECRET_ARNS",
+            "ALMA_API_KEY_SECRET_PREFIX",
             "ALMA_API_KEYS",
             &network.members,
         )

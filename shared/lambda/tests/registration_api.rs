@@ -55,17 +55,16 @@ impl Deployment {
             patron_hub_store_aws::subscribe_queue(&aws.eventbridge, &aws.sqs, &bus, &bus)
                 .await
                 .unwrap();
-        let mut secret_arns = BTreeMap::new();
+        // Named as infra/ names them: the key of CODE is the secret <prefix><CODE>.
+        let secret_prefix = format!("alma-api-key-{run}/");
         for code in MEMBERS {
-            let secret = aws
-                .secrets
+            aws.secrets
                 .create_secret()
-                .name(format!("alma-key-{code}-{run}"))
+                .name(format!("{secret_prefix}{code}"))
                 .secret_string(format!("demo-key-{code}"))
                 .send()
                 .await
                 .unwrap();
-            secret_arns.insert(code, secret.arn().unwrap().to_owned());
         }
         let client_keys = json!([{
             "name": "discovery", "sha256": hash_key("demo-client-key"), "scope": "staff"
@@ -76,10 +75,7 @@ impl Deployment {
             ("PATRON_HUB_NETWORK_ZONE", "DEMO_NETWORK".to_owned()),
             ("PATRON_HUB_INSTITUTIONS", MEMBERS.join(",")),
             ("ALMA_API_BASE_URL", sandbox_url.to_owned()),
-            (
-                "ALMA_API_KEY_SECRET_ARNS",
-                serde_json::to_string(&secret_arns).unwrap(),
-            ),
+            ("ALMA_API_KEY_SECRET_PREFIX", secret_prefix),
             ("EVENT_BUS_NAME", bus),
             ("CLIENT_KEYS", client_keys.to_string()),
             (
@@ -224,7 +220,7 @@ async fn a_staging_record_completed_at_the_desk_becomes_a_distributed_and_announ
 }
 
 #[tokio::test]
-async fn a_missing_institution_key_or_plain_client_key_stops_the_function() {
+async fn a_missing_institution_key_or_a_plain_client_key_stops_the_function() {
     let sandbox = spawn(SandboxConfig::demo(), "127.0.0.1:0").await.unwrap();
     let aws = AwsClients::load().await;
     let deployment = Deployment::new(&aws, &sandbox.base_url).await;
@@ -242,7 +238,7 @@ async fn a_missing_institution_key_or_plain_client_key_stops_the_function() {
     assert!(error.to_string().contains("CLIENT_KEYS"), "{error}");
 
     let mut env = deployment.env.clone();
-    env.retain(|(name, _)| name != "ALMA_API_KEY_SECRET_ARNS");
+    env.retain(|(name, _)| name != "ALMA_API_KEY_SECRET_PREFIX");
     env.push((
         "ALMA_API_KEYS".into(),
         r#"{"DEMO_A":"demo-key-DEMO_A"}"#.into(),
@@ -255,6 +251,22 @@ async fn a_missing_institution_key_or_plain_client_key_stops_the_function() {
     let error = error.to_string();
     assert!(
         error.contains("ALMA_API_KEYS") && error.contains("DEMO_B"),
+        "{error}"
+    );
+
+    let mut env = deployment.env.clone();
+    for (name, value) in &mut env {
+        if name == "ALMA_API_KEY_SECRET_PREFIX" {
+            *value = "no-such-secrets/".into();
+        }
+    }
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let error = registration_api(&Environment::from_pairs(&pairs), &aws)
+        .await
+        .err()
+        .expect("a key secret that does not exist is an error");
+    assert!(
+        error.to_string().contains("ALMA_API_KEY_SECRET_PREFIX"),
         "{error}"
     );
 }
