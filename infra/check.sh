@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Checks the AWS template and the sample Lambda events; exits non-zero on any failure.
 #   1. cfn-lint 1.x on infra/template.yaml (errors and warnings both fail);
-#   2. infra/check_template.py: queue, alarm and permission rules on the expanded template;
+#   2. infra/check_template.py: queue, alarm, schedule and permission rules on the
+#      expanded template;
 #   3. infra/events.py check: every events/**/*.json parses, webhook signatures verify
 #      (bad-* ones must not), SQS bodies deserialize as the domain's Job, HTTP API
-#      samples are function URL requests, registration ones hit its routes with valid bodies.
+#      samples are function URL requests, registration and members ones hit their
+#      routes with valid bodies, rollover payloads are requests the function accepts.
 # Called by ./scripts/test. Installs cfn-lint with pip when missing.
 set -euo pipefail
 

@@ -6,13 +6,16 @@ design needs (reliability targets 16 and 17): it expands the template with
 cfn-lint's own LanguageExtensions + SAM transforms, once per allowed
 WorkerTimeoutSeconds and once with codes holding '_' and '-', then checks every
 SQS event source mapping, queue, dead-letter queue, alarm, role and function,
-and that the registration API may reach exactly the job queues, API keys and
-event bus it needs.
+that the registration API may reach exactly the job queues, API keys and
+event bus it needs, that the members API reaches only the table, and that the
+membership rollover runs once a day from its own schedule, with its own roles,
+retries and a watched dead-letter queue.
 
     python3 infra/check_template.py [infra/template.yaml]   # exit 1 on any problem
 """
 
 import copy
+import json
 import pathlib
 import sys
 
@@ -21,6 +24,8 @@ from cfnlint.template import Template
 from cfnlint.template.transforms.transform import Transform
 
 TEMPLATE = pathlib.Path(__file__).resolve().parent / "template.yaml"
+# The payload the daily schedule sends must be the sample of a scheduled run.
+SCHEDULED_SAMPLE = TEMPLATE.parent.parent / "events" / "membership-rollover" / "scheduled.json"
 TRANSFORMS = ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
 SQS_DEFAULT_RETENTION = 345600
 WEBHOOK_ENV = {
@@ -41,6 +46,13 @@ REGISTRATION_ENV = {
     "ALMA_API_BASE_URL", "ALMA_API_KEY_SECRET_PREFIX",
     "EVENT_BUS_NAME", "CLIENT_KEYS", "REGISTRATION_SETTINGS", "RUST_LOG",
 }
+MEMBERS_ENV = {"PATRON_HUB_TABLE", "PATRON_HUB_PUBLIC_BASE_URL", "PATRON_HUB_MAIL_FROM", "RUST_LOG"}
+ROLLOVER_ENV = {"PATRON_HUB_TABLE", "STAGING_RETENTION_DAYS", "RUST_LOG"}
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# Everything but the table the members API's role may use (no SES, queue or secret).
+MEMBERS_ACTIONS = LOG_ACTIONS
+# ... and the rollover's: its failed invocations go to its dead-letter queue.
+ROLLOVER_ACTIONS = LOG_ACTIONS | {"sqs:SendMessage"}
 # The services the registration API's role may use at all (no SES, no SQS receive).
 REGISTRATION_ACTIONS = {
     "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sqs:GetQueueUrl",
@@ -130,6 +142,34 @@ class Checker:
         self.need(len(settings) >= 3 and all(s == settings[0] and "Ref" in s for s in settings),
                   f"REGISTRATION_SETTINGS must be one parameter wherever it is set: {settings}")
 
+    def check_schedule_source(self):
+        """The schedule is read in the ScheduleExpressionTimezone parameter
+        (default Europe/Paris), once a day, and sends the scheduled sample."""
+        schedules = [r.get("Properties", {}) for r in self.raw["Resources"].values()
+                     if isinstance(r, dict) and r.get("Type") == "AWS::Scheduler::Schedule"]
+        if not self.need(len(schedules) == 1, f"one AWS::Scheduler::Schedule expected, got {len(schedules)}"):
+            return
+        schedule = schedules[0]
+        zone = self.raw["Parameters"].get("ScheduleExpressionTimezone", {})
+        self.need(schedule.get("ScheduleExpressionTimezone") == {"Ref": "ScheduleExpressionTimezone"}
+                  and zone.get("Default") == "Europe/Paris",
+                  "the schedule's time zone must be the ScheduleExpressionTimezone parameter (default Europe/Paris)")
+        expression = schedule.get("ScheduleExpression")
+        if isinstance(expression, dict) and "Ref" in expression:
+            expression = self.raw["Parameters"].get(expression["Ref"], {}).get("Default")
+        fields = str(expression).removeprefix("cron(").removesuffix(")").split()
+        self.need(str(expression).startswith("cron(") and len(fields) == 6
+                  and all(f in {"*", "?"} for f in fields[2:5]) and fields[0].isdigit() and fields[1].isdigit(),
+                  f"the rollover must run once a day at a fixed time: {expression}")
+        target = schedule.get("Target", {})
+        try:
+            sample = json.loads(SCHEDULED_SAMPLE.read_text(encoding="utf-8"))
+            sent = json.loads(target.get("Input", ""))
+        except (OSError, ValueError) as error:
+            self.need(False, f"schedule Input and {SCHEDULED_SAMPLE.name} must be JSON: {error}")
+            return
+        self.need(sent == sample, f"the schedule's Input must be events/membership-rollover/{SCHEDULED_SAMPLE.name}")
+
     @staticmethod
     def values_of(node, name):
         """Every value of the key `name` anywhere under `node`."""
@@ -185,6 +225,7 @@ class Checker:
             for q_id, q in ((queue_id, queue), (dlq_id, dlq)):
                 self.need(q.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in q, f"{q_id}: SSE")
             consumed.add(dlq_id)
+        consumed |= self.check_rollover(raw, resources, functions, queues, alarms)
         self.need(consumed == set(queues), f"queues without worker or role: {sorted(set(queues) - consumed)}")
         webhook = functions.get("AlmaWebhookFunction", {}).get("Properties", {})
         env = set(webhook.get("Environment", {}).get("Variables", {}))
@@ -192,6 +233,7 @@ class Checker:
         self.need(webhook.get("Timeout") == 5, "AlmaWebhookFunction must answer within Alma's 5 s")
         job_queues = {self.target(m["Properties"].get("EventSourceArn")) for m in mappings.values()}
         self.check_registration(resources, functions, job_queues, codes)
+        self.check_members(resources, functions)
         self.check_policies(resources)
 
     def check_registration(self, resources, functions, job_queues, codes):
@@ -228,6 +270,95 @@ class Checker:
         named = {self.sub_text(resources[s]["Properties"].get("Name")) for s in worker_keys if s in resources}
         self.need(prefix is not None and named == {prefix + code for code in codes},
                   f"API key secrets must be named ALMA_API_KEY_SECRET_PREFIX + code: {sorted(map(str, named))}")
+
+    def granted(self, resources, role):
+        """action -> target ids a role allows (every statement must Allow)."""
+        granted = {}
+        for effect, actions, targets in self.statements(resources, role):
+            self.need(effect == "Allow", f"{role}: unexpected {effect} statement")
+            for action in actions:
+                granted.setdefault(action, set()).update(targets)
+        return granted
+
+    def check_table_role(self, resources, name, function, env, others):
+        """A function with exactly `env`, its own role reaching the table (and
+        its indexes) only, plus the non-DynamoDB actions `others`; its grants."""
+        variables = function.get("Environment", {}).get("Variables", {})
+        self.need(set(variables) == env, f"{name} env differs: {sorted(set(variables) ^ env)}")
+        role = self.target(function.get("Role"))
+        if not self.need(role in resources, f"{name} needs its own role"):
+            return {}
+        users = [f for f, r in resources.items()
+                 if r["Type"] == "AWS::Lambda::Function" and self.target(r["Properties"].get("Role")) == role]
+        self.need(users == [name], f"{role} must serve {name} alone, not {users}")
+        granted = self.granted(resources, role)
+        extra = {a for a in granted if not a.startswith("dynamodb:")} - others
+        self.need(not extra, f"{role}: grants more than {name} needs: {sorted(extra)}")
+        table = {k for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
+        for action, targets in granted.items():
+            if action.startswith("dynamodb:"):
+                named = {t for t in targets if t in resources}
+                self.need(named == table, f"{role}: {action} must reach the table only, not {sorted(named)}")
+        self.need("dynamodb:Query" in granted, f"{role}: lists by Query")
+        return granted
+
+    def check_members(self, resources, functions):
+        """The members API: public function URL, the table and its logs, nothing else."""
+        name = "MembersApiFunction"
+        function = functions.get(name, {}).get("Properties", {})
+        if not self.need(function, f"{name} is missing"):
+            return
+        self.check_table_role(resources, name, function, MEMBERS_ENV, MEMBERS_ACTIONS)
+        self.need(any(r["Type"] == "AWS::Lambda::Url" and self.target(r["Properties"].get("TargetFunctionArn")) == name
+                      for r in resources.values()), f"{name} needs a function URL like the accounts API")
+
+    def check_rollover(self, raw, resources, functions, queues, alarms):
+        """The membership rollover: no URL, invoked once a day by its schedule
+        (flexible window off, retries, dead-letter queue) whose role may only
+        invoke it and dead-letter; the function's own failures land in the
+        same watched queue. Returns the queue ids it accounts for."""
+        name = "MembershipRolloverFunction"
+        function = functions.get(name, {}).get("Properties", {})
+        if not self.need(function, f"{name} is missing"):
+            return set()
+        granted = self.check_table_role(resources, name, function, ROLLOVER_ENV, ROLLOVER_ACTIONS)
+        self.need(not any(r["Type"] == "AWS::Lambda::Url" and self.target(r["Properties"].get("TargetFunctionArn")) == name
+                          for r in resources.values()), f"{name} must not be reachable by URL")
+        schedules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+        if not self.need(len(schedules) == 1, "one schedule expected"):
+            return set()
+        schedule = schedules[0]
+        target = schedule.get("Target", {})
+        self.need(self.target(target.get("Arn")) == name, f"the schedule must invoke {name}")
+        self.need(schedule.get("FlexibleTimeWindow", {}).get("Mode") == "OFF", "the schedule's flexible window must be OFF")
+        self.need(schedule.get("State", "ENABLED") == "ENABLED", "the schedule must be enabled")
+        retry = target.get("RetryPolicy", {})
+        self.need((self.value(raw, retry.get("MaximumRetryAttempts")) or 0) >= 1
+                  and self.value(raw, retry.get("MaximumEventAgeInSeconds")) is not None,
+                  "the schedule needs a retry policy")
+        dlq = self.target(target.get("DeadLetterConfig", {}).get("Arn"))
+        queue = queues.get(dlq, {}).get("Properties")
+        if not self.need(queue is not None, "the schedule needs a dead-letter queue of this stack"):
+            return set()
+        self.need(queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue, f"{dlq}: SSE")
+        self.need(any(self.watches(alarm["Properties"], dlq) for alarm in alarms),
+                  f"{dlq}: needs an alarm on ApproximateNumberOfMessagesVisible > 0")
+        configs = [r["Properties"] for r in resources.values()
+                   if r["Type"] == "AWS::Lambda::EventInvokeConfig" and self.target(r["Properties"].get("FunctionName")) == name]
+        self.need(len(configs) == 1
+                  and self.target(configs[0].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")) == dlq
+                  and self.value(raw, configs[0].get("MaximumRetryAttempts")) is not None,
+                  f"{name}: failed invocations must be retried, then sent to {dlq}")
+        self.need(granted.get("sqs:SendMessage") == {dlq}, f"{name}'s role may send to {dlq} only")
+        role = self.target(target.get("RoleArn"))
+        if self.need(role in resources and role != self.target(function.get("Role")),
+                     "the schedule needs its own role"):
+            trust = resources[role]["Properties"].get("AssumeRolePolicyDocument", {}).get("Statement", [])
+            principals = [s.get("Principal", {}).get("Service") for s in trust]
+            self.need(principals == ["scheduler.amazonaws.com"], f"{role} must be assumed by the scheduler only")
+            self.need(self.granted(resources, role) == {"lambda:InvokeFunction": {name}, "sqs:SendMessage": {dlq}},
+                      f"{role} may only invoke {name} and dead-letter to {dlq}")
+        return {dlq}
 
     def statements(self, resources, role):
         """(effect, actions, target ids) of every statement of a role's inline
@@ -312,6 +443,7 @@ def main(argv):
         return 1
     checker = Checker(path, raw)
     checker.check_source()
+    checker.check_schedule_source()
     runs = [{"WorkerTimeoutSeconds": str(t)} for t in raw["Parameters"]["WorkerTimeoutSeconds"]["AllowedValues"]]
     runs.append({"InstitutionCodes": "33PUDB_UB,IEP-BDX,INP"})
     for run in runs:

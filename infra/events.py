@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sample Lambda events of patron-hub: build them from their sources, or check them.
 
-    python3 infra/events.py build   # rewrite the webhook, worker and registration events
+    python3 infra/events.py build   # rewrite the webhook, worker, registration, members and rollover events
     python3 infra/events.py check   # exit 1 unless every sample is sound
 
 The bodies under events/alma-webhook/bodies/ are the source: exact bytes, as Alma
@@ -12,8 +12,12 @@ webhook would enqueue for institution DEMO_B. Edit a body, then run `build`.
 
 The registration API's events are written from REGISTRATION_EVENTS below: one
 patron's way from Tier 1 self-registration to on-site completion, each request
-carrying the demo client key. `check` holds every HTTP API sample to the function
-URL format and the registration ones to the API's routes and body rules.
+carrying the demo client key. The members API's events (MEMBERS_EVENTS) carry the
+bearer token of a sample session of the super administrator; the membership
+rollover's (ROLLOVER_EVENTS) are the payloads EventBridge Scheduler or an
+operator sends. `check` holds every HTTP API sample to the function URL format,
+the registration and members ones to their API's routes and body rules, and the
+rollover ones to the request the function accepts.
 """
 
 import base64
@@ -33,8 +37,10 @@ WEBHOOK = EVENTS / "alma-webhook"
 BODIES = WEBHOOK / "bodies"
 WORKER = EVENTS / "institution-worker"
 REGISTRATION = EVENTS / "registration-api"
+MEMBERS = EVENTS / "members-api"
+ROLLOVER = EVENTS / "membership-rollover"
 # HTTP functions whose samples are function URL requests to their own routes.
-API_FOLDERS = [EVENTS / "accounts-api", REGISTRATION]
+API_FOLDERS = [EVENTS / "accounts-api", REGISTRATION, MEMBERS]
 
 DEMO_SECRET = "demo-webhook-secret"
 WRONG_SECRET = "not-the-demo-webhook-secret"
@@ -100,6 +106,84 @@ REGISTRATION_EVENTS = {
         datetime(2025, 9, 3, 10, 30, 0, tzinfo=timezone.utc),
     ),
 }
+
+MEMBERS_URL_ID = "m7p3membersexample0api5patronhub"
+# The session the members samples use: what `POST /sessions` would have answered
+# the super administrator `admin` (43 characters of URL-safe Base64, like a real
+# session token). Tests store its hash as a session of SAMPLE_ADMIN_ID.
+SAMPLE_SESSION_TOKEN = base64.urlsafe_b64encode(
+    hashlib.sha256(b"patron-hub sample session of admin").digest()).decode().rstrip("=")
+SAMPLE_ADMIN_ID = str(uuid.uuid5(NAMESPACE, "account/admin"))
+
+# name -> (method, path, query string, body, time of the request)
+MEMBERS_EVENTS = {
+    # The super administrator looks for people whose e-mail contains "martin".
+    "search-people": (
+        "GET", "/people", urllib.parse.urlencode({"search[email]": "martin"}), None,
+        datetime(2026, 8, 28, 9, 0, 0, tzinfo=timezone.utc),
+    ),
+    # ... creates a club (seed 004's fields) and becomes its administrator ...
+    "create-organization": (
+        "POST", "/organizations", "",
+        {
+            "name": "Club de lecture",
+            "require_memberships": True,
+            "membership_start": "2026-08-31",
+            "membership_end": "2027-09-30",
+            "membership_duration": 396,
+            "membership_fee_paid": 500,
+            "membership_fee_unpaid": 300,
+            "titles": ["treasurer", "secretary"],
+        },
+        datetime(2026, 8, 28, 9, 5, 0, tzinfo=timezone.utc),
+    ),
+    # ... and reads their own memberships (seed 001's shape).
+    "person-memberships": (
+        "GET", f"/people/{SAMPLE_ADMIN_ID}/memberships", "", None,
+        datetime(2026, 8, 28, 9, 6, 0, tzinfo=timezone.utc),
+    ),
+}
+
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# The members API's routes: (method, path pattern). Ids are UUIDs.
+MEMBERS_ROUTES = {
+    ("GET", "/people"): "people",
+    ("GET", f"/people/{UUID}"): "person",
+    ("GET", f"/people/{UUID}/memberships"): "person-memberships",
+    ("POST", "/organizations"): "create-organization",
+    ("GET", f"/organizations/{UUID}"): "organization",
+    ("PATCH", f"/organizations/{UUID}"): "update-organization",
+    ("GET", f"/organizations/{UUID}/members"): "members",
+    ("POST", f"/organizations/{UUID}/members"): "add-member",
+    ("GET", f"/organizations/{UUID}/members/{UUID}"): "member",
+    ("PATCH", f"/organizations/{UUID}/members/{UUID}"): "update-member",
+    ("DELETE", f"/organizations/{UUID}/members/{UUID}"): "remove-member",
+    ("POST", f"/organizations/{UUID}/members/{UUID}/renewal"): "renewal",
+    ("GET", f"/organizations/{UUID}/statistics"): "statistics",
+    ("GET", f"/organizations/{UUID}/members.xlsx"): "export",
+    ("GET", f"/organizations/{UUID}/members.csv"): "export",
+}
+# What the domain's OrganizationInput accepts (unknown fields refused):
+# field -> (JSON types allowed, whether null is allowed).
+ORGANIZATION_FIELDS = {
+    "name": ((str,), False),
+    "parent": ((str,), True),
+    "require_memberships": ((bool,), False),
+    "membership_start": ((str,), True),
+    "membership_end": ((str,), True),
+    "membership_duration": ((int,), True),
+    "membership_fee_paid": ((int,), False),
+    "membership_fee_unpaid": ((int,), False),
+    "titles": ((list,), False),
+}
+
+# The rollover's payloads: name -> payload. `scheduled` is the schedule's
+# target Input in infra/template.yaml (today, for real).
+ROLLOVER_EVENTS = {
+    "scheduled": {"dry_run": False},
+    "scheduled-dry-run": {"date": "2026-09-01", "dry_run": True},
+}
+ROLLOVER_FIELDS = {"date", "dry_run"}
 
 # The registration API's routes: (method, path pattern). `{id}` is an externalSystemId.
 ID = r"[^/\x00-\x1f\x7f]{1,255}"
@@ -271,9 +355,9 @@ def build_worker_events():
     dump(WORKER / "sqs-batch-with-poison.json", {"Records": records})
 
 
-def registration_event(name, method, path, query, body, when):
-    """A request to the registration API's function URL, with the demo client key."""
-    host = f"{REGISTRATION_URL_ID}.lambda-url.{REGION}.on.aws"
+def api_event(url_id, credentials, name, method, path, query, body, when):
+    """A request to an HTTP function's URL (`url_id`), with `credentials` headers."""
+    host = f"{url_id}.lambda-url.{REGION}.on.aws"
     user_agent = "patron-hub sample"
     headers = {
         "accept": "application/json",
@@ -282,7 +366,7 @@ def registration_event(name, method, path, query, body, when):
         "x-amzn-tls-cipher-suite": "TLS_AES_128_GCM_SHA256",
         "x-amzn-tls-version": "TLSv1.3",
         "x-amzn-trace-id": f"Root=1-{int(when.timestamp()):08x}-{uuid.uuid5(NAMESPACE, name).hex[:24]}",
-        "x-api-key": DEMO_CLIENT_KEY,
+        **credentials,
         "x-forwarded-for": "203.0.113.10",
         "x-forwarded-port": "443",
         "x-forwarded-proto": "https",
@@ -298,9 +382,9 @@ def registration_event(name, method, path, query, body, when):
     event["headers"] = headers
     event["requestContext"] = {
         "accountId": "anonymous",
-        "apiId": REGISTRATION_URL_ID,
+        "apiId": url_id,
         "domainName": host,
-        "domainPrefix": REGISTRATION_URL_ID,
+        "domainPrefix": url_id,
         "http": {
             "method": method,
             "path": path,
@@ -322,8 +406,22 @@ def registration_event(name, method, path, query, body, when):
 
 def build_registration_events():
     REGISTRATION.mkdir(exist_ok=True)
-    for name, (method, path, query, body, when) in REGISTRATION_EVENTS.items():
-        dump(REGISTRATION / f"{name}.json", registration_event(name, method, path, query, body, when))
+    credentials = {"x-api-key": DEMO_CLIENT_KEY}
+    for name, request in REGISTRATION_EVENTS.items():
+        dump(REGISTRATION / f"{name}.json", api_event(REGISTRATION_URL_ID, credentials, name, *request))
+
+
+def build_members_events():
+    MEMBERS.mkdir(exist_ok=True)
+    credentials = {"authorization": f"Bearer {SAMPLE_SESSION_TOKEN}"}
+    for name, request in MEMBERS_EVENTS.items():
+        dump(MEMBERS / f"{name}.json", api_event(MEMBERS_URL_ID, credentials, name, *request))
+
+
+def build_rollover_events():
+    ROLLOVER.mkdir(exist_ok=True)
+    for name, payload in ROLLOVER_EVENTS.items():
+        dump(ROLLOVER / f"{name}.json", payload)
 
 
 # ------------------------------------------------------------------ check
@@ -562,6 +660,93 @@ def check_registration_events(problems):
     problems.need(not missing, str(REGISTRATION.relative_to(ROOT)), f"no sample for {sorted(missing)}")
 
 
+def organization_problems(body):
+    """Why `POST /organizations` would refuse `body`, or []."""
+    if not isinstance(body, dict):
+        return ["the body must be an object"]
+    found = [f"unknown field {k}" for k in body if k not in ORGANIZATION_FIELDS]
+    for field, value in body.items():
+        if field not in ORGANIZATION_FIELDS:
+            continue
+        types, nullable = ORGANIZATION_FIELDS[field]
+        if value is None:
+            if not nullable:
+                found.append(f"{field} cannot be null")
+        elif not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            found.append(f"{field} has the wrong type")
+    if not isinstance(body.get("name"), str) or not body["name"].strip():
+        found.append("name is required")
+    for field in ("membership_start", "membership_end"):
+        if isinstance(body.get(field), str):
+            try:
+                datetime.strptime(body[field], "%Y-%m-%d")
+            except ValueError:
+                found.append(f"{field} must be YYYY-MM-DD")
+    for field in ("membership_duration", "membership_fee_paid", "membership_fee_unpaid"):
+        if isinstance(body.get(field), int) and body[field] < 0:
+            found.append(f"{field} cannot be negative")
+    if "parent" in body and isinstance(body["parent"], str) and not re.fullmatch(UUID, body["parent"]):
+        found.append("parent must be an organization id")
+    if not all(isinstance(t, str) and t.strip() for t in body.get("titles", [])):
+        found.append("titles must be non-empty strings")
+    return found
+
+
+def check_members_events(problems):
+    found_routes = set()
+    for path in sorted(MEMBERS.glob("*.json")):
+        where = str(path.relative_to(ROOT))
+        need = lambda condition, what: problems.need(condition, where, what)  # noqa: E731
+        event = json.loads(path.read_bytes())
+        body = check_api_event(problems, where, event)
+        method = event.get("requestContext", {}).get("http", {}).get("method")
+        route = next((kind for (m, pattern), kind in MEMBERS_ROUTES.items()
+                      if m == method and re.fullmatch(pattern, event.get("rawPath", ""))), None)
+        if not need(route, f"{method} {event.get('rawPath')} is not a members route"):
+            continue
+        found_routes.add(route)
+        need(event.get("headers", {}).get("authorization") == f"Bearer {SAMPLE_SESSION_TOKEN}",
+             "every sample carries the sample session's bearer token")
+        if route == "create-organization":
+            if need(body is not None, "a creation needs a body"):
+                need(not organization_problems(body), "; ".join(organization_problems(body)))
+        elif method == "GET":
+            need(body is None, "a GET has no body")
+        if route == "people":
+            parameters = event.get("queryStringParameters", {})
+            need(set(parameters) <= {"search[email]", "organization", "page", "limit"},
+                 f"unknown /people parameters {sorted(parameters)}")
+    missing = {"people", "create-organization", "person-memberships"} - found_routes
+    problems.need(not missing, str(MEMBERS.relative_to(ROOT)), f"no sample for {sorted(missing)}")
+
+
+def rollover_problems(payload):
+    """Why the membership-rollover function would refuse `payload`, or []."""
+    if payload is None:
+        return []
+    if not isinstance(payload, dict):
+        return ["the payload must be an object (or null)"]
+    found = [f"unknown field {k}" for k in payload if k not in ROLLOVER_FIELDS]
+    if "date" in payload:
+        try:
+            datetime.strptime(str(payload["date"]), "%Y-%m-%d")
+        except ValueError:
+            found.append("date must be YYYY-MM-DD")
+        if not isinstance(payload["date"], str):
+            found.append("date must be a string")
+    if "dry_run" in payload and not isinstance(payload["dry_run"], bool):
+        found.append("dry_run must be a boolean")
+    return found
+
+
+def check_rollover_events(problems):
+    paths = sorted(ROLLOVER.glob("*.json"))
+    problems.need(paths, str(ROLLOVER.relative_to(ROOT)), "no sample")
+    for path in paths:
+        found = rollover_problems(json.loads(path.read_bytes()))
+        problems.need(not found, str(path.relative_to(ROOT)), "; ".join(found))
+
+
 def check():
     problems = Problems()
     check_json_files(problems)
@@ -569,10 +754,12 @@ def check():
         check_webhook_events(problems)
         check_worker_events(problems)
         for folder in API_FOLDERS:
-            if folder != REGISTRATION:
+            if folder not in (REGISTRATION, MEMBERS):
                 for path in sorted(folder.glob("*.json")):
                     check_api_event(problems, str(path.relative_to(ROOT)), json.loads(path.read_bytes()))
         check_registration_events(problems)
+        check_members_events(problems)
+        check_rollover_events(problems)
     for problem in problems:
         print(f"events: {problem}", file=sys.stderr)
     count = len(list(EVENTS.rglob("*.json")))
@@ -585,6 +772,8 @@ def main(argv):
         build_webhook_events()
         build_worker_events()
         build_registration_events()
+        build_members_events()
+        build_rollover_events()
         return check()
     if argv[1:] == ["check"]:
         return check()

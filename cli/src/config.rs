@@ -3,6 +3,7 @@
 
 use patron_hub_alma::AlmaInstitution;
 use patron_hub_domain::distribution::WorkerSettings;
+use patron_hub_domain::organizations::Rollover;
 use patron_hub_domain::registration::{ClientKey, ClientKeys, ClientScope, RegistrationSettings};
 use patron_hub_domain::routing::RoutingRules;
 use patron_hub_domain::webhook::WebhookSecrets;
@@ -52,6 +53,9 @@ pub struct Settings {
     /// How completed registrations become Alma patrons.
     #[serde(default)]
     pub registration: RegistrationSettings,
+    /// Days a staging record nobody updates is kept before the daily rollover purges it.
+    #[serde(default = "default_staging_retention")]
+    pub staging_retention_days: u64,
     /// The client systems allowed to call the registration API, by the
     /// SHA-256 of their key (`patron-hub client-key` makes a key and its entry).
     #[serde(default)]
@@ -154,6 +158,10 @@ fn default_alma_timeout() -> u64 {
     20
 }
 
+fn default_staging_retention() -> u64 {
+    Rollover::DEFAULT_STAGING_RETENTION_DAYS
+}
+
 fn default_calls_per_second() -> u32 {
     20
 }
@@ -213,6 +221,8 @@ pub struct Runtime {
     pub registration: RegistrationSettings,
     /// The accepted client keys of the registration API.
     pub client_keys: ClientKeys,
+    /// Days a stale staging record is kept.
+    pub staging_retention_days: u64,
     /// Whether this is the demo network (then `serve` makes the demo administrator).
     pub demo: bool,
 }
@@ -279,6 +289,7 @@ impl Settings {
             },
             registration: self.registration.clone(),
             client_keys: ClientKeys::new(self.client_keys.clone()),
+            staging_retention_days: self.staging_retention_days,
             demo: false,
         })
     }
@@ -349,6 +360,7 @@ impl Runtime {
                 demo::CLIENT_KEY,
                 ClientScope::Staff,
             )]),
+            staging_retention_days: default_staging_retention(),
             demo: true,
         }
     }

@@ -9,6 +9,7 @@ mod config;
 mod dead_letters;
 mod import_users;
 mod node;
+mod rollover;
 mod sandbox;
 mod serve;
 
@@ -57,6 +58,8 @@ enum Command {
     /// List or replay the jobs that were given up.
     #[command(subcommand)]
     DeadLetters(dead_letters::DeadLettersCommand),
+    /// Run the daily membership rollover now (or for --date), or only count with --dry-run.
+    Rollover(rollover::RolloverArgs),
     /// Measure throughput and latency against the sandbox.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -73,6 +76,7 @@ async fn main() {
         Command::ClientKey(args) => client_key::run(args).await,
         Command::DeadLetters(command) => dead_letters::run(command).await,
         Command::ImportUsers(args) => import_users::run(args).await,
+        Command::Rollover(args) => rollover::run(args).await,
         Command::Bench(command) => bench::run(command).await,
     };
     if let Err(error) = result {

@@ -4,11 +4,12 @@
 
 use crate::config::{MailTransport, Runtime};
 use axum::Router;
+use chrono::{DateTime, NaiveTime, Utc};
 use patron_hub_alma::AlmaClient;
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings, Mailer};
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::distribution::{work_once, Distributor};
-use patron_hub_domain::organizations::OrganizationService;
+use patron_hub_domain::organizations::{OrganizationService, Rollover};
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
@@ -170,6 +171,35 @@ impl LocalNode {
         })
     }
 
+    /// The daily rollover over this node's store.
+    pub fn rollover(&self) -> Rollover {
+        let store = Arc::new(self.store.clone());
+        Rollover::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            store,
+            self.runtime.staging_retention_days,
+        )
+    }
+
+    /// Runs the rollover once at start-up (catching up on missed days) and
+    /// then every day at [`ROLLOVER_TIME`] UTC: what EventBridge Scheduler does
+    /// in AWS. A failed run is logged and tried again at the next time.
+    pub fn spawn_daily_rollover(&self) -> JoinHandle<()> {
+        let (rollover, clock) = (self.rollover(), self.clock.clone());
+        tokio::spawn(async move {
+            loop {
+                let today = clock.now().date_naive();
+                match rollover.run(today, false).await {
+                    Ok(summary) => tracing::info!(?summary, "membership rollover done"),
+                    Err(error) => tracing::warn!(%error, "membership rollover failed"),
+                }
+                tokio::time::sleep(until_next_rollover(clock.now())).await;
+            }
+        })
+    }
+
     /// Every route of every function, on one router.
     pub fn router(&self) -> Router {
         Router::new()
@@ -225,6 +255,23 @@ impl LocalNode {
             })
             .collect()
     }
+}
+
+/// The time of day (UTC) the local daily rollover runs.
+pub const ROLLOVER_TIME: NaiveTime = match NaiveTime::from_hms_opt(2, 15, 0) {
+    Some(time) => time,
+    None => NaiveTime::MIN,
+};
+
+/// How long from `now` until the next [`ROLLOVER_TIME`].
+fn until_next_rollover(now: DateTime<Utc>) -> Duration {
+    let today = now.date_naive().and_time(ROLLOVER_TIME).and_utc();
+    let next = if today > now {
+        today
+    } else {
+        today + chrono::Duration::days(1)
+    };
+    (next - now).to_std().unwrap_or(Duration::from_secs(60))
 }
 
 /// One institution's worker: drains its queue, and polls it when idle.

@@ -43,7 +43,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     if node.runtime.demo {
         announce_demo_admin(&node).await?;
     }
-    let workers = node.spawn_workers();
+    let mut workers = node.spawn_workers();
+    workers.push(node.spawn_daily_rollover());
     println!("patron-hub listening on http://{}", args.listen);
     println!("  Alma webhooks: http://{}/webhooks/alma", args.listen);
     println!("  data folder:   {}", args.data.display());

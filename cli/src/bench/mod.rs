@@ -5,6 +5,7 @@
 mod fanout;
 mod import;
 mod registration_status;
+mod rollover;
 mod timing;
 mod webhook;
 
@@ -23,6 +24,8 @@ pub enum BenchCommand {
     Webhook(webhook::WebhookArgs),
     /// Import N accounts from an .xlsx file, invitations included.
     Import(import::ImportArgs),
+    /// Run the daily rollover over many organizations and accounts, 1 % due.
+    Rollover(rollover::RolloverArgs),
     /// Query registration status N times against a registry of many patrons.
     RegistrationStatus(registration_status::RegistrationStatusArgs),
 }
@@ -34,6 +37,7 @@ pub async fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Webhook(args) => webhook::run(args).await,
         BenchCommand::Import(args) => import::run(args).await,
         BenchCommand::RegistrationStatus(args) => registration_status::run(args).await,
+        BenchCommand::Rollover(args) => rollover::run(args).await,
     }
 }
 

@@ -1,6 +1,11 @@
 //! Cases of the account store: user names (whatever their case) and e-mails are
 //! unique under concurrency, an e-mail once used is reserved for ever, updates are
-//! optimistically locked, and a bulk import creates every account or none.
+//! optimistically locked, and a bulk import creates every account or none; the
+//! accounts past their expiry date are listed by it (`expiry.rs`).
+
+mod expiry;
+
+pub use expiry::*;
 
 use crate::people::{
     account, bare_account, by_email, by_user_name, create, email, get, next_version, person,

@@ -150,12 +150,17 @@ macro_rules! contract_tests {
                 create_all_with_a_conflict_creates_none,
                 create_all_with_duplicates_inside_creates_none,
                 search_finds_by_any_name_case_insensitive_and_limited,
+                expired_on_returns_exactly_the_past_due_accounts_in_expiry_order,
+                expired_on_respects_its_limit,
+                expired_on_follows_every_update,
             }
             tokens {
                 issued_token_is_consumed_once,
                 concurrent_consumes_give_one_record,
                 expired_token_is_not_consumed,
                 revoke_all_removes_only_that_accounts_tokens,
+                purge_expired_counts_then_removes_exactly_the_expired_tokens,
+                used_and_revoked_tokens_are_not_purged,
             }
             sessions {
                 created_session_is_found_until_deleted,
@@ -183,6 +188,8 @@ macro_rules! contract_tests {
                 concurrent_creates_with_one_email_create_one_record,
                 update_bumps_the_version_and_refuses_stale_or_missing,
                 remove_frees_the_email_and_refuses_a_stale_version,
+                purge_stale_counts_then_removes_exactly_the_stale_records,
+                purge_stale_follows_updates_and_removals,
             }
             events {
                 published_events_are_read_newest_first_and_only_of_their_kind,

@@ -1,11 +1,12 @@
 //! Cases of the staging records: a record is found by id and by e-mail, one
 //! e-mail holds at most one record even under concurrent creations, updates and
-//! removals are optimistically locked, and a removal frees the e-mail.
+//! removals are optimistically locked, a removal frees the e-mail, and the daily
+//! rollover purges exactly the records nobody updated since a cutoff.
 
 use crate::people::{email, unique_word};
 use crate::support::now_ms;
 use crate::Backend;
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use patron_hub_domain::accounts::Email;
 use patron_hub_domain::registration::{
     AddressInfo, Communication, ContactInfo, ExternalSystemId, GeneralInfo, RecordWriteError,
@@ -52,6 +53,23 @@ fn record(address: &Email) -> StagingRecord {
         created_date: at,
         updated_date: at,
         version: 1,
+    }
+}
+
+/// A new record (version 1) holding a fresh e-mail, made and last updated at `at`.
+fn updated_at(at: DateTime<Utc>) -> StagingRecord {
+    StagingRecord {
+        created_date: at,
+        updated_date: at,
+        ..record(&fresh_email())
+    }
+}
+
+/// Purges (or counts, on a dry run), failing the case on a storage error.
+async fn purge(b: &Backend, updated_before: DateTime<Utc>, dry_run: bool) -> u64 {
+    match b.staging.purge_stale(updated_before, dry_run).await {
+        Ok(count) => count,
+        Err(error) => panic!("purge_stale({updated_before}, dry run {dry_run}) failed: {error}"),
     }
 }
 
@@ -241,4 +259,95 @@ pub async fn remove_frees_the_email_and_refuses_a_stale_version(b: Backend) {
     let successor = record(address);
     create(&b, &successor).await;
     assert_eq!(by_email(&b, address).await.as_ref(), Some(&successor));
+}
+
+/// A purge counts exactly the records last updated before the cutoff (not one
+/// updated at it); a dry run counts them and removes nothing, the purge removes
+/// them and frees their e-mails, and a second purge finds none.
+pub async fn purge_stale_counts_then_removes_exactly_the_stale_records(b: Backend) {
+    let cutoff = now_ms();
+    let at = |milliseconds| cutoff + TimeDelta::milliseconds(milliseconds);
+    let stale = [updated_at(at(-400 * 86_400_000)), updated_at(at(-1))];
+    let fresh = [updated_at(cutoff), updated_at(at(1))];
+    for created in stale.iter().chain(&fresh) {
+        create(&b, created).await;
+    }
+    assert_eq!(purge(&b, cutoff, true).await, 2, "a dry run");
+    assert_eq!(purge(&b, cutoff, true).await, 2, "a second dry run");
+    assert_eq!(
+        purge(&b, at(-1), true).await,
+        1,
+        "a dry run with the second one's update as cutoff"
+    );
+    for kept in stale.iter().chain(&fresh) {
+        assert_eq!(
+            get(&b, &kept.external_system_id).await.as_ref(),
+            Some(kept),
+            "after the dry runs"
+        );
+    }
+    assert_eq!(purge(&b, cutoff, false).await, 2, "the purge");
+    assert_eq!(purge(&b, cutoff, false).await, 0, "purging twice");
+    assert_eq!(
+        purge(&b, cutoff, true).await,
+        0,
+        "a dry run after the purge"
+    );
+    for purged in &stale {
+        assert_eq!(get(&b, &purged.external_system_id).await, None);
+        let address = &purged.contact_info.email;
+        assert_eq!(
+            by_email(&b, address).await,
+            None,
+            "a purged record's e-mail"
+        );
+        let successor = record(address);
+        create(&b, &successor).await;
+        assert_eq!(by_email(&b, address).await.as_ref(), Some(&successor));
+    }
+    for kept in &fresh {
+        assert_eq!(
+            get(&b, &kept.external_system_id).await.as_ref(),
+            Some(kept),
+            "a record updated at or after the cutoff"
+        );
+    }
+}
+
+/// A stale record updated after the cutoff is no longer stale; one updated but
+/// still before it stays stale (counted once); a removed one is not counted.
+pub async fn purge_stale_follows_updates_and_removals(b: Backend) {
+    let cutoff = now_ms();
+    let long_ago = cutoff - TimeDelta::days(30);
+    let (revived, still_stale, removed) = (
+        updated_at(long_ago),
+        updated_at(long_ago),
+        updated_at(long_ago),
+    );
+    for created in [&revived, &still_stale, &removed] {
+        create(&b, created).await;
+    }
+    assert_eq!(purge(&b, cutoff, true).await, 3, "case setup");
+    let revived = StagingRecord {
+        updated_date: cutoff + TimeDelta::minutes(1),
+        ..next(&revived)
+    };
+    update(&b, &revived).await;
+    let still_stale = StagingRecord {
+        updated_date: cutoff - TimeDelta::days(1),
+        ..next(&still_stale)
+    };
+    update(&b, &still_stale).await;
+    if let Err(error) = b.staging.remove(&removed).await {
+        panic!("remove of {} failed: {error}", removed.external_system_id);
+    }
+    assert_eq!(purge(&b, cutoff, true).await, 1, "a dry run");
+    assert_eq!(purge(&b, cutoff, false).await, 1, "the purge");
+    assert_eq!(purge(&b, cutoff, false).await, 0, "purging twice");
+    assert_eq!(get(&b, &still_stale.external_system_id).await, None);
+    assert_eq!(
+        get(&b, &revived.external_system_id).await.as_ref(),
+        Some(&revived),
+        "the record updated after the cutoff"
+    );
 }

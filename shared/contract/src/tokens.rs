@@ -1,11 +1,12 @@
 //! Cases of the single-use token store: a token is given back once, intact, only
-//! before it expires, and a password reset can revoke every token of one account.
+//! before it expires, a password reset can revoke every token of one account, and
+//! the daily rollover purges exactly the expired ones still stored.
 //! The store is given `now`, so these cases pass explicit times and never wait.
 
 use crate::people::{email, plus, token_hash};
 use crate::support::now_ms;
 use crate::Backend;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use patron_hub_domain::accounts::{AccountId, TokenHash, TokenPurpose, TokenRecord};
 
 /// A token of `account` for `purpose`, issued at `issued_at`, valid for 30 minutes.
@@ -16,6 +17,32 @@ fn token(account: AccountId, purpose: TokenPurpose, issued_at: DateTime<Utc>) ->
         purpose,
         issued_at,
         expires_at: plus(issued_at, 1_800),
+    }
+}
+
+/// A password-reset token of a new account, issued half an hour before `expires_at`.
+fn expiring(expires_at: DateTime<Utc>) -> TokenRecord {
+    TokenRecord {
+        expires_at,
+        ..token(
+            AccountId::new(),
+            TokenPurpose::PasswordReset,
+            expires_at - TimeDelta::minutes(30),
+        )
+    }
+}
+
+/// An instant a day from now: what the purge cases call "now", so that none of
+/// their tokens has really expired, whatever clean-up a backend does on its own.
+fn purge_time() -> DateTime<Utc> {
+    plus(now_ms(), 86_400)
+}
+
+/// Purges (or counts, on a dry run), failing the case on a storage error.
+async fn purge(b: &Backend, now: DateTime<Utc>, dry_run: bool) -> u64 {
+    match b.tokens.purge_expired(now, dry_run).await {
+        Ok(count) => count,
+        Err(error) => panic!("purge_expired({now}, dry run {dry_run}) failed: {error}"),
     }
 }
 
@@ -152,4 +179,83 @@ pub async fn revoke_all_removes_only_that_accounts_tokens(b: Backend) {
         Some(&kept)
     );
     revoke_all(&b, AccountId::new()).await;
+}
+
+/// A purge counts exactly the tokens whose expiry is before `now` (not one
+/// expiring at `now`); a dry run counts them and removes nothing, the purge
+/// removes them, and a second purge finds none. Purged tokens are gone even
+/// for a use dated before their expiry; the others are still usable, intact.
+pub async fn purge_expired_counts_then_removes_exactly_the_expired_tokens(b: Backend) {
+    let now = purge_time();
+    let at = |milliseconds| now + TimeDelta::milliseconds(milliseconds);
+    let expired = [expiring(at(-3_600_000)), expiring(at(-1))];
+    let valid = [expiring(now), expiring(at(1)), expiring(at(1_800_000))];
+    for record in expired.iter().chain(&valid) {
+        issue(&b, record).await;
+    }
+    assert_eq!(purge(&b, now, true).await, 2, "a dry run");
+    assert_eq!(purge(&b, now, true).await, 2, "a second dry run");
+    assert_eq!(
+        purge(&b, at(-1), true).await,
+        1,
+        "a dry run at the instant the second one expires"
+    );
+    assert_eq!(
+        purge(&b, now, false).await,
+        2,
+        "the purge, after dry runs that removed nothing"
+    );
+    assert_eq!(purge(&b, now, false).await, 0, "purging twice");
+    assert_eq!(purge(&b, now, true).await, 0, "a dry run after the purge");
+    for record in &expired {
+        assert_eq!(
+            consume(&b, &record.hash, record.issued_at).await,
+            None,
+            "a purged token"
+        );
+    }
+    for record in &valid {
+        assert_eq!(
+            consume(&b, &record.hash, record.issued_at).await.as_ref(),
+            Some(record),
+            "a token not yet expired at the purge"
+        );
+    }
+}
+
+/// Tokens already used or revoked are not tokens any more: once they would have
+/// expired, the purge neither counts nor finds them; only the expired token
+/// nobody touched is purged.
+pub async fn used_and_revoked_tokens_are_not_purged(b: Backend) {
+    let now = purge_time();
+    let expires_at = now - TimeDelta::seconds(1);
+    let used = expiring(expires_at);
+    let reset = AccountId::new();
+    let revoked = [
+        TokenRecord {
+            account_id: reset,
+            ..expiring(expires_at)
+        },
+        TokenRecord {
+            account_id: reset,
+            ..expiring(expires_at)
+        },
+    ];
+    let forgotten = expiring(expires_at);
+    for record in revoked.iter().chain([&used, &forgotten]) {
+        issue(&b, record).await;
+    }
+    assert_eq!(
+        consume(&b, &used.hash, used.issued_at).await.as_ref(),
+        Some(&used)
+    );
+    revoke_all(&b, reset).await;
+    assert_eq!(purge(&b, now, true).await, 1, "a dry run");
+    assert_eq!(purge(&b, now, false).await, 1, "the purge");
+    assert_eq!(purge(&b, now, false).await, 0, "purging twice");
+    assert_eq!(
+        consume(&b, &forgotten.hash, forgotten.issued_at).await,
+        None,
+        "the purged token"
+    );
 }

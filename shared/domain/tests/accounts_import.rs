@@ -189,6 +189,13 @@ impl AccountStore for RacingStore {
     async fn search(&self, text: &str, limit: usize) -> Result<Vec<Account>, StoreError> {
         self.inner.search(text, limit).await
     }
+    async fn expired_on(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
+        self.inner.expired_on(today, limit).await
+    }
 }
 
 #[tokio::test]

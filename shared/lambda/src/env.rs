@@ -1,6 +1,7 @@
 //! The Lambda functions' settings, named as in `infra/template.yaml`.
 
 use patron_hub_domain::distribution::{LinkMethod, WorkerSettings};
+use patron_hub_domain::organizations::Rollover;
 use patron_hub_domain::registration::{ClientKey, ClientKeys, RegistrationSettings};
 use patron_hub_domain::routing::RoutingRules;
 use patron_hub_domain::{InstitutionCode, Network};
@@ -231,6 +232,22 @@ impl Environment {
         )
     }
 
+    /// `STAGING_RETENTION_DAYS`: how many days the daily rollover keeps a
+    /// staging record nobody updates (a whole number ≥ 1), by default the
+    /// domain's [`Rollover::DEFAULT_STAGING_RETENTION_DAYS`].
+    pub fn staging_retention_days(&self) -> Result<u64, EnvError> {
+        self.parsed(
+            "STAGING_RETENTION_DAYS",
+            Rollover::DEFAULT_STAGING_RETENTION_DAYS,
+            |v| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|days| *days >= 1)
+                    .ok_or_else(|| "expected a whole number of days ≥ 1".to_owned())
+            },
+        )
+    }
+
     /// A JSON object of one text per institution code (`{"CODE": "..."}`) in
     /// the variable `name`, with an entry for each of `institutions`.
     pub fn per_institution(
@@ -407,6 +424,31 @@ mod tests {
             panic!("a missing institution must be refused");
         };
         assert!(reason.contains('B') && !reason.contains("ka"), "{reason}");
+    }
+
+    #[test]
+    fn staging_retention_defaults_to_the_domain_and_refuses_nonsense() {
+        assert_eq!(
+            Environment::from_pairs(&[])
+                .staging_retention_days()
+                .unwrap(),
+            Rollover::DEFAULT_STAGING_RETENTION_DAYS
+        );
+        let month = Environment::from_pairs(&[("STAGING_RETENTION_DAYS", " 30 ")]);
+        assert_eq!(month.staging_retention_days().unwrap(), 30);
+        for bad in ["0", "-5", "a year", "1.5"] {
+            assert!(
+                matches!(
+                    Environment::from_pairs(&[("STAGING_RETENTION_DAYS", bad)])
+                        .staging_retention_days(),
+                    Err(EnvError::Invalid {
+                        name: "STAGING_RETENTION_DAYS",
+                        ..
+                    })
+                ),
+                "{bad} must be refused"
+            );
+        }
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! What every patron-hub Lambda function shares: its settings read once from
 //! environment variables and Secrets Manager, the AWS clients and adapters built
-//! once per cold start, JSON logs, and the SQS batch handler of the institution
-//! worker. The function binaries under `functions/` only call into this crate.
+//! once per cold start, JSON logs, the SQS batch handler of the institution
+//! worker and the scheduled handler of the membership rollover. The function
+//! binaries under `functions/` only call into this crate.
 //!
 //! It must never hold a business rule: those live in `patron-hub-domain`.
 
 pub mod env;
 pub mod logs;
+pub mod rollover;
 pub mod sqs_batch;
 pub mod wiring;
 

@@ -5,11 +5,13 @@ use crate::env::{EnvError, Environment};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::distribution::Distributor;
+use patron_hub_domain::organizations::{OrganizationService, Rollover};
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
 };
 use patron_hub_domain::webhook::{WebhookReceiver, WebhookSecrets};
 use patron_hub_domain::{Clock, InstitutionCode, StoreError, SystemClock};
+use patron_hub_http::members::MembersApi;
 use patron_hub_http::registration::RegistrationApi;
 use patron_hub_store_aws::{resolve_queue_urls, AwsStore, EventBridgePublisher, SesMailer};
 use std::collections::BTreeMap;
@@ -257,7 +259,9 @@ pub async fn institution_worker(
 }
 
 /// The `accounts-api` function's service: accounts, tokens, sessions and login
-/// attempts in DynamoDB, mails through SES, links from `PATRON_HUB_PUBLIC_BASE_URL`.
+/// attempts in DynamoDB, mails through SES, links from `PATRON_HUB_PUBLIC_BASE_URL`;
+/// memberships from the same table, so that an organization's administrators
+/// administer the accounts of their department.
 pub async fn account_service(
     env: &Environment,
     aws: &AwsClients,
@@ -279,11 +283,11 @@ pub async fn account_service(
         accounts: Arc::new(store.clone()),
         tokens: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
-        attempts: Arc::new(store),
+        attempts: Arc::new(store.clone()),
         mailer: Arc::new(mailer),
         clock,
     };
-    Ok(AccountService::new(services, settings))
+    Ok(AccountService::new(services, settings).with_memberships(Arc::new(store)))
 }
 
 /// The registration use cases: staging records and the registry in the table,
@@ -351,4 +355,41 @@ pub async fn registration_api(
         client_keys: Arc::new(client_keys),
         events: None,
     })
+}
+
+/// The `members-api` function's router state: organizations, memberships and
+/// the people they name in the table, and the account service of
+/// [`account_service`] to read sessions (it needs the same settings).
+pub async fn members_api(env: &Environment, aws: &AwsClients) -> Result<MembersApi, WiringError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = store(env, aws, &[], &clock).await?;
+    let service = OrganizationService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store),
+        clock,
+    );
+    Ok(MembersApi {
+        service: Arc::new(service),
+        accounts: Arc::new(account_service(env, aws).await?),
+    })
+}
+
+/// The `membership-rollover` function's job over the table: organizations,
+/// accounts, tokens and staging records, the latter kept
+/// `STAGING_RETENTION_DAYS` after their last update.
+pub async fn membership_rollover(
+    env: &Environment,
+    aws: &AwsClients,
+) -> Result<Rollover, WiringError> {
+    let retention_days = env.staging_retention_days()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = store(env, aws, &[], &clock).await?;
+    Ok(Rollover::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store),
+        retention_days,
+    ))
 }

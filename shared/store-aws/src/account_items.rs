@@ -7,19 +7,26 @@
 //!   only way DynamoDB enforces uniqueness. E-mail markers are never deleted
 //!   (an e-mail is reserved for ever); a user-name marker moves with a rename;
 //! - a directory entry (`ACCOUNTS` / `{lower-cased user name}#{id}`) with the
-//!   lower-cased searchable text, for search without Scan.
+//!   lower-cased searchable text, for search without Scan;
+//! - an expiry entry (`DUE#ACCOUNT_EXPIRY` / `{yyyy-mm-dd}#{id}`) naming the
+//!   account, present exactly while the account is not inactive and has an
+//!   expiry date, moved or deleted when either changes: what the daily
+//!   rollover reads to find the accounts past their expiry date.
 //!
 //! Items written by a bulk import also carry its `import_id`, so that a
 //! rollback deletes only what that import wrote.
 
 use crate::error::corrupt;
-use crate::item::{json, key, n, s, text, to_json, Item};
+use crate::item::{json, key, n, primary_key, s, text, to_json, Item};
 use crate::keys::{
-    account_pk, directory_sk, email_pk, user_name_pk, ACCOUNT_SK, DIRECTORY_PK, MARKER_SK,
+    account_expiry_sk, account_pk, directory_sk, email_pk, user_name_pk, ACCOUNT_EXPIRY_PK,
+    ACCOUNT_SK, DIRECTORY_PK, MARKER_SK,
 };
 use crate::transact::{self, Condition, ABSENT};
 use aws_sdk_dynamodb::types::TransactWriteItem;
-use patron_hub_domain::accounts::{Account, AccountId, AccountWriteError, Email, UserName};
+use patron_hub_domain::accounts::{
+    Account, AccountId, AccountState, AccountWriteError, Email, UserName,
+};
 use patron_hub_domain::StoreError;
 
 /// The attribute naming the bulk import that wrote an item.
@@ -53,8 +60,9 @@ pub(crate) struct AccountWrites {
 }
 
 impl AccountWrites {
-    /// The four items of a new account: the account and its two markers only
-    /// if absent; the directory entry (its key holds the id) unconditionally.
+    /// The items of a new account: the account and its two markers only if
+    /// absent; the directory entry and the expiry entry if it is due one (their
+    /// keys hold the id) unconditionally.
     pub(crate) fn create(
         &mut self,
         table: &str,
@@ -79,13 +87,18 @@ impl AccountWrites {
             Some(Condition::new(ABSENT)),
             Guard::Email(account.email.clone()),
         )?;
-        self.put(table, directory_entry(account, import), None, Guard::Free)
+        self.put(table, directory_entry(account, import), None, Guard::Free)?;
+        if let Some(entry) = expiry_entry(account, import) {
+            self.put(table, entry, None, Guard::Free)?;
+        }
+        Ok(())
     }
 
     /// The writes replacing `stored` by `account` (one version later): the
     /// account; a rename moves the user-name marker and the directory entry; a
     /// new e-mail gets its marker (the old one stays); a change of searchable
-    /// text rewrites the directory entry.
+    /// text rewrites the directory entry; a change of expiry date or of being
+    /// inactive moves, adds or deletes the expiry entry.
     pub(crate) fn update(
         &mut self,
         table: &str,
@@ -136,7 +149,29 @@ impl AccountWrites {
                 Guard::Email(account.email.clone()),
             )?;
         }
+        let (before, after) = (expiry_sk(stored), expiry_sk(account));
+        if before != after {
+            if let Some(sk) = before {
+                let entry = key(ACCOUNT_EXPIRY_PK.to_owned(), sk);
+                self.delete(table, entry, None, Guard::Free)?;
+            }
+            if let Some(entry) = expiry_entry(account, None) {
+                self.put(table, entry, None, Guard::Free)?;
+            }
+        }
         Ok(())
+    }
+
+    /// How many writes there are.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Adds `other`'s writes after these.
+    pub(crate) fn append(&mut self, other: AccountWrites) {
+        self.items.extend(other.items);
+        self.guards.extend(other.guards);
+        self.keys.extend(other.keys);
     }
 
     /// The writes, for the transaction.
@@ -237,17 +272,27 @@ fn directory_entry(account: &Account, import: Option<&str>) -> Item {
     item
 }
 
+/// The sort key of the account's expiry entry, if it is due one: not
+/// inactive, with an expiry date.
+fn expiry_sk(account: &Account) -> Option<String> {
+    match (account.state, account.expires_on) {
+        (AccountState::Inactive, _) | (_, None) => None,
+        (_, Some(day)) => Some(account_expiry_sk(day, account.id)),
+    }
+}
+
+/// The account's expiry entry, if it is due one.
+fn expiry_entry(account: &Account, import: Option<&str>) -> Option<Item> {
+    let mut item = key(ACCOUNT_EXPIRY_PK.to_owned(), expiry_sk(account)?);
+    item.insert(ACCOUNT_ID.to_owned(), s(account.id.to_string()));
+    tag(&mut item, import);
+    Some(item)
+}
+
 fn tag(item: &mut Item, import: Option<&str>) {
     if let Some(import) = import {
         item.insert(IMPORT_ID.to_owned(), s(import));
     }
-}
-
-fn primary_key(item: &Item) -> Item {
-    item.iter()
-        .filter(|(name, _)| [crate::keys::PK, crate::keys::SK].contains(&name.as_str()))
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect()
 }
 
 /// What search looks in, lower-cased: user name, e-mail, first and last name,
@@ -325,6 +370,89 @@ mod tests {
         assert!(matches!(refused, AccountWriteError::UserNameTaken(n) if n == "J.Dupont"));
         let refused = writes.refusal(&[0, 2], AccountWriteError::VersionConflict);
         assert!(matches!(refused, AccountWriteError::VersionConflict));
+    }
+
+    /// The sort keys of the expiry entries `writes` puts and deletes.
+    fn expiry_writes(writes: &AccountWrites) -> (Vec<String>, Vec<String>) {
+        let (mut puts, mut deletes) = (Vec::new(), Vec::new());
+        for (item, key) in writes.items().iter().zip(writes.keys()) {
+            if text(key, crate::keys::PK).unwrap() != ACCOUNT_EXPIRY_PK {
+                continue;
+            }
+            let sk = text(key, crate::keys::SK).unwrap().to_owned();
+            if item.put().is_some() {
+                puts.push(sk);
+            } else {
+                deletes.push(sk);
+            }
+        }
+        (puts, deletes)
+    }
+
+    #[test]
+    fn the_expiry_entry_follows_the_expiry_date_and_the_state() {
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2031, 6, d).unwrap();
+        let stored = Account {
+            expires_on: Some(day(15)),
+            ..sample()
+        };
+        let entry = |d| account_expiry_sk(day(d), stored.id);
+        let mut writes = AccountWrites::default();
+        writes.create("t", &stored, Some("import-1")).unwrap();
+        assert_eq!(writes.len(), 5);
+        assert_eq!(expiry_writes(&writes), (vec![entry(15)], vec![]));
+
+        let steps = [
+            (
+                Some(day(20)),
+                AccountState::Active,
+                vec![entry(20)],
+                vec![entry(15)],
+            ),
+            (
+                Some(day(15)),
+                AccountState::PendingActivation,
+                vec![],
+                vec![],
+            ),
+            (
+                Some(day(15)),
+                AccountState::Inactive,
+                vec![],
+                vec![entry(15)],
+            ),
+            (None, AccountState::Active, vec![], vec![entry(15)]),
+        ];
+        for (expires_on, state, puts, deletes) in steps {
+            let next = Account {
+                expires_on,
+                state,
+                version: 2,
+                ..stored.clone()
+            };
+            let mut writes = AccountWrites::default();
+            writes.update("t", &stored, &next).unwrap();
+            assert_eq!(
+                expiry_writes(&writes),
+                (puts, deletes),
+                "{expires_on:?} {state:?}"
+            );
+        }
+        let inactive = Account {
+            state: AccountState::Inactive,
+            ..stored.clone()
+        };
+        let mut writes = AccountWrites::default();
+        writes.create("t", &inactive, None).unwrap();
+        assert_eq!(writes.len(), 4, "no entry for an inactive account");
+        let back = Account {
+            state: AccountState::Active,
+            version: 2,
+            ..inactive.clone()
+        };
+        let mut writes = AccountWrites::default();
+        writes.update("t", &inactive, &back).unwrap();
+        assert_eq!(expiry_writes(&writes), (vec![entry(15)], vec![]));
     }
 
     #[test]

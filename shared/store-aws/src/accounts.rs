@@ -1,20 +1,24 @@
 //! The account store on DynamoDB: every write is one transaction of the
 //! account with its markers and directory entry (see `account_items`), every
-//! lookup by user name or e-mail is two GetItems (marker, then account), and
-//! `taken` is one BatchGetItem of markers.
+//! lookup by user name or e-mail is two GetItems (marker, then account),
+//! `taken` is one BatchGetItem of markers, and `expired_on` one Query of the
+//! expiry index then one BatchGetItem of the accounts it names.
 
 use crate::account_items::{holder, read_account, AccountWrites};
 use crate::error::unavailable;
 use crate::item::{key, text, Item};
-use crate::keys::{account_pk, email_pk, user_name_pk, ACCOUNT_SK, MARKER_SK, PK};
+use crate::keys::{
+    account_pk, day_key, email_pk, user_name_pk, ACCOUNT_EXPIRY_PK, ACCOUNT_SK, MARKER_SK, PK,
+};
 use crate::transact::Outcome;
 use crate::AwsStore;
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use patron_hub_domain::accounts::{
-    Account, AccountId, AccountStore, AccountWriteError, Email, UserName,
+    Account, AccountId, AccountState, AccountStore, AccountWriteError, Email, UserName,
 };
 use patron_hub_domain::StoreError;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 #[async_trait]
 impl AccountStore for AwsStore {
@@ -118,6 +122,39 @@ impl AccountStore for AwsStore {
 
     async fn search(&self, text: &str, limit: usize) -> Result<Vec<Account>, StoreError> {
         self.search_directory(text, limit).await
+    }
+
+    async fn expired_on(&self, today: NaiveDate, limit: usize) -> Result<Vec<Account>, StoreError> {
+        // Entries sort by expiry date: those before `today`'s first key expired
+        // before today.
+        let ids: Vec<AccountId> = self
+            .due_items(
+                "Query account expiry index",
+                ACCOUNT_EXPIRY_PK,
+                day_key(today),
+                limit,
+                |entry| holder(&entry).map(Some),
+            )
+            .await?;
+        let keys = ids
+            .iter()
+            .map(|id| key(account_pk(*id), ACCOUNT_SK))
+            .collect();
+        let mut accounts: HashMap<AccountId, Account> = self
+            .get_many(keys)
+            .await?
+            .iter()
+            .map(|item| read_account(item).map(|account| (account.id, account)))
+            .collect::<Result<_, _>>()?;
+        // An account changed since its entry was read is left to the next run.
+        Ok(ids
+            .iter()
+            .filter_map(|id| accounts.remove(id))
+            .filter(|account| {
+                account.state != AccountState::Inactive
+                    && account.expires_on.is_some_and(|day| day < today)
+            })
+            .collect())
     }
 }
 

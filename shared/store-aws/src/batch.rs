@@ -1,6 +1,6 @@
 //! Reads and deletes of many items by key (BatchGetItem, BatchWriteItem), with
-//! the keys DynamoDB leaves unprocessed under load tried again, and the keys
-//! of one partition found by Query.
+//! the keys DynamoDB leaves unprocessed under load tried again, and the items
+//! or keys of one partition found by Query.
 
 use crate::error::unavailable;
 use crate::item::{key, s, text, Item};
@@ -126,6 +126,49 @@ impl AwsStore {
             .iter()
             .map(|item| Ok(key(text(item, PK)?.to_owned(), text(item, SK)?)))
             .collect()
+    }
+
+    /// The items of partition `pk` whose sort key starts with `prefix`, whole.
+    pub(crate) async fn items_starting(
+        &self,
+        operation: &'static str,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.dynamodb
+            .query()
+            .table_name(&*self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| unavailable(operation, e))
+    }
+
+    /// Every item of partition `pk`, in sort-key order: one strongly
+    /// consistent Query (paged only past 1 MB).
+    pub(crate) async fn items_under(
+        &self,
+        operation: &'static str,
+        pk: String,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.dynamodb
+            .query()
+            .table_name(&*self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| unavailable(operation, e))
     }
 }
 

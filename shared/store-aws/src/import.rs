@@ -1,8 +1,9 @@
 //! Bulk import beyond one transaction: all or nothing by a staged write with a
 //! compensating rollback.
 //!
-//! The accounts are written in order, 25 per TransactWriteItems (4 items each:
-//! the 100-action limit), every item tagged with this import's id. A chunk that
+//! The accounts are written in order, as many per TransactWriteItems as fit in
+//! its 100 actions (4 items each, 5 with an expiry date: 25 or 20 accounts),
+//! every item tagged with this import's id. A chunk that
 //! is refused (a user name or e-mail taken meanwhile by another writer) or that
 //! fails deletes every item the import wrote, each with the condition
 //! `import_id = :this_import` so that nothing another writer owns is touched,
@@ -25,8 +26,8 @@ use patron_hub_domain::accounts::{Account, AccountWriteError};
 use patron_hub_domain::StoreError;
 use std::collections::HashSet;
 
-/// Accounts per transaction: 4 items each, DynamoDB takes at most 100.
-const ACCOUNTS_PER_TRANSACTION: usize = 25;
+/// The most writes one TransactWriteItems may hold.
+const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Deletes of a rollback in flight at once.
 const ROLLBACK_CONCURRENCY: usize = 16;
 /// Passes over the items a rollback could not delete yet.
@@ -41,11 +42,7 @@ impl AwsStore {
         refuse_clashes(accounts)?;
         let import = uuid::Uuid::new_v4().to_string();
         let mut written: Vec<Item> = Vec::new();
-        for chunk in accounts.chunks(ACCOUNTS_PER_TRANSACTION) {
-            let mut writes = AccountWrites::default();
-            for account in chunk {
-                writes.create(&self.table, account, Some(&import))?;
-            }
+        for writes in transactions(&self.table, accounts, &import)? {
             let failure = match self
                 .transact("TransactWriteItems import", writes.items())
                 .await
@@ -126,6 +123,29 @@ impl AwsStore {
     }
 }
 
+/// The creations of `accounts` in order, grouped into transactions of at
+/// most [`MAX_TRANSACTION_ITEMS`] writes, never splitting an account.
+fn transactions(
+    table: &str,
+    accounts: &[Account],
+    import: &str,
+) -> Result<Vec<AccountWrites>, StoreError> {
+    let mut transactions = Vec::new();
+    let mut current = AccountWrites::default();
+    for account in accounts {
+        let mut writes = AccountWrites::default();
+        writes.create(table, account, Some(import))?;
+        if current.len() + writes.len() > MAX_TRANSACTION_ITEMS {
+            transactions.push(std::mem::take(&mut current));
+        }
+        current.append(writes);
+    }
+    if current.len() > 0 {
+        transactions.push(current);
+    }
+    Ok(transactions)
+}
+
 /// Refuses, before writing anything, accounts that share a user name (in any
 /// case) or an e-mail among themselves.
 fn refuse_clashes(accounts: &[Account]) -> Result<(), AccountWriteError> {
@@ -142,4 +162,55 @@ fn refuse_clashes(accounts: &[Account]) -> Result<(), AccountWriteError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, Utc};
+    use patron_hub_domain::accounts::{
+        AccountId, AccountState, Email, Language, PersonName, UserName,
+    };
+    use std::collections::BTreeSet;
+
+    fn account(i: usize, expires: bool) -> Account {
+        Account {
+            id: AccountId::new(),
+            user_name: UserName::parse(&format!("imp{i}")).unwrap(),
+            email: Email::parse(&format!("imp{i}@example.org")).unwrap(),
+            first_name: PersonName::parse("first_name", "Anne").unwrap(),
+            last_name: PersonName::parse("last_name", "Import").unwrap(),
+            department: None,
+            department_roles: Vec::new(),
+            paid: false,
+            state: AccountState::Active,
+            expires_on: expires.then(|| NaiveDate::from_ymd_opt(2031, 6, 30).unwrap()),
+            network_roles: BTreeSet::new(),
+            password_hash: None,
+            language: Language::Fr,
+            created_at: Utc::now(),
+            last_seen_at: None,
+            password_changed_at: None,
+            version: 1,
+        }
+    }
+
+    fn sizes(accounts: &[Account]) -> Vec<usize> {
+        transactions("t", accounts, "import-1")
+            .unwrap()
+            .iter()
+            .map(AccountWrites::len)
+            .collect()
+    }
+
+    #[test]
+    fn transactions_fill_up_to_100_writes_without_splitting_an_account() {
+        let plain: Vec<Account> = (0..60).map(|i| account(i, false)).collect();
+        assert_eq!(sizes(&plain), [100, 100, 40]);
+        let expiring: Vec<Account> = (0..45).map(|i| account(i, true)).collect();
+        assert_eq!(sizes(&expiring), [100, 100, 25]);
+        let mixed: Vec<Account> = (0..30).map(|i| account(i, i % 2 == 0)).collect();
+        assert_eq!(sizes(&mixed), [99, 36], "22 accounts, then 8");
+        assert!(sizes(&[]).is_empty());
+    }
 }

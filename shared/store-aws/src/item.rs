@@ -26,6 +26,14 @@ pub(crate) fn key(pk: String, sk: impl Into<String>) -> Item {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
+/// The primary key (`pk`, `sk`) of an item.
+pub(crate) fn primary_key(item: &Item) -> Item {
+    item.iter()
+        .filter(|(name, _)| [PK, SK].contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
 /// A string attribute of a stored item.
 pub(crate) fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     match item.get(name) {

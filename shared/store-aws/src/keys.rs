@@ -1,8 +1,9 @@
 //! The single table's key layout and time encodings, in one place so that every
 //! item kind is visible at a glance (see the crate doc for the full table).
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use patron_hub_domain::accounts::{AccountId, Email, TokenHash, UserName};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use patron_hub_domain::accounts::{AccountId, Email, OrganizationId, TokenHash, UserName};
+use patron_hub_domain::organizations::MembershipId;
 use patron_hub_domain::registration::ExternalSystemId;
 use patron_hub_domain::{InstitutionCode, PrimaryId};
 use sha2::{Digest, Sha256};
@@ -158,6 +159,105 @@ pub(crate) fn staging_email_pk(email: &Email) -> String {
     format!("STAGING_EMAIL#{email}")
 }
 
+/// Partition of the account expiry index: one item per account that is not
+/// inactive and has an expiry date, sort key [`account_expiry_sk`].
+pub(crate) const ACCOUNT_EXPIRY_PK: &str = "DUE#ACCOUNT_EXPIRY";
+/// Partition of the token expiry index: one item per outstanding token, sort
+/// key [`token_expiry_sk`].
+pub(crate) const TOKEN_EXPIRY_PK: &str = "DUE#TOKEN_EXPIRY";
+/// Partition of the staging index by last update: one item per staging
+/// record, sort key [`staging_updated_sk`].
+pub(crate) const STAGING_UPDATED_PK: &str = "DUE#STAGING_UPDATED";
+/// Partition of the organizations' rollover index: one item per organization
+/// with a membership window, sort key [`rollover_sk`].
+pub(crate) const ROLLOVER_PK: &str = "DUE#ORGANIZATION_ROLLOVER";
+
+/// A day as text that sorts like the day (`yyyy-mm-dd`; every date the
+/// domain handles has a four-digit year).
+pub(crate) fn day_key(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// The smallest text sorting after every due sort key of `day` (`{day}#…`):
+/// `$` follows `#` in ASCII. `sk < day_end(day)` selects the day and before.
+pub(crate) fn day_end(day: NaiveDate) -> String {
+    format!("{}$", day_key(day))
+}
+
+/// Sort key of an account in the expiry index: by expiry date, unique by id.
+pub(crate) fn account_expiry_sk(expires_on: NaiveDate, id: AccountId) -> String {
+    format!("{}#{id}", day_key(expires_on))
+}
+
+/// Sort key of a token in the expiry index: by expiry time, unique by hash.
+pub(crate) fn token_expiry_sk(expires_at: DateTime<Utc>, hash: &TokenHash) -> String {
+    format!("{}#{}", time_key(expires_at), hash.as_str())
+}
+
+/// Sort key of a staging record in the index by last update, unique by id.
+pub(crate) fn staging_updated_sk(updated: DateTime<Utc>, id: &ExternalSystemId) -> String {
+    format!("{}#{id}", time_key(updated))
+}
+
+/// Sort key of an organization in the rollover index: by due date, unique by id.
+pub(crate) fn rollover_sk(due: NaiveDate, id: OrganizationId) -> String {
+    format!("{}#{}", day_key(due), id.0)
+}
+
+/// Sort key of an organization item.
+pub(crate) const ORGANIZATION_SK: &str = "ORGANIZATION";
+/// Sort key of a membership item.
+pub(crate) const MEMBERSHIP_SK: &str = "MEMBERSHIP";
+/// Sort key of the guard of one person's memberships of one organization.
+pub(crate) const GUARD_SK: &str = "GUARD";
+
+/// Partition key of an organization.
+pub(crate) fn organization_pk(id: OrganizationId) -> String {
+    format!("ORGANIZATION#{}", id.0)
+}
+
+/// Partition key of a membership.
+pub(crate) fn membership_pk(id: MembershipId) -> String {
+    format!("MEMBERSHIP#{id}")
+}
+
+/// Partition holding a copy of every membership of an organization.
+pub(crate) fn organization_memberships_pk(id: OrganizationId) -> String {
+    format!("ORGANIZATION_MEMBERSHIPS#{}", id.0)
+}
+
+/// Partition holding a copy of every membership of a person.
+pub(crate) fn person_memberships_pk(person: AccountId) -> String {
+    format!("PERSON_MEMBERSHIPS#{person}")
+}
+
+/// Sort key of a membership's copies: by first day, then id (uuid text sorts
+/// like the uuid).
+pub(crate) fn membership_copy_sk(start: NaiveDate, id: MembershipId) -> String {
+    format!("{}#{id}", day_key(start))
+}
+
+/// Partition holding an organization's fee entries.
+pub(crate) fn organization_fees_pk(id: OrganizationId) -> String {
+    format!("ORGANIZATION_FEES#{}", id.0)
+}
+
+/// Sort key of a fee entry: by time charged, unique by membership.
+pub(crate) fn fee_sk(charged_at: DateTime<Utc>, membership: MembershipId) -> String {
+    format!("{}#{membership}", time_key(charged_at))
+}
+
+/// Partition key of the guard whose version every change of one person's
+/// periods in one organization bumps (the overlap check's lock).
+pub(crate) fn periods_guard_pk(person: AccountId, organization: OrganizationId) -> String {
+    format!("MEMBERSHIP_PERIODS#{person}#{}", organization.0)
+}
+
+/// Partition key of a person's AGENT marker.
+pub(crate) fn agent_pk(person: AccountId) -> String {
+    format!("AGENT#{person}")
+}
+
 /// A time as text that sorts like the time (fixed-width RFC 3339, nanoseconds).
 pub(crate) fn time_key(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Nanos, true)
@@ -254,6 +354,44 @@ mod tests {
     fn ttl_rounds_up_to_whole_seconds() {
         assert_eq!(epoch_seconds(at(100, 0)), 100);
         assert_eq!(epoch_seconds(at(100, 1)), 101);
+    }
+
+    #[test]
+    fn due_keys_of_a_day_sort_below_its_end_and_above_the_day_before() {
+        let day = NaiveDate::from_ymd_opt(2031, 6, 15).unwrap();
+        let id = AccountId(uuid::Uuid::from_u128(u128::MAX));
+        let key = account_expiry_sk(day, id);
+        assert_eq!(key, format!("2031-06-15#{id}"));
+        assert!(key < day_end(day));
+        assert!(key > day_key(day), "`sk < day_key` leaves the day out");
+        assert!(day_end(day.pred_opt().unwrap()) < key);
+        assert!(day_end(day) < day_key(day.succ_opt().unwrap()));
+        let early = NaiveDate::from_ymd_opt(987, 1, 2).unwrap();
+        assert_eq!(day_key(early), "0987-01-02");
+    }
+
+    #[test]
+    fn membership_copies_sort_by_first_day_then_id() {
+        let (low, high) = (
+            MembershipId(uuid::Uuid::from_u128(1)),
+            MembershipId(uuid::Uuid::from_u128(u128::MAX - 1)),
+        );
+        let day = NaiveDate::from_ymd_opt(2031, 6, 15).unwrap();
+        let next = day.succ_opt().unwrap();
+        let mut keys = vec![
+            membership_copy_sk(next, low),
+            membership_copy_sk(day, high),
+            membership_copy_sk(day, low),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                membership_copy_sk(day, low),
+                membership_copy_sk(day, high),
+                membership_copy_sk(next, low)
+            ]
+        );
     }
 
     #[test]

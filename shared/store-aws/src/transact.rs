@@ -211,7 +211,7 @@ fn classify(codes: &[String]) -> Option<Cancelled> {
 }
 
 /// A random pause before another try, longer after each attempt.
-fn pause(attempt: u32) -> Duration {
+pub(crate) fn pause(attempt: u32) -> Duration {
     let ceiling = 20u64 << attempt.min(6);
     Duration::from_millis(rand::thread_rng().gen_range(ceiling / 2..=ceiling))
 }

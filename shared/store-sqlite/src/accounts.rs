@@ -3,13 +3,16 @@
 //! every e-mail an account ever held in `reserved_emails`, so that an address is
 //! never given to another account, after a change or a deactivation alike. Each
 //! write checks and reserves in one IMMEDIATE transaction; `create_all` writes a
-//! whole import in one, so a conflict anywhere leaves nothing behind.
+//! whole import in one, so a conflict anywhere leaves nothing behind. Every write
+//! also sets the row's expiry day (only while the account is not inactive), so
+//! the accounts past their expiry are one range of its index.
 
-use crate::codec::{db_error, from_json, stored_version, to_json};
+use crate::codec::{day_number, db_error, from_json, json_rows, stored_version, to_json};
 use crate::SqliteStore;
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use patron_hub_domain::accounts::{
-    Account, AccountId, AccountStore, AccountWriteError, Email, UserName,
+    Account, AccountId, AccountState, AccountStore, AccountWriteError, Email, UserName,
 };
 use patron_hub_domain::StoreError;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -33,6 +36,11 @@ const EMAIL_HOLDER: &str = "SELECT account_id FROM reserved_emails WHERE email =
 const SEARCH: &str = "SELECT account FROM accounts WHERE instr(search_text, ?1) > 0
      ORDER BY user_name_key LIMIT ?2";
 
+/// Up to `?2` accounts whose expiry day is before `?1`, earliest first
+/// (`accounts_by_expiry`, which holds only accounts that are not inactive).
+const SELECT_EXPIRED: &str = "SELECT account FROM accounts WHERE expires_on < ?1
+     ORDER BY expires_on, id LIMIT ?2";
+
 /// Separates the fields of the search text: a control character, which no user
 /// name, e-mail or person name may contain, so no match spans two fields.
 const FIELD_SEPARATOR: &str = "\u{1f}";
@@ -48,6 +56,17 @@ fn search_text(account: &Account) -> String {
     ]
     .join(FIELD_SEPARATOR)
     .to_lowercase()
+}
+
+/// The day number the expiry index keeps for `account`: its expiry day, unless
+/// it has none or is inactive (then the rollover has nothing to do with it).
+fn expiry_day(account: &Account) -> Option<i64> {
+    match account.state {
+        AccountState::Inactive => None,
+        AccountState::PendingActivation | AccountState::Active => {
+            account.expires_on.map(day_number)
+        }
+    }
 }
 
 /// The id of whoever `sql` finds holding `key`.
@@ -103,8 +122,9 @@ fn insert(tx: &Transaction<'_>, account: &Account) -> Result<(), AccountWriteErr
     check_free(tx, account, None)?;
     reserve_email(tx, account)?;
     tx.prepare_cached(
-        "INSERT INTO accounts (id, user_name_key, email, version, search_text, account)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO accounts (id, user_name_key, email, version, search_text, expires_on,
+             account)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .and_then(|mut insert| {
         insert.execute(params![
@@ -113,6 +133,7 @@ fn insert(tx: &Transaction<'_>, account: &Account) -> Result<(), AccountWriteErr
             account.email.as_str(),
             version,
             search_text(account),
+            expiry_day(account),
             record,
         ])
     })
@@ -140,7 +161,7 @@ fn replace(tx: &Transaction<'_>, account: &Account) -> Result<(), AccountWriteEr
     reserve_email(tx, account)?;
     tx.execute(
         "UPDATE accounts SET user_name_key = ?2, email = ?3, version = ?4, search_text = ?5,
-             account = ?6
+             expires_on = ?6, account = ?7
          WHERE id = ?1",
         params![
             id,
@@ -148,6 +169,7 @@ fn replace(tx: &Transaction<'_>, account: &Account) -> Result<(), AccountWriteEr
             account.email.as_str(),
             stored_version(account.version)?,
             search_text(account),
+            expiry_day(account),
             to_json(account)?,
         ],
     )
@@ -238,12 +260,39 @@ impl AccountStore for SqliteStore {
         let text = text.to_owned();
         self.read(move |tx| search(tx, &text, limit)).await
     }
+
+    async fn expired_on(&self, today: NaiveDate, limit: usize) -> Result<Vec<Account>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |tx| json_rows(tx, SELECT_EXPIRED, params![day_number(today), limit]))
+            .await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::tests::{migrated_in_memory, query_plan};
+    use crate::schema::migrate;
+    use crate::schema::tests::{migrated_in_memory, migrated_in_memory_up_to, query_plan};
+
+    /// An active account without an expiry date, as JSON once stored it.
+    fn sample_account() -> Account {
+        serde_json::from_value(serde_json::json!({
+            "id": "7f9c1f0e-8d5e-4b7a-9a43-3f1e2b0c4d5e",
+            "user_name": "Z.Orsted",
+            "email": "zoe@example.org",
+            "first_name": "ÉLODIE",
+            "last_name": "Lefèvre",
+            "department": null,
+            "state": "active",
+            "expires_on": null,
+            "password_hash": null,
+            "created_at": "2025-01-01T00:00:00Z",
+            "last_seen_at": null,
+            "password_changed_at": null,
+            "version": 1
+        }))
+        .unwrap()
+    }
 
     #[test]
     fn lookups_by_email_and_user_name_are_one_index_search_each() {
@@ -266,25 +315,74 @@ mod tests {
     }
 
     #[test]
-    fn search_text_is_lower_cased_with_accents_and_fields_kept_apart() {
-        let account: Account = serde_json::from_value(serde_json::json!({
-            "id": "7f9c1f0e-8d5e-4b7a-9a43-3f1e2b0c4d5e",
-            "user_name": "Z.Orsted",
-            "email": "zoe@example.org",
-            "first_name": "ÉLODIE",
-            "last_name": "Lefèvre",
-            "department": null,
-            "state": "active",
-            "expires_on": null,
-            "password_hash": null,
-            "created_at": "2025-01-01T00:00:00Z",
-            "last_seen_at": null,
-            "password_changed_at": null,
-            "version": 1
-        }))
-        .unwrap();
+    fn migration_5_fills_the_expiry_day_of_stored_accounts_as_writes_do() {
+        let mut conn = migrated_in_memory_up_to(4);
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        let stored: Vec<Account> = [
+            (AccountState::Active, day(2026, 6, 30)),
+            (AccountState::Active, day(2024, 2, 29)),
+            (AccountState::PendingActivation, day(1, 1, 1)),
+            (AccountState::Active, day(0, 3, 1)),
+            (AccountState::Active, day(9999, 12, 31)),
+            (AccountState::Active, None),
+            (AccountState::Inactive, day(2020, 1, 1)),
+        ]
+        .into_iter()
+        .map(|(state, expires_on)| Account {
+            id: AccountId::new(),
+            state,
+            expires_on,
+            ..sample_account()
+        })
+        .collect();
+        for account in &stored {
+            conn.execute(
+                "INSERT INTO accounts (id, user_name_key, email, version, search_text, account)
+                 VALUES (?1, ?1, ?1, 1, '', ?2)",
+                params![account.id.to_string(), to_json(account).unwrap()],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        for account in &stored {
+            let filled: Option<i64> = conn
+                .query_row(
+                    "SELECT expires_on FROM accounts WHERE id = ?1",
+                    params![account.id.to_string()],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            let expected = expiry_day(account);
+            assert_eq!(
+                filled, expected,
+                "{:?} {:?}",
+                account.state, account.expires_on
+            );
+        }
+        assert_eq!(expiry_day(&stored[0]), day(2026, 6, 30).map(day_number));
         assert_eq!(
-            search_text(&account),
+            expiry_day(&stored[6]),
+            None,
+            "an inactive account is never due"
+        );
+    }
+
+    #[test]
+    fn expired_accounts_are_one_range_of_the_expiry_index_in_its_order() {
+        let conn = migrated_in_memory();
+        let plan = query_plan(&conn, SELECT_EXPIRED);
+        assert!(
+            plan.contains("SEARCH accounts USING INDEX accounts_by_expiry (expires_on<?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn search_text_is_lower_cased_with_accents_and_fields_kept_apart() {
+        assert_eq!(
+            search_text(&sample_account()),
             "z.orsted\u{1f}zoe@example.org\u{1f}élodie\u{1f}lefèvre"
         );
     }

@@ -20,6 +20,7 @@ mod ledger;
 mod login_attempts;
 mod memberships;
 mod organizations;
+mod purge;
 mod queue;
 mod registry;
 mod schema;

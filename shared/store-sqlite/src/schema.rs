@@ -177,6 +177,31 @@ const MIGRATIONS: &[&str] = &[
         date_end     INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     ",
+    // 5: what the daily rollover reads by due date: accounts by expiry day (a day
+    // number, NULL when the account has none or is inactive), tokens by expiry,
+    // staging records by their last update (microseconds). The new columns are
+    // filled from the stored JSON: 1721424.5 is the Julian day of 31 December of
+    // year 0, so a date's Julian day minus it is its day number; an RFC 3339
+    // time's whole seconds come from `unixepoch` and its fraction (up to nine
+    // digits before the `Z`) is cut to six, as `codec::micros` does.
+    "
+    ALTER TABLE accounts ADD COLUMN expires_on INTEGER;
+    UPDATE accounts
+    SET expires_on = CAST(julianday(account ->> '$.expires_on') - 1721424.5 AS INTEGER)
+    WHERE account ->> '$.state' <> 'inactive';
+    CREATE INDEX accounts_by_expiry ON accounts (expires_on) WHERE expires_on IS NOT NULL;
+
+    CREATE INDEX account_tokens_by_expiry ON account_tokens (expires_at_us);
+
+    ALTER TABLE staging_records ADD COLUMN updated_at_us INTEGER;
+    UPDATE staging_records
+    SET updated_at_us = unixepoch(substr(record ->> '$.updatedDate', 1, 19)) * 1000000
+        + CASE WHEN substr(record ->> '$.updatedDate', 20, 1) = '.'
+          THEN CAST(substr(rtrim(substr(record ->> '$.updatedDate', 21), 'Z') || '000000', 1, 6)
+               AS INTEGER)
+          ELSE 0 END;
+    CREATE INDEX staging_records_by_update ON staging_records (updated_at_us);
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The
@@ -219,6 +244,18 @@ pub(crate) mod tests {
     pub(crate) fn migrated_in_memory() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
+        conn
+    }
+
+    /// A new in-memory database with only the first `version` migrations, to
+    /// hold rows written before a later migration.
+    pub(crate) fn migrated_in_memory_up_to(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
         conn
     }
 

@@ -1,14 +1,22 @@
 //! Single-use tokens, kept by their SHA-256 only (the record holds the hash,
 //! never the token). Using one deletes it in the same transaction that reads
-//! it, so two concurrent uses cannot both succeed.
+//! it, so two concurrent uses cannot both succeed. The tokens expired before
+//! an instant are one range of the expiry index, purged in one statement.
 
 use crate::codec::{db_error, from_json, micros, to_json};
+use crate::purge::Purge;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use patron_hub_domain::accounts::{AccountId, TokenHash, TokenRecord, TokenStore};
 use patron_hub_domain::StoreError;
 use rusqlite::{params, OptionalExtension, Transaction};
+
+/// The tokens expired before `?1` (`account_tokens_by_expiry`).
+static EXPIRED: Purge = Purge {
+    count: "SELECT count(*) FROM account_tokens WHERE expires_at_us < ?1",
+    delete: "DELETE FROM account_tokens WHERE expires_at_us < ?1",
+};
 
 /// Keeps a new token, and forgets the tokens of the same account that had
 /// already expired when it was issued, so unused tokens do not pile up.
@@ -79,5 +87,28 @@ impl TokenStore for SqliteStore {
             .map_err(db_error)
         })
         .await
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>, dry_run: bool) -> Result<u64, StoreError> {
+        self.purge(&EXPIRED, micros(now), dry_run).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::tests::{migrated_in_memory, query_plan};
+
+    #[test]
+    fn expired_tokens_are_one_range_of_the_expiry_index() {
+        let conn = migrated_in_memory();
+        for sql in [EXPIRED.count, EXPIRED.delete] {
+            let plan = query_plan(&conn, sql);
+            assert!(
+                plan.contains("account_tokens USING COVERING INDEX account_tokens_by_expiry (expires_at_us<?)"),
+                "{plan}"
+            );
+            assert!(!plan.contains("SCAN"), "{plan}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 use super::{Account, AccountId, Email, Language, TokenHash, UserName};
 use crate::StoreError;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Why an account could not be written.
@@ -53,6 +53,10 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(Vec<UserName>, Vec<Email>), StoreError>;
     /// Accounts whose user name, e-mail or names contain `text` (case-insensitive), at most `limit`.
     async fn search(&self, text: &str, limit: usize) -> Result<Vec<Account>, StoreError>;
+    /// Up to `limit` accounts that are not inactive and whose expiry date is
+    /// before `today`, read from an index keyed by expiry date (never a scan):
+    /// what the daily rollover deactivates.
+    async fn expired_on(&self, today: NaiveDate, limit: usize) -> Result<Vec<Account>, StoreError>;
 }
 
 /// What a single-use token is for.
@@ -100,6 +104,9 @@ pub trait TokenStore: Send + Sync {
     ) -> Result<Option<TokenRecord>, StoreError>;
     /// Removes every outstanding token of an account (after a password reset).
     async fn revoke_all(&self, account_id: AccountId) -> Result<(), StoreError>;
+    /// Counts, and unless `dry_run` removes, the tokens that expired before
+    /// `now` (an index keyed by expiry, never a scan).
+    async fn purge_expired(&self, now: DateTime<Utc>, dry_run: bool) -> Result<u64, StoreError>;
 }
 
 /// A stored session: its hash, never the session token.

@@ -60,6 +60,13 @@ pub trait StagingRecords: Send + Sync {
     async fn update(&self, record: &StagingRecord) -> Result<(), RecordWriteError>;
     /// Removes a record whose stored version is `record.version`, freeing its e-mail.
     async fn remove(&self, record: &StagingRecord) -> Result<(), RecordWriteError>;
+    /// Counts, and unless `dry_run` removes, the records last updated before
+    /// `updated_before` (an index keyed by that date, never a scan).
+    async fn purge_stale(
+        &self,
+        updated_before: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Something that happened which other systems (the discovery layer) react to.

@@ -1,0 +1,156 @@
+//! The daily `membership-rollover` job: yearly club windows move forward,
+//! expired accounts are deactivated, stale staging records and used-up
+//! tokens are purged. It reads only what is due (indexes keyed by due date),
+//! and running it twice for one date changes nothing the second time.
+
+use super::{MembershipWriteError, OrganizationStore};
+use crate::accounts::{AccountState, AccountStore, AccountWriteError, TokenStore};
+use crate::registration::StagingRecords;
+use crate::StoreError;
+use chrono::{Days, NaiveDate, NaiveTime};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// How many due records are read at a time.
+const BATCH: usize = 500;
+
+/// What one run did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RolloverSummary {
+    /// The date the run was for.
+    pub date: Option<NaiveDate>,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// Organizations whose window moved forward a year.
+    pub organizations_rolled: u64,
+    /// Accounts past their expiry date made inactive.
+    pub accounts_deactivated: u64,
+    /// Staging records not touched for the retention period, removed.
+    pub staging_records_purged: u64,
+    /// Expired tokens removed.
+    pub tokens_purged: u64,
+}
+
+/// The stores the rollover works on.
+pub struct Rollover {
+    organizations: Arc<dyn OrganizationStore>,
+    accounts: Arc<dyn AccountStore>,
+    tokens: Arc<dyn TokenStore>,
+    staging: Arc<dyn StagingRecords>,
+    staging_retention: Days,
+}
+
+impl Rollover {
+    /// How long a staging record nobody updates is kept by default.
+    pub const DEFAULT_STAGING_RETENTION_DAYS: u64 = 365;
+
+    /// A rollover over these stores.
+    pub fn new(
+        organizations: Arc<dyn OrganizationStore>,
+        accounts: Arc<dyn AccountStore>,
+        tokens: Arc<dyn TokenStore>,
+        staging: Arc<dyn StagingRecords>,
+        staging_retention_days: u64,
+    ) -> Self {
+        Self {
+            organizations,
+            accounts,
+            tokens,
+            staging,
+            staging_retention: Days::new(staging_retention_days),
+        }
+    }
+
+    /// Runs the rollover for `today`.
+    pub async fn run(
+        &self,
+        today: NaiveDate,
+        dry_run: bool,
+    ) -> Result<RolloverSummary, StoreError> {
+        let start_of_day = today.and_time(NaiveTime::MIN).and_utc();
+        let staging_cutoff = today
+            .checked_sub_days(self.staging_retention)
+            .unwrap_or(NaiveDate::MIN)
+            .and_time(NaiveTime::MIN)
+            .and_utc();
+        Ok(RolloverSummary {
+            date: Some(today),
+            dry_run,
+            organizations_rolled: self.roll_organizations(today, dry_run).await?,
+            accounts_deactivated: self.deactivate_accounts(today, dry_run).await?,
+            staging_records_purged: self.staging.purge_stale(staging_cutoff, dry_run).await?,
+            tokens_purged: self.tokens.purge_expired(start_of_day, dry_run).await?,
+        })
+    }
+
+    async fn roll_organizations(&self, today: NaiveDate, dry_run: bool) -> Result<u64, StoreError> {
+        if dry_run {
+            let due = self
+                .organizations
+                .due_for_rollover(today, usize::MAX)
+                .await?;
+            return Ok(due.len() as u64);
+        }
+        let mut rolled = 0;
+        loop {
+            let due = self.organizations.due_for_rollover(today, BATCH).await?;
+            if due.is_empty() {
+                return Ok(rolled);
+            }
+            let mut progressed = false;
+            for organization in due {
+                let Some(next) = organization.rolled_over(today) else {
+                    continue;
+                };
+                match self.organizations.update(&next).await {
+                    Ok(()) => {
+                        rolled += 1;
+                        progressed = true;
+                    }
+                    // Edited meanwhile: the next batch reads it again.
+                    Err(MembershipWriteError::VersionConflict) => progressed = true,
+                    Err(MembershipWriteError::Store(error)) => return Err(error),
+                    Err(other) => return Err(StoreError::Unavailable(other.to_string())),
+                }
+            }
+            if !progressed {
+                return Ok(rolled);
+            }
+        }
+    }
+
+    async fn deactivate_accounts(
+        &self,
+        today: NaiveDate,
+        dry_run: bool,
+    ) -> Result<u64, StoreError> {
+        if dry_run {
+            return Ok(self.accounts.expired_on(today, usize::MAX).await?.len() as u64);
+        }
+        let mut deactivated = 0;
+        loop {
+            let due = self.accounts.expired_on(today, BATCH).await?;
+            if due.is_empty() {
+                return Ok(deactivated);
+            }
+            let mut progressed = false;
+            for account in due {
+                let mut next = account.clone();
+                next.state = AccountState::Inactive;
+                next.version = account.version + 1;
+                match self.accounts.update(&next).await {
+                    Ok(()) => {
+                        deactivated += 1;
+                        progressed = true;
+                    }
+                    Err(AccountWriteError::VersionConflict) => progressed = true,
+                    Err(AccountWriteError::Store(error)) => return Err(error),
+                    Err(other) => return Err(StoreError::Unavailable(other.to_string())),
+                }
+            }
+            if !progressed {
+                return Ok(deactivated);
+            }
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The items of organizations and memberships, and the writes of one
+//! transaction on them, each with what its failed condition means:
+//! - the organization (`ORGANIZATION#{id}` / `ORGANIZATION`): JSON and `version`;
+//! - its rollover entry (`DUE#ORGANIZATION_ROLLOVER` / `{due date}#{id}`), a
+//!   copy of the organization, present while it has a membership window;
+//! - the membership (`MEMBERSHIP#{id}` / `MEMBERSHIP`): JSON and `version`;
+//! - a copy of it in its organization's partition
+//!   (`ORGANIZATION_MEMBERSHIPS#{organization}`) and in its person's
+//!   (`PERSON_MEMBERSHIPS#{person}`), both sorted by `{date_start}#{id}`;
+//! - a fee entry (`ORGANIZATION_FEES#{organization}` / `{charged_at}#{membership}`);
+//! - the periods guard (`MEMBERSHIP_PERIODS#{person}#{organization}` / `GUARD`):
+//!   a `version` bumped by every write that adds or moves a period of that
+//!   person in that organization, under the condition that it is still the
+//!   version read before the overlap check;
+//! - the AGENT marker (`AGENT#{person}` / `MARKER`): the `organization`,
+//!   `membership` and `date_end` through which the person is AGENT.
+
+use crate::item::{key, n, primary_key, s, to_json, Item};
+use crate::keys::{
+    agent_pk, day_key, fee_sk, membership_copy_sk, membership_pk, organization_fees_pk,
+    organization_memberships_pk, organization_pk, periods_guard_pk, person_memberships_pk,
+    rollover_sk, GUARD_SK, MARKER_SK, MEMBERSHIP_SK, ORGANIZATION_SK, ROLLOVER_PK,
+};
+use crate::transact::{self, Condition, ABSENT};
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use chrono::NaiveDate;
+use patron_hub_domain::organizations::{
+    FeeEntry, Membership, MembershipWriteError, Organization, Role,
+};
+use patron_hub_domain::StoreError;
+
+/// The attribute holding a membership as JSON (on the item and its copies).
+pub(crate) const MEMBERSHIP: &str = "membership";
+/// The attribute holding an organization as JSON (on the item and its entry).
+pub(crate) const ORGANIZATION: &str = "organization";
+/// The attribute holding a fee entry as JSON.
+pub(crate) const FEE: &str = "fee";
+/// The attribute holding a record's (or the guard's) version.
+pub(crate) const VERSION: &str = "version";
+
+/// The AGENT marker may be taken: there is none, or it is this
+/// organization's, or its membership ended before today.
+const TAKE_MARKER: &str =
+    "attribute_not_exists(pk) OR organization = :organization OR date_end < :today";
+/// The AGENT marker still names the membership it was read naming.
+const MARKER_NAMES: &str = "membership = :membership";
+/// The record is stored at the version expected.
+const AT_VERSION: &str = "version = :expected";
+
+/// What the failed condition of one write means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// The organization or membership is not at the version expected (or,
+    /// created, exists already).
+    Record,
+    /// The person's periods in the organization changed since they were read.
+    Periods,
+    /// The person is AGENT through a valid membership of another organization.
+    AgentElsewhere,
+    /// The AGENT marker changed since it was read.
+    Marker,
+    /// A write without condition.
+    Free,
+}
+
+/// Why a transaction of [`Writes`] was refused.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// What the writes were planned from changed meanwhile: read and plan again.
+    Overtaken,
+    /// The answer to give.
+    Final(MembershipWriteError),
+}
+
+/// The writes of one transaction on organizations and memberships.
+#[derive(Default)]
+pub(crate) struct Writes {
+    items: Vec<TransactWriteItem>,
+    checks: Vec<Check>,
+}
+
+impl Writes {
+    /// The writes, for the transaction.
+    pub(crate) fn items(&self) -> Vec<TransactWriteItem> {
+        self.items.clone()
+    }
+
+    /// What the failed conditions at these positions mean: something read
+    /// changed (plan again) before a record at another version, before AGENT
+    /// elsewhere.
+    pub(crate) fn refusal(&self, failed: &[usize]) -> Refusal {
+        let failed: Vec<Check> = failed
+            .iter()
+            .filter_map(|at| self.checks.get(*at).copied())
+            .collect();
+        if failed.contains(&Check::Periods) || failed.contains(&Check::Marker) {
+            Refusal::Overtaken
+        } else if failed.contains(&Check::Record) {
+            Refusal::Final(MembershipWriteError::VersionConflict)
+        } else if failed.contains(&Check::AgentElsewhere) {
+            Refusal::Final(MembershipWriteError::AgentElsewhere)
+        } else {
+            Refusal::Final(MembershipWriteError::Store(StoreError::Corrupt(
+                "a write without condition was refused".to_owned(),
+            )))
+        }
+    }
+
+    /// A new organization (absent before) and its rollover entry.
+    pub(crate) fn create_organization(
+        &mut self,
+        table: &str,
+        organization: &Organization,
+    ) -> Result<(), StoreError> {
+        let copy = to_json(organization)?;
+        let item = organization_item(organization, &copy);
+        self.put(table, item, Some(Condition::new(ABSENT)), Check::Record)?;
+        if let Some(entry) = rollover_entry(organization, &copy) {
+            self.put(table, entry, None, Check::Free)?;
+        }
+        Ok(())
+    }
+
+    /// `organization` replacing `stored` (its version before), with its
+    /// rollover entry moved, rewritten or deleted.
+    pub(crate) fn update_organization(
+        &mut self,
+        table: &str,
+        stored: &Organization,
+        organization: &Organization,
+    ) -> Result<(), StoreError> {
+        let copy = to_json(organization)?;
+        let item = organization_item(organization, &copy);
+        self.put(table, item, Some(at_version(stored.version)), Check::Record)?;
+        let entry = rollover_entry(organization, &copy);
+        if let Some(old) = rollover_key(stored) {
+            if entry.as_ref().map(primary_key) != Some(old.clone()) {
+                self.delete(table, old, None, Check::Free)?;
+            }
+        }
+        if let Some(entry) = entry {
+            self.put(table, entry, None, Check::Free)?;
+        }
+        Ok(())
+    }
+
+    /// A new membership (absent before) with its copies and fee entry; the
+    /// periods guard moves on from `periods` (the version read before the
+    /// overlap check, None when there was no guard); an AGENT takes the marker
+    /// on `today`.
+    pub(crate) fn add_membership(
+        &mut self,
+        table: &str,
+        membership: &Membership,
+        fee: Option<&FeeEntry>,
+        periods: Option<u64>,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let copy = to_json(membership)?;
+        let item = membership_item(membership, &copy);
+        self.put(table, item, Some(Condition::new(ABSENT)), Check::Record)?;
+        for copy in copies(membership, &copy) {
+            self.put(table, copy, None, Check::Free)?;
+        }
+        if let Some(fee) = fee {
+            self.put(table, fee_item(fee)?, None, Check::Free)?;
+        }
+        self.periods(table, membership, periods)?;
+        if membership.roles.contains(&Role::Agent) {
+            self.take_marker(table, membership, today)?;
+        }
+        Ok(())
+    }
+
+    /// `membership` replacing `stored` (its version before), with its copies
+    /// moved or rewritten.
+    pub(crate) fn update_membership(
+        &mut self,
+        table: &str,
+        stored: &Membership,
+        membership: &Membership,
+    ) -> Result<(), StoreError> {
+        let copy = to_json(membership)?;
+        let item = membership_item(membership, &copy);
+        self.put(table, item, Some(at_version(stored.version)), Check::Record)?;
+        let new = copies(membership, &copy);
+        let new_keys: Vec<Item> = new.iter().map(primary_key).collect();
+        for old in copy_keys(stored) {
+            if !new_keys.contains(&old) {
+                self.delete(table, old, None, Check::Free)?;
+            }
+        }
+        for copy in new {
+            self.put(table, copy, None, Check::Free)?;
+        }
+        Ok(())
+    }
+
+    /// The removal of `membership` (stored at its version) and its copies.
+    pub(crate) fn remove_membership(
+        &mut self,
+        table: &str,
+        membership: &Membership,
+    ) -> Result<(), StoreError> {
+        let item = key(membership_pk(membership.id), MEMBERSHIP_SK);
+        let condition = Some(at_version(membership.version));
+        self.delete(table, item, condition, Check::Record)?;
+        for old in copy_keys(membership) {
+            self.delete(table, old, None, Check::Free)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the periods guard of `membership`'s person and organization on
+    /// from `read` (the version read before the overlap check).
+    pub(crate) fn periods(
+        &mut self,
+        table: &str,
+        membership: &Membership,
+        read: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut guard = key(
+            periods_guard_pk(membership.person, membership.organization),
+            GUARD_SK,
+        );
+        let next = read.map_or(1, |version| version + 1);
+        guard.insert(VERSION.to_owned(), n(next));
+        let condition = match read {
+            None => Condition::new(ABSENT),
+            Some(version) => at_version(version),
+        };
+        self.put(table, guard, Some(condition), Check::Periods)
+    }
+
+    /// Points the person's AGENT marker at `membership`, unless a membership
+    /// of another organization valid on `today` holds it.
+    pub(crate) fn take_marker(
+        &mut self,
+        table: &str,
+        membership: &Membership,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let mut marker = key(agent_pk(membership.person), MARKER_SK);
+        marker.extend([
+            (
+                ORGANIZATION.to_owned(),
+                s(membership.organization.0.to_string()),
+            ),
+            (MEMBERSHIP.to_owned(), s(membership.id.to_string())),
+            ("date_end".to_owned(), s(day_key(membership.date_end))),
+        ]);
+        let condition = Condition::new(TAKE_MARKER)
+            .with(":organization", s(membership.organization.0.to_string()))
+            .with(":today", s(day_key(today)));
+        self.put(table, marker, Some(condition), Check::AgentElsewhere)
+    }
+
+    /// Deletes the person's AGENT marker, read naming `membership`.
+    pub(crate) fn release_marker(
+        &mut self,
+        table: &str,
+        membership: &Membership,
+    ) -> Result<(), StoreError> {
+        let marker = key(agent_pk(membership.person), MARKER_SK);
+        let condition =
+            Condition::new(MARKER_NAMES).with(":membership", s(membership.id.to_string()));
+        self.delete(table, marker, Some(condition), Check::Marker)
+    }
+
+    fn put(
+        &mut self,
+        table: &str,
+        item: Item,
+        condition: Option<Condition>,
+        check: Check,
+    ) -> Result<(), StoreError> {
+        self.items.push(transact::put(table, item, condition)?);
+        self.checks.push(check);
+        Ok(())
+    }
+
+    fn delete(
+        &mut self,
+        table: &str,
+        item_key: Item,
+        condition: Option<Condition>,
+        check: Check,
+    ) -> Result<(), StoreError> {
+        self.items
+            .push(transact::delete(table, item_key, condition)?);
+        self.checks.push(check);
+        Ok(())
+    }
+}
+
+/// The condition of a record stored at `version`.
+fn at_version(version: u64) -> Condition {
+    Condition::new(AT_VERSION).with(":expected", n(version))
+}
+
+/// The organization item.
+fn organization_item(organization: &Organization, copy: &str) -> Item {
+    let mut item = key(organization_pk(organization.id), ORGANIZATION_SK);
+    item.insert(ORGANIZATION.to_owned(), s(copy));
+    item.insert(VERSION.to_owned(), n(organization.version));
+    item
+}
+
+/// The key of the organization's rollover entry, if it has a window.
+fn rollover_key(organization: &Organization) -> Option<Item> {
+    let due = organization.policy.rollover_due()?;
+    Some(key(
+        ROLLOVER_PK.to_owned(),
+        rollover_sk(due, organization.id),
+    ))
+}
+
+/// The organization's rollover entry (with its copy), if it has a window.
+fn rollover_entry(organization: &Organization, copy: &str) -> Option<Item> {
+    let mut entry = rollover_key(organization)?;
+    entry.insert(ORGANIZATION.to_owned(), s(copy));
+    entry.insert(VERSION.to_owned(), n(organization.version));
+    Some(entry)
+}
+
+/// The membership item.
+fn membership_item(membership: &Membership, copy: &str) -> Item {
+    let mut item = key(membership_pk(membership.id), MEMBERSHIP_SK);
+    item.insert(MEMBERSHIP.to_owned(), s(copy));
+    item.insert(VERSION.to_owned(), n(membership.version));
+    item
+}
+
+/// The keys of the membership's copies: in its organization's partition and
+/// in its person's.
+fn copy_keys(membership: &Membership) -> [Item; 2] {
+    let sk = membership_copy_sk(membership.date_start, membership.id);
+    [
+        key(
+            organization_memberships_pk(membership.organization),
+            sk.clone(),
+        ),
+        key(person_memberships_pk(membership.person), sk),
+    ]
+}
+
+/// The membership's copies.
+fn copies(membership: &Membership, copy: &str) -> [Item; 2] {
+    copy_keys(membership).map(|mut item| {
+        item.insert(MEMBERSHIP.to_owned(), s(copy));
+        item.insert(VERSION.to_owned(), n(membership.version));
+        item
+    })
+}
+
+/// A fee entry item.
+fn fee_item(fee: &FeeEntry) -> Result<Item, StoreError> {
+    let mut item = key(
+        organization_fees_pk(fee.organization),
+        fee_sk(fee.charged_at, fee.membership),
+    );
+    item.insert(FEE.to_owned(), s(to_json(fee)?));
+    Ok(item)
+}
