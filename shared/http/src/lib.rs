@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod error;
 pub mod health;
+mod json_body;
 pub mod members;
 pub mod openapi;
 pub mod registration;

@@ -2,6 +2,7 @@
 //! parts: SQLite for accounts, sessions, organizations and memberships, the
 //! account service with the outbox mailer, and a fixed clock the tests move.
 
+mod common;
 mod members_support;
 
 use axum::http::{header, Method, StatusCode};

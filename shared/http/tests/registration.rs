@@ -2,6 +2,7 @@
 //! parts: SQLite as registry, staging records, inbox, queue and event log, the
 //! Alma client against the sandbox, and real account sessions for staff.
 
+mod common;
 mod registration_support;
 
 use axum::body::Body;

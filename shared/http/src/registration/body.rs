@@ -4,12 +4,11 @@
 
 use super::error::{invalid_body, missing_body, too_large};
 use crate::error::ApiError;
-use axum::body::Bytes;
+use crate::json_body::{read_json, BodyFault};
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-/// A request body parsed into `T`, with the registration API's rejections.
+/// A request body parsed into `T`.
 pub struct Body<T>(pub T);
 
 impl<S, T> FromRequest<S> for Body<T>
@@ -20,54 +19,24 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-                    _ => invalid_body(".", &rejection.body_text()),
-                })?;
-        parse(&bytes).map(Self)
+        read_json(request, state).await.map(Self).map_err(answer)
     }
 }
 
-/// Parses a body, naming the JSON path of whatever is wrong.
+/// This API's answer to a body fault.
+fn answer(fault: BodyFault) -> ApiError {
+    match fault {
+        BodyFault::Missing => missing_body(),
+        BodyFault::TooLarge => too_large(),
+        BodyFault::NotJson(reason) => invalid_body(".", &reason),
+        BodyFault::Field { path, reason } => invalid_body(&path, &reason),
+    }
+}
+
+/// Parses a body as this API does.
+#[cfg(test)]
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let text = bytes.trim_ascii();
-    if text.is_empty() || text == b"null" {
-        return Err(missing_body());
-    }
-    let mut json = serde_json::Deserializer::from_slice(text);
-    let value = serde_path_to_error::deserialize(&mut json).map_err(|error| {
-        let reason = reason(error.inner());
-        invalid_body(&field_path(&error.path().to_string(), &reason), &reason)
-    })?;
-    json.end()
-        .map_err(|error| invalid_body(".", &reason(&error)))?;
-    Ok(value)
-}
-
-/// The path of the field at fault: serde names a missing field only in its
-/// message, at its parent's path.
-fn field_path(path: &str, reason: &str) -> String {
-    let missing = reason
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next());
-    match (path, missing) {
-        (".", Some(field)) => field.to_owned(),
-        (parent, Some(field)) => format!("{parent}.{field}"),
-        (path, None) => path.to_owned(),
-    }
-}
-
-/// serde_json's message without its " at line L column C" suffix.
-fn reason(error: &serde_json::Error) -> String {
-    let message = error.to_string();
-    let position = format!(" at line {} column {}", error.line(), error.column());
-    message
-        .strip_suffix(&position)
-        .unwrap_or(&message)
-        .to_owned()
+    crate::json_body::parse_json(bytes).map_err(answer)
 }
 
 #[cfg(test)]

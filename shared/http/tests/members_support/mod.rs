@@ -3,14 +3,15 @@
 //! mailer, the organization service), a fixed clock that tests move, and
 //! helpers to create people, log them in and call the router.
 
+use crate::common::super_admin_session;
+pub use crate::common::PASSWORD;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use http_body_util::BodyExt;
 use patron_hub_domain::accounts::{
-    Account, AccountPatch, AccountService, AccountServices, AccountSettings, Email, MailOption,
-    NewAccount, UserName,
+    Account, AccountPatch, AccountService, AccountServices, AccountSettings, MailOption, NewAccount,
 };
 use patron_hub_domain::organizations::OrganizationService;
 use patron_hub_domain::{Clock, FixedClock};
@@ -20,9 +21,6 @@ use patron_hub_store_sqlite::SqliteStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
-
-/// The password of every account that logs in here.
-pub const PASSWORD: &str = "tortue bleue du lundi matin";
 
 /// Monday 15 September 2025, 09:00 UTC: where every test's clock starts,
 /// inside the seed 004 window (31 August 2025 to 30 September 2026).
@@ -271,22 +269,4 @@ impl Hub {
         assert_eq!(status, StatusCode::CREATED, "{added}");
         added["id"].as_str().unwrap().to_owned()
     }
-}
-
-/// The first super administrator, given a password through its link, logged in.
-async fn super_admin_session(accounts: &AccountService) -> (Account, String) {
-    let (_, link) = accounts
-        .create_super_admin(
-            Email::parse("chief@patrons.test").unwrap(),
-            UserName::parse("chief").unwrap(),
-        )
-        .await
-        .unwrap();
-    let (_, token) = link.split_once("?token=").unwrap();
-    accounts
-        .confirm_password_reset(token, PASSWORD)
-        .await
-        .unwrap();
-    let (session, chief) = accounts.login("chief", PASSWORD).await.unwrap();
-    (chief, session.expose().to_owned())
 }

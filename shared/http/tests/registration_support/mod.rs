@@ -3,6 +3,7 @@
 //! Alma client talking to a sandbox on a local port; an account service with
 //! the outbox mailer), a fixed clock, and helpers to call it and seed it.
 
+use crate::common::{super_admin_session, PASSWORD};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
@@ -11,7 +12,7 @@ use http_body_util::BodyExt;
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_alma_sandbox::{spawn, RunningSandbox, SandboxConfig};
 use patron_hub_domain::accounts::{
-    AccountService, AccountServices, AccountSettings, Email, MailOption, NewAccount, UserName,
+    AccountService, AccountServices, AccountSettings, MailOption, NewAccount,
 };
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::registration::{
@@ -31,9 +32,6 @@ use tower::ServiceExt;
 pub const KIOSK_KEY: &str = "kiosk-secret-key";
 /// A key with the staff scope (the desk).
 pub const DESK_KEY: &str = "desk-secret-key";
-/// The password of every account made here.
-const PASSWORD: &str = "tortue bleue du lundi matin";
-
 /// Monday 2 March 2026, 09:00 UTC: the clock of every test.
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
@@ -138,7 +136,7 @@ impl Hub {
             events: Some(Arc::new(store.clone())),
             ..api_without_events.clone()
         });
-        let admin_token = super_admin_session(&accounts).await;
+        let admin_token = super_admin_session(&accounts).await.1;
         Self {
             router,
             api_without_events,
@@ -243,24 +241,6 @@ impl Hub {
         let (token, _) = self.accounts.login(user_name, PASSWORD).await.unwrap();
         token.expose().to_owned()
     }
-}
-
-/// A super administrator given a password through its link, logged in.
-async fn super_admin_session(accounts: &AccountService) -> String {
-    let (_, link) = accounts
-        .create_super_admin(
-            Email::parse("chief@patrons.test").unwrap(),
-            UserName::parse("chief").unwrap(),
-        )
-        .await
-        .unwrap();
-    let (_, token) = link.split_once("?token=").unwrap();
-    accounts
-        .confirm_password_reset(token, PASSWORD)
-        .await
-        .unwrap();
-    let (session, _) = accounts.login("chief", PASSWORD).await.unwrap();
-    session.expose().to_owned()
 }
 
 /// A request with an optional `X-Api-Key` and an optional JSON body.
