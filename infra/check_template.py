@@ -49,6 +49,13 @@ REGISTRATION_ENV = {
 MEMBERS_ENV = {"PATRON_HUB_TABLE", "PATRON_HUB_PUBLIC_BASE_URL", "PATRON_HUB_MAIL_FROM", "RUST_LOG"}
 ROLLOVER_ENV = {"PATRON_HUB_TABLE", "STAGING_RETENTION_DAYS", "RUST_LOG"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# The table actions each of them needs, exactly (transactions need the actions
+# of their items: puts and deletes; shared/store-aws uses no condition check).
+MEMBERS_TABLE = {
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+    "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+}
+ROLLOVER_TABLE = MEMBERS_TABLE - {"dynamodb:UpdateItem"}
 # Everything but the table the members API's role may use (no SES, queue or secret).
 MEMBERS_ACTIONS = LOG_ACTIONS
 # ... and the rollover's: its failed invocations go to its dead-letter queue.
@@ -280,9 +287,10 @@ class Checker:
                 granted.setdefault(action, set()).update(targets)
         return granted
 
-    def check_table_role(self, resources, name, function, env, others):
-        """A function with exactly `env`, its own role reaching the table (and
-        its indexes) only, plus the non-DynamoDB actions `others`; its grants."""
+    def check_table_role(self, resources, name, function, env, table_actions, others):
+        """A function with exactly `env`, its own role allowed exactly
+        `table_actions` on the table (and its indexes) only, plus the
+        non-DynamoDB actions `others`; its grants."""
         variables = function.get("Environment", {}).get("Variables", {})
         self.need(set(variables) == env, f"{name} env differs: {sorted(set(variables) ^ env)}")
         role = self.target(function.get("Role"))
@@ -299,7 +307,9 @@ class Checker:
             if action.startswith("dynamodb:"):
                 named = {t for t in targets if t in resources}
                 self.need(named == table, f"{role}: {action} must reach the table only, not {sorted(named)}")
-        self.need("dynamodb:Query" in granted, f"{role}: lists by Query")
+        on_table = {a for a in granted if a.startswith("dynamodb:")}
+        self.need(on_table == table_actions,
+                  f"{role}: table actions differ from what {name} needs: {sorted(on_table ^ table_actions)}")
         return granted
 
     def check_members(self, resources, functions):
@@ -308,7 +318,7 @@ class Checker:
         function = functions.get(name, {}).get("Properties", {})
         if not self.need(function, f"{name} is missing"):
             return
-        self.check_table_role(resources, name, function, MEMBERS_ENV, MEMBERS_ACTIONS)
+        self.check_table_role(resources, name, function, MEMBERS_ENV, MEMBERS_TABLE, MEMBERS_ACTIONS)
         self.need(any(r["Type"] == "AWS::Lambda::Url" and self.target(r["Properties"].get("TargetFunctionArn")) == name
                       for r in resources.values()), f"{name} needs a function URL like the accounts API")
 
@@ -321,7 +331,7 @@ class Checker:
         function = functions.get(name, {}).get("Properties", {})
         if not self.need(function, f"{name} is missing"):
             return set()
-        granted = self.check_table_role(resources, name, function, ROLLOVER_ENV, ROLLOVER_ACTIONS)
+        granted = self.check_table_role(resources, name, function, ROLLOVER_ENV, ROLLOVER_TABLE, ROLLOVER_ACTIONS)
         self.need(not any(r["Type"] == "AWS::Lambda::Url" and self.target(r["Properties"].get("TargetFunctionArn")) == name
                           for r in resources.values()), f"{name} must not be reachable by URL")
         schedules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]

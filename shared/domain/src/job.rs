@@ -15,6 +15,9 @@ pub enum JobAction {
     Upsert,
     /// Delete the user.
     Delete,
+    /// Lay the job's fields (an expiry date, a new primary id) over the
+    /// institution's record and put it back: a staff console change.
+    Patch,
 }
 
 impl JobAction {
@@ -24,6 +27,7 @@ impl JobAction {
             JobAction::Link => "link",
             JobAction::Upsert => "upsert",
             JobAction::Delete => "delete",
+            JobAction::Patch => "patch",
         }
     }
 }
@@ -44,7 +48,7 @@ pub struct Job {
     pub primary_id: PrimaryId,
     /// When the change happened in Alma: older jobs never overwrite newer data.
     pub event_time: DateTime<Utc>,
-    /// The origin's user record, for `upsert`.
+    /// The origin's user record for `upsert`; the fields to change for `patch`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<AlmaUser>,
 }

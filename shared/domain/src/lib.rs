@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod alma;
 pub mod clock;
+pub mod console;
 pub mod distribution;
 pub mod error;
 pub mod institution;

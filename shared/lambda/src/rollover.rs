@@ -31,6 +31,12 @@ impl RolloverRequest {
         if payload.is_null() {
             return Ok(Self::default());
         }
+        // serde would also read a struct from an array of its fields.
+        if !payload.is_object() {
+            return Err(RolloverFailure::InvalidRequest(
+                "the payload is not a JSON object".to_owned(),
+            ));
+        }
         serde_json::from_value(payload).map_err(|e| RolloverFailure::InvalidRequest(e.to_string()))
     }
 
@@ -129,6 +135,7 @@ mod tests {
             json!({"dryRun": true}),
             json!("2026-09-01"),
             json!([]),
+            json!(["2026-09-01", true]),
         ] {
             let refused = RolloverRequest::parse(payload.clone());
             assert!(

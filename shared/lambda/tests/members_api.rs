@@ -212,7 +212,7 @@ async fn the_samples_search_people_create_a_club_and_list_the_founders_membershi
     );
 
     // Without the session: 401; an unknown path: 404, both as JSON errors.
-    let (_, anonymous) = sample("person-memberships.json");
+    let (anonymous, _) = sample("person-memberships.json");
     let path = anonymous["rawPath"].as_str().unwrap();
     let (status, error) = send(&router, Request::get(path).body(Body::empty()).unwrap()).await;
     assert_eq!((status, &error["code"]), (401, &json!("UNAUTHENTICATED")));

@@ -2,7 +2,8 @@
 //! domain's `WebhookInbox`, `JobQueue` and `DistributionLedger` with one
 //! DynamoDB table and one SQS standard queue per institution, and the accounts
 //! ports `AccountStore`, `TokenStore`, `SessionStore` and `LoginAttempts` and
-//! the registration ports `PatronRegistry` and `StagingRecords` on the same
+//! the registration ports `PatronRegistry` and `StagingRecords` and the
+//! organization ports `OrganizationStore` and `MembershipStore` on the same
 //! table. [`EventBridgePublisher`] puts domain events on an EventBridge bus and
 //! [`BusSubscription`] reads them back from a queue subscribed to it.
 //!
@@ -28,7 +29,9 @@
 //! | e-mail marker | `EMAIL#{email}` | `MARKER` | `account_id`, `import_id` (if imported); never deleted |
 //! | account directory entry | `ACCOUNTS` | `{lower-cased user name}#{id}` | `account_id`, `search` (lower-cased user name, e-mail, names), `import_id` (if imported) |
 //! | token | `TOKEN#{sha256}` | `TOKEN` | `token` (JSON), `valid_until`, `expires_at` = its expiry |
-//! | account's token index | `ACCOUNT#{id}` | `TOKEN#{sha256}` | `expires_at` = the token's |
+//! | account's token index | `ACCOUNT#{id}` | `TOKEN#{sha256}` | `expires_at` = the token's, `due` (its expiry entry's sort key) |
+//! | token expiry entry | `DUE#TOKEN_EXPIRY` | `{expires_at}#{sha256}` | `account_id`, `hash`, `expires_at` = the token's |
+//! | account expiry entry | `DUE#ACCOUNT_EXPIRY` | `{yyyy-mm-dd}#{id}` | `account_id`, `import_id` (if imported); only while the account is not inactive and has an expiry date |
 //! | session | `SESSION#{sha256}` | `SESSION` | `account_id`, `created_at`, `last_used_at`, `expires_at` = absolute timeout |
 //! | account's session index | `ACCOUNT#{id}` | `SESSION#{sha256}` | `expires_at` = the session's |
 //! | failed login | `LOGIN#{sha256 of the identifier}` | `FAILED#{at}#{uuid}` | `expires_at` = one window later |
@@ -37,9 +40,19 @@
 //! | registry external-id key | `PATRON_EXT#{externalSystemId}` | `{primary_id}` | `entry` (JSON copy), `version` |
 //! | staging record | `STAGING#{externalSystemId}` | `STAGING` | `record` (JSON), `version` |
 //! | staging e-mail marker | `STAGING_EMAIL#{email}` | `MARKER` | `external_system_id`, `record` (JSON copy), `version` |
+//! | staging update entry | `DUE#STAGING_UPDATED` | `{updated_date}#{externalSystemId}` | `record_pk`, `marker_pk`, `external_system_id`, `version` |
+//! | organization | `ORGANIZATION#{id}` | `ORGANIZATION` | `organization` (JSON), `version` |
+//! | rollover entry | `DUE#ORGANIZATION_ROLLOVER` | `{due date}#{id}` | `organization` (JSON copy), `version`; only while it has a membership window |
+//! | membership | `MEMBERSHIP#{id}` | `MEMBERSHIP` | `membership` (JSON), `version` |
+//! | organization's membership copy | `ORGANIZATION_MEMBERSHIPS#{organization}` | `{date_start}#{membership id}` | `membership` (JSON copy), `version` |
+//! | person's membership copy | `PERSON_MEMBERSHIPS#{account id}` | `{date_start}#{membership id}` | `membership` (JSON copy), `version` |
+//! | fee entry | `ORGANIZATION_FEES#{organization}` | `{charged_at}#{membership id}` | `fee` (JSON) |
+//! | periods guard | `MEMBERSHIP_PERIODS#{account id}#{organization}` | `GUARD` | `version` |
+//! | AGENT marker | `AGENT#{account id}` | `MARKER` | `organization`, `membership`, `date_end` (`yyyy-mm-dd`) |
 //!
 //! Times compared in conditions are numbers of nanoseconds since the epoch;
-//! times in sort keys are fixed-width RFC 3339 text, which sorts like time.
+//! times in sort keys are fixed-width RFC 3339 text, which sorts like time,
+//! and days are `yyyy-mm-dd` text, which sorts like days.
 //! Writes of several items of one account are one TransactWriteItems (at most
 //! 6 items); a bulk import writes 25 accounts (100 items) per transaction and
 //! rolls back what it wrote if one fails (`import`). Search reads the
@@ -48,6 +61,17 @@
 //! keys (`registry`); a staging write one of the record with its e-mail marker
 //! (`staging`). Lookup keys carry a full copy of what they find, so every
 //! registration lookup is one Query or GetItem.
+//!
+//! The `DUE#…` partitions are indexes by date (`due`): each holds one entry
+//! per record that can fall due, written, moved and deleted in the same
+//! transaction as the record (a token's by the same write as the token, and
+//! with it by consume and revoke_all), so that the daily rollover reads only
+//! what is due, with one Query of a key range. Each is one partition: about a
+//! thousand writes a second at most, far above these records' rates.
+//! Organizations and memberships are written one transaction at a time with
+//! their copies, guard and marker (`memberships`, `membership_items`), so that
+//! each listing is one Query and the overlap and AGENT rules hold under
+//! concurrency.
 //!
 //! # The queues
 //! One standard queue per institution, named `{prefix}{CODE}`; the message body

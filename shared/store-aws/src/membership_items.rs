@@ -362,3 +362,144 @@ fn fee_item(fee: &FeeEntry) -> Result<Item, StoreError> {
     item.insert(FEE.to_owned(), s(to_json(fee)?));
     Ok(item)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+    use patron_hub_domain::accounts::{AccountId, OrganizationId};
+    use patron_hub_domain::organizations::{MembershipId, MembershipPolicy};
+
+    fn day(month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2031, month, day).unwrap()
+    }
+
+    fn membership(roles: &[Role]) -> Membership {
+        Membership {
+            id: MembershipId::new(),
+            person: AccountId::new(),
+            organization: OrganizationId(uuid::Uuid::new_v4()),
+            roles: roles.iter().copied().collect(),
+            titles: Vec::new(),
+            date_start: day(1, 1),
+            date_end: day(12, 31),
+            fee: 500,
+            created_at: DateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    fn organization(start: Option<NaiveDate>) -> Organization {
+        Organization {
+            id: OrganizationId(uuid::Uuid::new_v4()),
+            name: "Cercle".to_owned(),
+            parent: None,
+            policy: MembershipPolicy {
+                require_memberships: start.is_some(),
+                membership_start: start,
+                ..MembershipPolicy::default()
+            },
+            titles: Vec::new(),
+            rolled_on: None,
+            created_at: DateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    /// The answer `writes` gives when the writes at `failed` were refused.
+    fn answer(writes: &Writes, failed: &[usize]) -> &'static str {
+        match writes.refusal(failed) {
+            Refusal::Overtaken => "Overtaken",
+            Refusal::Final(MembershipWriteError::VersionConflict) => "VersionConflict",
+            Refusal::Final(MembershipWriteError::AgentElsewhere) => "AgentElsewhere",
+            Refusal::Final(MembershipWriteError::Overlap) => "Overlap",
+            Refusal::Final(MembershipWriteError::Store(_)) => "Store",
+        }
+    }
+
+    #[test]
+    fn an_add_writes_the_membership_copies_fee_guard_and_marker() {
+        let agent = membership(&[Role::Agent]);
+        let fee = FeeEntry {
+            membership: agent.id,
+            person: agent.person,
+            organization: agent.organization,
+            amount: 500,
+            charged_at: DateTime::UNIX_EPOCH,
+        };
+        let mut writes = Writes::default();
+        writes
+            .add_membership("t", &agent, Some(&fee), Some(3), day(6, 15))
+            .unwrap();
+        assert_eq!(writes.items().len(), 6);
+        let (record, guard, marker) = (0, 4, 5);
+        assert_eq!(answer(&writes, &[record]), "VersionConflict");
+        assert_eq!(answer(&writes, &[marker]), "AgentElsewhere");
+        assert_eq!(answer(&writes, &[record, marker]), "VersionConflict");
+        assert_eq!(answer(&writes, &[guard, record, marker]), "Overtaken");
+        assert_eq!(answer(&writes, &[1]), "Store", "a copy has no condition");
+
+        let mut writes = Writes::default();
+        let plain = membership(&[Role::Admin]);
+        writes
+            .add_membership("t", &plain, None, None, day(6, 15))
+            .unwrap();
+        assert_eq!(writes.items().len(), 4, "no fee entry, no marker");
+    }
+
+    #[test]
+    fn an_update_moves_the_copies_only_when_the_first_day_changes() {
+        let stored = membership(&[Role::Admin]);
+        let next = Membership {
+            roles: [Role::Export].into(),
+            version: 2,
+            ..stored.clone()
+        };
+        let mut writes = Writes::default();
+        writes.update_membership("t", &stored, &next).unwrap();
+        assert_eq!(writes.items().len(), 3, "the membership and its two copies");
+        let moved = Membership {
+            date_start: day(2, 1),
+            ..next
+        };
+        let mut writes = Writes::default();
+        writes.update_membership("t", &stored, &moved).unwrap();
+        assert_eq!(writes.items().len(), 5, "two old copies deleted");
+        let mut writes = Writes::default();
+        writes.remove_membership("t", &stored).unwrap();
+        writes.release_marker("t", &stored).unwrap();
+        assert_eq!(writes.items().len(), 4);
+        assert_eq!(answer(&writes, &[3]), "Overtaken", "the marker moved");
+    }
+
+    #[test]
+    fn the_rollover_entry_follows_the_window() {
+        let stored = organization(Some(day(3, 1)));
+        let count = |next: &Organization| {
+            let mut writes = Writes::default();
+            writes.update_organization("t", &stored, next).unwrap();
+            writes.items().len()
+        };
+        let renamed = Organization {
+            name: "Autre".to_owned(),
+            version: 2,
+            ..stored.clone()
+        };
+        assert_eq!(count(&renamed), 2, "the organization, its entry rewritten");
+        let moved = Organization {
+            policy: organization(Some(day(4, 1))).policy,
+            ..renamed.clone()
+        };
+        assert_eq!(count(&moved), 3, "the old entry deleted");
+        let department = Organization {
+            policy: MembershipPolicy::default(),
+            ..renamed
+        };
+        assert_eq!(count(&department), 2, "the old entry deleted, none new");
+        let mut writes = Writes::default();
+        writes
+            .create_organization("t", &organization(None))
+            .unwrap();
+        assert_eq!(writes.items().len(), 1, "no window, no entry");
+    }
+}

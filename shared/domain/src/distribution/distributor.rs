@@ -4,7 +4,7 @@ use super::{Backoff, FailureReason, JobOutcome, OutcomeStatus};
 use crate::alma::{AlmaError, AlmaUsers};
 use crate::ports::{Claim, DistributionLedger};
 use crate::registration::RegistrySync;
-use crate::{AlmaUser, Clock, InstitutionCode, Job, JobAction, StoreError};
+use crate::{AlmaUser, Clock, InstitutionCode, Job, JobAction, PrimaryId, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -202,6 +202,12 @@ impl Distributor {
         };
         match applied {
             Applied::Holds(user) => {
+                // A new primary id: the old one no longer names a holding here.
+                if user.primary_id().is_some_and(|id| id != job.primary_id) {
+                    registry
+                        .forget(&job.institution, &job.primary_id, job.event_time)
+                        .await?;
+                }
                 registry
                     .observe(&job.institution, &user, job.event_time)
                     .await
@@ -244,18 +250,8 @@ impl Distributor {
                     message: "the job carries no user record to distribute".to_owned(),
                 })?;
                 match self.alma.get_user(institution, primary_id).await {
-                    // `all_unique` also matches barcodes and other identifiers:
-                    // never lay this patron over a different user of the target.
-                    Ok(target) if target.primary_id().as_ref() != Some(primary_id) => {
-                        Err(AlmaError::Rejected {
-                            status: 0,
-                            code: IDENTIFIER_MISMATCH.to_owned(),
-                            message: "the identifier belongs to another user in this institution"
-                                .to_owned(),
-                        })
-                    }
                     Ok(target) => {
-                        let merged = target.merged_with(origin, local);
+                        let merged = same_patron(target, primary_id)?.merged_with(origin, local);
                         self.alma
                             .update_user(institution, primary_id, &merged)
                             .await
@@ -268,6 +264,22 @@ impl Distributor {
                         .map(Applied::Holds),
                     Err(error) => Err(error),
                 }
+            }
+            JobAction::Patch => {
+                let fields = job.user.as_ref().ok_or_else(|| AlmaError::Rejected {
+                    status: 0,
+                    code: "NO_USER_RECORD".to_owned(),
+                    message: "the job carries no fields to change".to_owned(),
+                })?;
+                let target = self.alma.get_user(institution, primary_id).await?;
+                let mut patched = same_patron(target, primary_id)?;
+                for (field, value) in &fields.0 {
+                    patched.0.insert(field.clone(), value.clone());
+                }
+                self.alma
+                    .update_user(institution, primary_id, &patched)
+                    .await
+                    .map(Applied::Holds)
             }
             JobAction::Delete => match self.alma.delete_user(institution, primary_id).await {
                 Ok(()) | Err(AlmaError::NotFound { .. }) => Ok(Applied::Removed),
@@ -294,6 +306,21 @@ impl Distributor {
             attempts,
             reason,
         }
+    }
+}
+
+/// The target institution's record, if it is this patron's: `all_unique`
+/// lookups also match barcodes and other identifiers, and another user's
+/// record must never be overwritten with this patron's data.
+fn same_patron(target: AlmaUser, primary_id: &PrimaryId) -> Result<AlmaUser, AlmaError> {
+    if target.primary_id().as_ref() == Some(primary_id) {
+        Ok(target)
+    } else {
+        Err(AlmaError::Rejected {
+            status: 0,
+            code: IDENTIFIER_MISMATCH.to_owned(),
+            message: "the identifier belongs to another user in this institution".to_owned(),
+        })
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Why a job was given up: Alma's errorCode and errorMessage, or patron-hub's own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureReason {
     /// Alma's errorCode (`401664` …) or `RETRIES_EXHAUSTED`.
     pub code: String,
