@@ -1,5 +1,6 @@
-//! Cases of the distribution ledger: claims make jobs exactly-once in effect, an
-//! applied event makes older ones stale, and outcomes feed the staff console.
+//! Cases of the distribution ledger: claims make jobs exactly-once in effect, a
+//! patron's events reach one institution one at a time (the lane), an applied
+//! event makes older ones stale, and outcomes feed the staff console.
 //! The ledger is given `now`, so these cases pass explicit times and never wait.
 
 use crate::support::{event_id, institution, now_ms, patron, upsert};
@@ -41,6 +42,13 @@ async fn record(b: &Backend, outcome: &JobOutcome) {
     }
 }
 
+/// Releases, failing the case on a storage error.
+async fn release(b: &Backend, job: &Job) {
+    if let Err(error) = b.ledger.release(job).await {
+        panic!("release of {} failed: {error}", job.key());
+    }
+}
+
 /// How `job` ended, at `finished_at`.
 fn outcome(job: &Job, status: OutcomeStatus, finished_at: DateTime<Utc>) -> JobOutcome {
     let reason = match status {
@@ -72,16 +80,13 @@ fn job_at(patron: &PrimaryId, i: usize, event_time: DateTime<Utc>) -> Job {
     upsert(&event_id(), &institution(i), patron, event_time)
 }
 
-/// The first claim proceeds; a claim while the lease runs is Busy; another job of
-/// the same patron and institution is claimed on its own.
+/// The first claim proceeds; a claim while the lease runs is Busy.
 pub async fn first_claim_proceeds_and_a_held_claim_is_busy(b: Backend) {
     let job = any_job();
     let t = now_ms();
     assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
     assert_eq!(claim(&b, &job, plus(t, 1)).await, Claim::Busy);
     assert_eq!(claim(&b, &job, plus(t, 59)).await, Claim::Busy);
-    let sibling = job_at(&job.primary_id, 0, job.event_time);
-    assert_eq!(claim(&b, &sibling, plus(t, 1)).await, Claim::Proceed);
 }
 
 /// After the lease ends another worker may claim the job, and then holds it.
@@ -183,8 +188,10 @@ pub async fn older_event_is_stale(b: Backend) {
     );
     let same_time = job_at(&someone, 0, t2);
     assert_eq!(claim(&b, &same_time, plus(t, 2)).await, Claim::Proceed);
+    release(&b, &same_time).await;
     let newer = job_at(&someone, 0, plus(t2, 60));
     assert_eq!(claim(&b, &newer, plus(t, 2)).await, Claim::Proceed);
+    release(&b, &newer).await;
     let elsewhere = job_at(&someone, 1, plus(t2, -60));
     assert_eq!(claim(&b, &elsewhere, plus(t, 2)).await, Claim::Proceed);
     let other_patron = job_at(&patron(), 0, plus(t2, -60));
@@ -203,6 +210,131 @@ pub async fn older_event_is_stale(b: Backend) {
         claim(&b, &between, plus(t, 4)).await,
         Claim::Proceed,
         "dead-lettered and skipped outcomes do not move the last applied event"
+    );
+}
+
+/// While one event of a patron is held in an institution, another event of that
+/// patron there is Busy, older or newer; once the first is applied, the newer
+/// proceeds and the older is Stale.
+pub async fn a_patrons_next_event_waits_for_the_held_one(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let first = job_at(&someone, 0, plus(t, -60));
+    let newer = job_at(&someone, 0, plus(t, -30));
+    let older = job_at(&someone, 0, plus(t, -90));
+    assert_eq!(claim(&b, &first, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &newer, plus(t, 1)).await, Claim::Busy);
+    assert_eq!(claim(&b, &older, plus(t, 1)).await, Claim::Busy);
+    assert_eq!(
+        claim(&b, &newer, plus(t, 59)).await,
+        Claim::Busy,
+        "the lane is held for the whole lease"
+    );
+    record(&b, &outcome(&first, OutcomeStatus::Applied, plus(t, 2))).await;
+    assert_eq!(
+        claim(&b, &older, plus(t, 3)).await,
+        Claim::Stale {
+            newer: first.event_time
+        }
+    );
+    assert_eq!(claim(&b, &newer, plus(t, 3)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &first, plus(t, 4)).await,
+        Claim::AlreadyDone,
+        "a finished job is done, whoever holds the lane"
+    );
+}
+
+/// A released job frees its lane for the patron's next event, which then holds
+/// it against the released one; a dead-lettered job frees it too.
+pub async fn a_released_or_dead_lettered_job_frees_the_lane(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let first = job_at(&someone, 0, plus(t, -60));
+    let second = job_at(&someone, 0, plus(t, -30));
+    assert_eq!(claim(&b, &first, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &second, plus(t, 1)).await, Claim::Busy);
+    release(&b, &first).await;
+    assert_eq!(claim(&b, &second, plus(t, 2)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &first, plus(t, 3)).await,
+        Claim::Busy,
+        "the released job's retry waits for the event now holding the lane"
+    );
+    record(
+        &b,
+        &outcome(&second, OutcomeStatus::DeadLettered, plus(t, 4)),
+    )
+    .await;
+    assert_eq!(claim(&b, &first, plus(t, 5)).await, Claim::Proceed);
+}
+
+/// A lane whose lease has ended may be taken by the patron's next event; the
+/// late holder finishing or releasing then leaves the new holder's lane alone.
+pub async fn a_lane_whose_lease_ended_can_be_taken(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let late = job_at(&someone, 0, plus(t, -90));
+    let next = job_at(&someone, 0, plus(t, -60));
+    let third = job_at(&someone, 0, plus(t, -30));
+    assert_eq!(claim(&b, &late, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &next, plus(t, 59)).await, Claim::Busy);
+    assert_eq!(claim(&b, &next, plus(t, 61)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &late, plus(t, 62)).await,
+        Claim::Busy,
+        "its own claim ended, but the lane is the next event's now"
+    );
+    release(&b, &late).await;
+    assert_eq!(claim(&b, &third, plus(t, 63)).await, Claim::Busy);
+    record(&b, &outcome(&late, OutcomeStatus::Applied, plus(t, 64))).await;
+    assert_eq!(
+        claim(&b, &third, plus(t, 65)).await,
+        Claim::Busy,
+        "only the holder's own record frees the lane"
+    );
+    record(&b, &outcome(&next, OutcomeStatus::Applied, plus(t, 66))).await;
+    assert_eq!(claim(&b, &third, plus(t, 67)).await, Claim::Proceed);
+}
+
+/// A held lane blocks only its own patron in its own institution: the same
+/// patron elsewhere, and other patrons there, proceed at the same time.
+pub async fn other_patrons_and_institutions_are_never_blocked(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let held = job_at(&someone, 0, plus(t, -60));
+    assert_eq!(claim(&b, &held, t).await, Claim::Proceed);
+    for i in 1..3 {
+        let elsewhere = job_at(&someone, i, plus(t, -30));
+        assert_eq!(claim(&b, &elsewhere, plus(t, 1)).await, Claim::Proceed);
+    }
+    let stranger = job_at(&patron(), 0, plus(t, -30));
+    assert_eq!(claim(&b, &stranger, plus(t, 1)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &job_at(&someone, 0, plus(t, -30)), plus(t, 1)).await,
+        Claim::Busy
+    );
+}
+
+/// Twenty workers claiming twenty different events of one patron in one
+/// institution at once: exactly one proceeds, the rest are Busy.
+pub async fn concurrent_claims_of_one_patrons_events_let_one_proceed(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let ledger = b.ledger.clone();
+            let job = job_at(&someone, 0, plus(t, -60 + i));
+            tokio::spawn(async move { ledger.claim(&job, t, LEASE).await })
+        })
+        .collect();
+    let mut proceeding = 0;
+    for result in futures::future::join_all(tasks).await {
+        match result.expect("a claiming task panicked") {
+            Ok(Claim::Proceed) => proceeding += 1,
+            Ok(Claim::Busy) => {}
+            Ok(other) => panic!("a concurrent claim answered {other:?}"),
+            Err(error) => panic!("a concurrent claim failed: {error}"),
+        }
+    }
+    assert_eq!(
+        proceeding, 1,
+        "exactly one event of a patron may proceed in an institution"
     );
 }
 

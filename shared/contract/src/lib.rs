@@ -3,12 +3,14 @@
 //! (`patron_hub_domain::ports`), and the accounts, tokens, sessions and failed-login
 //! counters (`patron_hub_domain::accounts`), the patron registry, staging
 //! records and domain events of registration (`patron_hub_domain::registration`),
-//! and the organizations and memberships (`patron_hub_domain::organizations`),
-//! as the domain's ports promise them.
+//! the organizations and memberships (`patron_hub_domain::organizations`), and
+//! the staff console's audit log (`patron_hub_domain::console`), as the domain's
+//! ports promise them.
 //!
 //! Each case is a pub async fn taking a fresh [`Backend`] (or, for organizations
-//! and memberships, a fresh [`OrganizationBackend`]); an adapter crate runs them
-//! all with [`contract_tests!`] and [`organization_contract_tests!`] in its
+//! and memberships, a fresh [`OrganizationBackend`]; for the audit log, a fresh
+//! [`ConsoleBackend`]); an adapter crate runs them all with [`contract_tests!`],
+//! [`organization_contract_tests!`] and [`console_contract_tests!`] in its
 //! `tests/contract.rs`. The suite assumes only what
 //! the ports promise and what SQS can give: at-least-once receives (but never the same
 //! job twice within one lease), visibility measured in whole seconds (timings get
@@ -21,6 +23,7 @@
 //! a case that only one backend could pass.
 
 pub mod accounts;
+pub mod audit;
 pub mod events;
 pub mod inbox;
 pub mod ledger;
@@ -37,6 +40,7 @@ mod support;
 pub mod tokens;
 
 use patron_hub_domain::accounts::{AccountStore, LoginAttempts, SessionStore, TokenStore};
+use patron_hub_domain::console::AuditLog;
 use patron_hub_domain::organizations::{MembershipStore, OrganizationStore};
 use patron_hub_domain::ports::{DistributionLedger, JobQueue, WebhookInbox};
 use patron_hub_domain::registration::{EventLog, EventPublisher, PatronRegistry, StagingRecords};
@@ -82,6 +86,13 @@ pub struct OrganizationBackend {
     pub memberships: Arc<dyn MembershipStore>,
     /// Login accounts: the persons memberships belong to.
     pub accounts: Arc<dyn AccountStore>,
+}
+
+/// One backend under test for the staff console: its audit log.
+#[derive(Clone)]
+pub struct ConsoleBackend {
+    /// Who did what to which patron, listed per patron.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 /// The institutions whose queues a fresh [`Backend`] must have: every case uses
@@ -135,6 +146,11 @@ macro_rules! contract_tests {
                 older_event_is_stale,
                 last_applied_event_never_moves_back,
                 outcomes_are_the_patrons_newest_first,
+                a_patrons_next_event_waits_for_the_held_one,
+                a_released_or_dead_lettered_job_frees_the_lane,
+                a_lane_whose_lease_ended_can_be_taken,
+                other_patrons_and_institutions_are_never_blocked,
+                concurrent_claims_of_one_patrons_events_let_one_proceed,
             }
             accounts {
                 created_account_is_found_by_id_email_and_user_name,
@@ -244,6 +260,24 @@ macro_rules! organization_contract_tests {
                 agent_twice_in_one_organization_and_other_roles_anywhere_are_fine,
                 fees_are_the_entries_added,
                 remove_refuses_a_stale_version_and_keeps_the_fee,
+            }
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per
+/// audit-log case, in module `audit`. Each test calls `$factory().await`, an
+/// `async fn() -> ConsoleBackend` that must give a FRESH, isolated backend. The
+/// calling crate needs `tokio` among its (dev-)dependencies.
+#[macro_export]
+macro_rules! console_contract_tests {
+    ($factory:path) => {
+        $crate::contract_tests!(@modules $factory;
+            audit {
+                recorded_entries_are_read_newest_first,
+                a_primary_id_change_is_listed_under_both_ids,
+                other_patrons_entries_never_show,
+                recording_an_entry_twice_keeps_one,
             }
         );
     };

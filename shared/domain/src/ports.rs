@@ -121,7 +121,14 @@ pub enum Claim {
 /// jobs exactly-once in effect, refuses stale ones, and feeds the staff console.
 #[async_trait]
 pub trait DistributionLedger: Send + Sync {
-    /// Claims a job before it touches Alma.
+    /// Claims a job before it touches Alma. A granted claim also holds the lane
+    /// of the job's patron in its institution, with the same lease: while another
+    /// job of that patron and institution (another event) holds an unexpired
+    /// lane, the answer is `Busy`, so one patron's events never reach one
+    /// institution at the same time, whichever worker or process takes them.
+    /// `record` and `release` free the lane if this job holds it; a lane whose
+    /// lease has ended may be taken over. A stale job is `Stale` even while the
+    /// lane is held.
     async fn claim(
         &self,
         job: &Job,

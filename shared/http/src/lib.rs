@@ -6,6 +6,7 @@
 //! handed the domain services, already wired.
 
 pub mod accounts;
+pub mod console;
 pub mod error;
 pub mod health;
 mod json_body;

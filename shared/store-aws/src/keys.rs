@@ -43,6 +43,12 @@ pub(crate) fn position_sk(institution: &InstitutionCode) -> String {
     format!("POSITION#{institution}")
 }
 
+/// Sort key of the lane of a patron in one institution: which job (event) is
+/// applying a change to the patron there, until when.
+pub(crate) fn lane_sk(institution: &InstitutionCode) -> String {
+    format!("LANE#{institution}")
+}
+
 /// Sort key of one outcome: ordered by when the job ended, unique per job.
 pub(crate) fn outcome_sk(
     finished_at: DateTime<Utc>,

@@ -1,6 +1,12 @@
 //! The distribution ledger on DynamoDB, all with conditional writes:
 //! - a claim item per job (`in_progress` with a lease, then `applied`,
 //!   `skipped` or `dead_lettered`), expiring after [`CLAIM_RETENTION`];
+//! - a lane item per patron and institution: the job (`holder`, its event id)
+//!   applying a change to that patron there, until `lease_until`. A claim takes
+//!   it in the same TransactWriteItems as the claim item, with a check that no
+//!   newer event was applied meanwhile; `record` and `release` delete it if the
+//!   job holds it, so one patron's events reach one institution one at a time
+//!   even when several Lambda invocations work on its queue;
 //! - a position item per patron and institution: the time of the last applied
 //!   event, only ever moved forward;
 //! - an outcome item per finished job in the patron's partition, sorted by
@@ -9,15 +15,16 @@
 use crate::error::{conditional, unavailable};
 use crate::item::{json, key, n, nanos_time, s, text, to_json, Item};
 use crate::keys::{
-    claim_pk, epoch_seconds, later, nanos, outcome_sk, patron_pk, position_sk, CLAIM_SK,
+    claim_pk, epoch_seconds, lane_sk, later, nanos, outcome_sk, patron_pk, position_sk, CLAIM_SK,
     EXPIRES_AT, OUTCOME_PREFIX,
 };
+use crate::transact::{self, Condition, Outcome};
 use crate::AwsStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use patron_hub_domain::distribution::{JobOutcome, OutcomeStatus};
 use patron_hub_domain::ports::{Claim, DistributionLedger};
-use patron_hub_domain::{Job, PrimaryId, StoreError};
+use patron_hub_domain::{InstitutionCode, Job, PrimaryId, StoreError};
 use std::time::Duration;
 
 /// How long a claim is remembered: longer than SQS keeps a message (14 days
@@ -25,6 +32,17 @@ use std::time::Duration;
 const CLAIM_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 const IN_PROGRESS: &str = "in_progress";
+
+/// A job's claim may be taken: nobody has it, its lease ended, or it was dead-lettered.
+const CLAIMABLE: &str =
+    "attribute_not_exists(pk) OR (#state = :in_progress AND lease_until <= :now) \
+     OR #state = :dead_lettered";
+
+/// A patron's lane may be taken: free, its lease ended, or this job holds it already.
+const LANE_FREE: &str = "attribute_not_exists(pk) OR lease_until <= :now OR holder = :this_job";
+
+/// No event newer than this job's was applied to the patron in the institution.
+const NOT_STALE: &str = "attribute_not_exists(pk) OR event_time <= :event_time";
 
 /// What the claim item says about a job at some instant.
 enum Held {
@@ -44,18 +62,12 @@ impl DistributionLedger for AwsStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Claim, StoreError> {
-        let (claim, newer) = tokio::try_join!(self.read_claim(job), self.read_position(job))?;
-        match held(claim.as_ref(), now)? {
-            Held::Done => return Ok(Claim::AlreadyDone),
-            Held::Busy => return Ok(Claim::Busy),
-            Held::Free => {}
-        }
-        if let Some(newer) = newer.filter(|newer| *newer > job.event_time) {
-            return Ok(Claim::Stale { newer });
+        if let Some(answer) = self.answer_without_claiming(job, now).await? {
+            return Ok(answer);
         }
         let lease_until = later(now, lease);
-        let mut item = key(claim_pk(&job.institution, &job.event_id), CLAIM_SK);
-        item.extend([
+        let mut claim = key(claim_pk(&job.institution, &job.event_id), CLAIM_SK);
+        claim.extend([
             ("state".to_owned(), s(IN_PROGRESS)),
             ("lease_until".to_owned(), n(nanos(lease_until))),
             (
@@ -63,28 +75,48 @@ impl DistributionLedger for AwsStore {
                 n(epoch_seconds(later(now, CLAIM_RETENTION))),
             ),
         ]);
-        let put = self
-            .dynamodb
-            .put_item()
-            .table_name(&*self.table)
-            .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(pk) OR (#state = :in_progress AND lease_until <= :now) \
-                 OR #state = :dead_lettered",
-            )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .expression_attribute_values(":dead_lettered", s(OutcomeStatus::DeadLettered.as_str()))
-            .expression_attribute_values(":now", n(nanos(now)))
-            .send()
-            .await;
-        if conditional("PutItem claim", put)?.is_some() {
-            return Ok(Claim::Proceed);
-        }
-        // Another worker won the race: it either finished or holds the job.
-        match held(self.read_claim(job).await?.as_ref(), now)? {
-            Held::Done => Ok(Claim::AlreadyDone),
-            Held::Busy | Held::Free => Ok(Claim::Busy),
+        let mut lane = key(patron_pk(&job.primary_id), lane_sk(&job.institution));
+        lane.extend([
+            ("holder".to_owned(), s(&job.event_id)),
+            ("lease_until".to_owned(), n(nanos(lease_until))),
+            // An abandoned lane may go once its lease has ended.
+            (EXPIRES_AT.to_owned(), n(epoch_seconds(lease_until))),
+        ]);
+        let items = vec![
+            transact::put(
+                &self.table,
+                claim,
+                Some(
+                    Condition::new(CLAIMABLE)
+                        .naming("#state", "state")
+                        .with(":in_progress", s(IN_PROGRESS))
+                        .with(":dead_lettered", s(OutcomeStatus::DeadLettered.as_str()))
+                        .with(":now", n(nanos(now))),
+                ),
+            )?,
+            transact::put(
+                &self.table,
+                lane,
+                Some(
+                    Condition::new(LANE_FREE)
+                        .with(":now", n(nanos(now)))
+                        .with(":this_job", s(&job.event_id)),
+                ),
+            )?,
+            transact::check(
+                &self.table,
+                key(patron_pk(&job.primary_id), position_sk(&job.institution)),
+                Condition::new(NOT_STALE).with(":event_time", n(nanos(job.event_time))),
+            )?,
+        ];
+        match self.transact("TransactWriteItems claim", items).await? {
+            Outcome::Written => Ok(Claim::Proceed),
+            // Another worker won the race for the job or the lane, or a newer
+            // event was applied since the reads above.
+            Outcome::Refused(_) => Ok(self
+                .answer_without_claiming(job, now)
+                .await?
+                .unwrap_or(Claim::Busy)),
         }
     }
 
@@ -96,7 +128,8 @@ impl DistributionLedger for AwsStore {
         item.insert("outcome".to_owned(), s(to_json(outcome)?));
         let put_outcome = async { self.put_unconditionally(item, "PutItem outcome").await };
         tokio::try_join!(put_outcome, self.advance_position(outcome))?;
-        // The claim is settled last, so a failure above leaves the job retryable.
+        // The claim is settled and the lane freed last, so a failure above leaves
+        // the job retryable, and the patron's next event sees the new position.
         let mut claim = key(claim_pk(&outcome.institution, &outcome.event_id), CLAIM_SK);
         claim.extend([
             ("state".to_owned(), s(outcome.status.as_str())),
@@ -105,26 +138,35 @@ impl DistributionLedger for AwsStore {
                 n(epoch_seconds(later(outcome.finished_at, CLAIM_RETENTION))),
             ),
         ]);
-        self.put_unconditionally(claim, "PutItem claim").await?;
+        tokio::try_join!(
+            self.put_unconditionally(claim, "PutItem claim"),
+            self.free_lane(&outcome.primary_id, &outcome.institution, &outcome.event_id),
+        )?;
         Ok(())
     }
 
     async fn release(&self, job: &Job) -> Result<(), StoreError> {
         // Only a claim in progress is freed: a finished job stays finished.
-        let delete = self
-            .dynamodb
-            .delete_item()
-            .table_name(&*self.table)
-            .set_key(Some(key(
-                claim_pk(&job.institution, &job.event_id),
-                CLAIM_SK,
-            )))
-            .condition_expression("#state = :in_progress")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .send()
-            .await;
-        conditional("DeleteItem claim", delete)?;
+        let delete_claim = async {
+            let delete = self
+                .dynamodb
+                .delete_item()
+                .table_name(&*self.table)
+                .set_key(Some(key(
+                    claim_pk(&job.institution, &job.event_id),
+                    CLAIM_SK,
+                )))
+                .condition_expression("#state = :in_progress")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+                .send()
+                .await;
+            conditional("DeleteItem claim", delete).map(drop)
+        };
+        tokio::try_join!(
+            delete_claim,
+            self.free_lane(&job.primary_id, &job.institution, &job.event_id),
+        )?;
         Ok(())
     }
 
@@ -148,6 +190,45 @@ impl DistributionLedger for AwsStore {
 }
 
 impl AwsStore {
+    /// What a claim of `job` answers without taking it, from consistent reads:
+    /// done already, held by another worker, or stale; `None` if it may be taken.
+    async fn answer_without_claiming(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Claim>, StoreError> {
+        let (claim, newer) = tokio::try_join!(self.read_claim(job), self.read_position(job))?;
+        match held(claim.as_ref(), now)? {
+            Held::Done => return Ok(Some(Claim::AlreadyDone)),
+            Held::Busy => return Ok(Some(Claim::Busy)),
+            Held::Free => {}
+        }
+        Ok(newer
+            .filter(|newer| *newer > job.event_time)
+            .map(|newer| Claim::Stale { newer }))
+    }
+
+    /// Deletes the lane of `patron` in `institution` if the job of `event_id`
+    /// holds it; a lane taken over by another job stays.
+    async fn free_lane(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
+        let delete = self
+            .dynamodb
+            .delete_item()
+            .table_name(&*self.table)
+            .set_key(Some(key(patron_pk(patron), lane_sk(institution))))
+            .condition_expression("holder = :this_job")
+            .expression_attribute_values(":this_job", s(event_id))
+            .send()
+            .await;
+        conditional("DeleteItem lane", delete)?;
+        Ok(())
+    }
+
     async fn read_claim(&self, job: &Job) -> Result<Option<Item>, StoreError> {
         let output = self
             .dynamodb

@@ -22,6 +22,7 @@
 //! | event receipt | `EVENT#{event_id}` | `RECEIPT` | `state` (pending/queued), `holder`, `lease_until`, `keep_until`, `received_at`, `institution`, `expires_at` = keep_until |
 //! | job claim | `CLAIM#{institution}#{event_id}` | `CLAIM` | `state` (in_progress/applied/skipped/dead_lettered), `lease_until`, `expires_at` (30 days) |
 //! | patron position | `PATRON#{primary_id}` | `POSITION#{institution}` | `event_time`, `event_id` |
+//! | patron lane | `PATRON#{primary_id}` | `LANE#{institution}` | `holder` (event id of the job applying), `lease_until`, `expires_at` = lease_until |
 //! | job outcome | `PATRON#{primary_id}` | `OUTCOME#{finished_at}#{institution}#{event_id}` | `outcome` (JSON) |
 //! | dead letter | `DEADLETTER#{institution}` | `{dead_at}_{uuid}` (its id) | `job` (JSON), `reason_code`, `reason_message`, `attempts`, `dead_at` |
 //! | account | `ACCOUNT#{id}` | `ACCOUNT` | `account` (JSON), `version`, `import_id` (if imported) |
@@ -59,7 +60,8 @@
 //! `ACCOUNTS` partition with a filter (`directory`, cost documented there).
 //! A registry save or removal is one transaction of the entry with its lookup
 //! keys (`registry`); a staging write one of the record with its e-mail marker
-//! (`staging`). Lookup keys carry a full copy of what they find, so every
+//! (`staging`); a job claim one of the claim with the patron's lane, checking
+//! the patron's position (`ledger`). Lookup keys carry a full copy of what they find, so every
 //! registration lookup is one Query or GetItem.
 //!
 //! The `DUE#…` partitions are indexes by date (`due`): each holds one entry

@@ -14,7 +14,7 @@ use crate::item::Item;
 use crate::AwsStore;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 use patron_hub_domain::StoreError;
 use rand::Rng;
 use std::collections::HashMap;
@@ -42,10 +42,12 @@ pub(crate) enum Outcome {
     Refused(Vec<usize>),
 }
 
-/// A condition on one write: its expression and the values it names.
+/// A condition on one write: its expression and the values and attribute
+/// names (for reserved words such as `state`) it names.
 pub(crate) struct Condition {
     expression: &'static str,
     values: HashMap<String, AttributeValue>,
+    names: HashMap<String, String>,
 }
 
 impl Condition {
@@ -54,6 +56,7 @@ impl Condition {
         Self {
             expression,
             values: HashMap::new(),
+            names: HashMap::new(),
         }
     }
 
@@ -62,6 +65,20 @@ impl Condition {
         self.values.insert(name.to_owned(), value);
         self
     }
+
+    /// The condition with `#placeholder` standing for `attribute`.
+    pub(crate) fn naming(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names
+            .insert(placeholder.to_owned(), attribute.to_owned());
+        self
+    }
+}
+
+/// The parts of a condition as the request builders take them.
+struct Parts {
+    expression: Option<String>,
+    values: Option<HashMap<String, AttributeValue>>,
+    names: Option<HashMap<String, String>>,
 }
 
 /// A Put of `item` in a transaction, guarded by `condition` if any.
@@ -70,12 +87,13 @@ pub(crate) fn put(
     item: Item,
     condition: Option<Condition>,
 ) -> Result<TransactWriteItem, StoreError> {
-    let (expression, values) = split(condition);
+    let parts = split(condition);
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
-        .set_condition_expression(expression)
-        .set_expression_attribute_values(values)
+        .set_condition_expression(parts.expression)
+        .set_expression_attribute_values(parts.values)
+        .set_expression_attribute_names(parts.names)
         .build()
         .map_err(incomplete)?;
     Ok(TransactWriteItem::builder().put(put).build())
@@ -87,26 +105,49 @@ pub(crate) fn delete(
     key: Item,
     condition: Option<Condition>,
 ) -> Result<TransactWriteItem, StoreError> {
-    let (expression, values) = split(condition);
+    let parts = split(condition);
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(key))
-        .set_condition_expression(expression)
-        .set_expression_attribute_values(values)
+        .set_condition_expression(parts.expression)
+        .set_expression_attribute_values(parts.values)
+        .set_expression_attribute_names(parts.names)
         .build()
         .map_err(incomplete)?;
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
-fn split(
-    condition: Option<Condition>,
-) -> (Option<String>, Option<HashMap<String, AttributeValue>>) {
+/// A check, in a transaction, that the item at `key` meets `condition`
+/// (absent items included), without writing it.
+pub(crate) fn check(
+    table: &str,
+    key: Item,
+    condition: Condition,
+) -> Result<TransactWriteItem, StoreError> {
+    let parts = split(Some(condition));
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .set_condition_expression(parts.expression)
+        .set_expression_attribute_values(parts.values)
+        .set_expression_attribute_names(parts.names)
+        .build()
+        .map_err(incomplete)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+fn split(condition: Option<Condition>) -> Parts {
     match condition {
-        None => (None, None),
-        Some(condition) => (
-            Some(condition.expression.to_owned()),
-            (!condition.values.is_empty()).then_some(condition.values),
-        ),
+        None => Parts {
+            expression: None,
+            values: None,
+            names: None,
+        },
+        Some(condition) => Parts {
+            expression: Some(condition.expression.to_owned()),
+            values: (!condition.values.is_empty()).then_some(condition.values),
+            names: (!condition.names.is_empty()).then_some(condition.names),
+        },
     }
 }
 

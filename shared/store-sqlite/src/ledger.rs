@@ -1,6 +1,7 @@
-//! The distribution ledger: one claim per job (held with a lease, or done), the
-//! time of the last event applied to each patron in each institution, and every
-//! outcome, listed per patron for the staff console.
+//! The distribution ledger: one claim per job (held with a lease, or done), one
+//! lane per patron and institution (the job applying a change there, held with
+//! the same lease), the time of the last event applied to each patron in each
+//! institution, and every outcome, listed per patron for the staff console.
 
 use crate::codec::{db_error, from_json, micros, micros_after, parse_time, time_text, to_json};
 use crate::SqliteStore;
@@ -59,6 +60,9 @@ fn claim(
             return Ok(Claim::Stale { newer });
         }
     }
+    if !take_lane(tx, job, now, lease)? {
+        return Ok(Claim::Busy);
+    }
     tx.execute(
         "INSERT INTO job_claims (event_id, institution, state, lease_until_us)
          VALUES (?1, ?2, 'held', ?3)
@@ -70,7 +74,49 @@ fn claim(
     Ok(Claim::Proceed)
 }
 
-/// Keeps the outcome, settles the job's claim, and moves the patron's last
+/// Takes the lane of the job's patron in its institution until the lease ends,
+/// unless another job holds it under a lease that has not ended. True if taken.
+fn take_lane(
+    tx: &Transaction<'_>,
+    job: &Job,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<bool, StoreError> {
+    let taken = tx
+        .execute(
+            "INSERT INTO patron_lanes (primary_id, institution, holder, lease_until_us)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (primary_id, institution) DO UPDATE SET
+                 holder = excluded.holder, lease_until_us = excluded.lease_until_us
+             WHERE patron_lanes.holder = excluded.holder OR patron_lanes.lease_until_us <= ?5",
+            params![
+                job.primary_id.as_str(),
+                job.institution.as_str(),
+                job.event_id,
+                micros_after(now, lease),
+                micros(now)
+            ],
+        )
+        .map_err(db_error)?;
+    Ok(taken == 1)
+}
+
+/// Frees the lane of `patron` in `institution` if the job of `event_id` holds it.
+fn free_lane(
+    tx: &Transaction<'_>,
+    patron: &PrimaryId,
+    institution: &InstitutionCode,
+    event_id: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM patron_lanes WHERE primary_id = ?1 AND institution = ?2 AND holder = ?3",
+        params![patron.as_str(), institution.as_str(), event_id],
+    )
+    .map(drop)
+    .map_err(db_error)
+}
+
+/// Keeps the outcome, settles the job's claim, frees its lane, and moves the patron's last
 /// applied event forward (never back) when the job was applied.
 fn record(tx: &Transaction<'_>, outcome: &JobOutcome) -> Result<(), StoreError> {
     tx.execute(
@@ -97,6 +143,12 @@ fn record(tx: &Transaction<'_>, outcome: &JobOutcome) -> Result<(), StoreError> 
         ),
     }
     .map_err(db_error)?;
+    free_lane(
+        tx,
+        &outcome.primary_id,
+        &outcome.institution,
+        &outcome.event_id,
+    )?;
     if outcome.status == OutcomeStatus::Applied {
         let known = last_applied(tx, &outcome.primary_id, &outcome.institution)?;
         if known.is_none_or(|known| outcome.event_time > known) {
@@ -134,14 +186,14 @@ impl DistributionLedger for SqliteStore {
     }
 
     async fn release(&self, job: &Job) -> Result<(), StoreError> {
-        let (event_id, institution) = (job.event_id.clone(), job.institution.as_str().to_owned());
+        let job = job.clone();
         self.write(move |tx| {
             tx.execute(
                 "DELETE FROM job_claims WHERE event_id = ?1 AND institution = ?2 AND state = 'held'",
-                params![event_id, institution],
+                params![job.event_id, job.institution.as_str()],
             )
-            .map(drop)
-            .map_err(db_error)
+            .map_err(db_error)?;
+            free_lane(tx, &job.primary_id, &job.institution, &job.event_id)
         })
         .await
     }

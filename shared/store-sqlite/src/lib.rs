@@ -3,8 +3,9 @@
 //! visibility times, attempts, fenced leases and dead letters), the
 //! distribution ledger, the login accounts with their single-use tokens,
 //! sessions and failed-login counts, registration's patron registry, staging
-//! records and domain events, and the organizations with their memberships, fee
-//! entries and AGENT markers, all in one WAL-mode file under the data folder.
+//! records and domain events, the organizations with their memberships, fee
+//! entries and AGENT markers, and the staff console's audit log, all in one
+//! WAL-mode file under the data folder.
 //!
 //! It owns the schema and its migrations, and keeps each port's promise in one
 //! transaction. It must never decide what a job does to Alma (the domain does),
@@ -13,6 +14,7 @@
 
 mod accounts;
 mod agents;
+mod audit;
 mod codec;
 mod events;
 mod inbox;
@@ -42,8 +44,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The patron-hub database in one SQLite file. Implements `WebhookInbox`,
 /// `JobQueue`, `DistributionLedger`, `AccountStore`, `TokenStore`, `SessionStore`,
 /// `LoginAttempts`, `PatronRegistry`, `StagingRecords`, `EventPublisher`,
-/// `EventLog`, `OrganizationStore` and `MembershipStore`; cheap to clone (one
-/// shared connection).
+/// `EventLog`, `OrganizationStore`, `MembershipStore` and `AuditLog`; cheap to
+/// clone (one shared connection).
 #[derive(Clone)]
 pub struct SqliteStore {
     shared: Arc<Shared>,

@@ -202,6 +202,34 @@ const MIGRATIONS: &[&str] = &[
           ELSE 0 END;
     CREATE INDEX staging_records_by_update ON staging_records (updated_at_us);
     ",
+    // 6: the staff console's audit log: one row per action (its JSON), and one
+    // index row per primary id it is listed under (two for a primary-id change),
+    // read newest first.
+    "
+    CREATE TABLE audit_entries (
+        id    TEXT PRIMARY KEY NOT NULL,
+        entry TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE audit_by_patron (
+        primary_id TEXT NOT NULL,
+        at_us      INTEGER NOT NULL,
+        id         TEXT NOT NULL,
+        PRIMARY KEY (primary_id, at_us, id)
+    ) STRICT, WITHOUT ROWID;
+    ",
+    // 7: one lane per patron and institution: the job (its event id) that is
+    // applying a change to that patron there, until its lease ends, so that two
+    // events of one patron never reach one institution at the same time.
+    "
+    CREATE TABLE patron_lanes (
+        primary_id     TEXT NOT NULL,
+        institution    TEXT NOT NULL,
+        holder         TEXT NOT NULL,
+        lease_until_us INTEGER NOT NULL,
+        PRIMARY KEY (primary_id, institution)
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The

@@ -1,8 +1,9 @@
-//! The shared contract suites (storage and queues, then organizations and
-//! memberships) against a fresh SQLite file per case.
+//! The shared contract suites (storage and queues, organizations and
+//! memberships, the staff console's audit log) against a fresh SQLite file per
+//! case.
 
 use chrono::{DateTime, Utc};
-use patron_hub_contract::{Backend, OrganizationBackend};
+use patron_hub_contract::{Backend, ConsoleBackend, OrganizationBackend};
 use patron_hub_domain::{Clock, SystemClock};
 use patron_hub_store_sqlite::SqliteStore;
 use std::sync::Arc;
@@ -54,5 +55,12 @@ async fn organization_backend() -> OrganizationBackend {
     }
 }
 
+async fn console_backend() -> ConsoleBackend {
+    ConsoleBackend {
+        audit: Arc::new(fresh_store()),
+    }
+}
+
 patron_hub_contract::contract_tests!(backend);
 patron_hub_contract::organization_contract_tests!(organization_backend);
+patron_hub_contract::console_contract_tests!(console_backend);

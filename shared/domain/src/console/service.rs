@@ -141,25 +141,43 @@ impl Console {
     /// Looks `id` up everywhere at once; the overview is under the primary id
     /// the institutions answered with (a barcode finds the patron's primary id).
     async fn overview_of(&self, id: &str) -> Result<PatronOverview, ConsoleError> {
-        let lookups = self.lookup_everywhere(id).await;
+        let mut lookups = self.lookup_everywhere(id).await;
         let primary_id = lookups
             .iter()
             .find_map(|(_, user)| user.as_ref().ok().and_then(|u| u.as_ref()?.primary_id()))
             .or_else(|| PrimaryId::parse(id).ok())
             .ok_or(ConsoleError::EmptySearch)?;
+        if primary_id.as_str() != id {
+            // Found by a barcode: institutions that know the patron under
+            // another barcode are asked again by the primary id.
+            let again = self.lookup_everywhere(primary_id.as_str()).await;
+            for ((_, answer), (_, by_id)) in lookups.iter_mut().zip(again) {
+                if matches!(answer, Ok(None)) {
+                    *answer = by_id;
+                }
+            }
+        }
         let (registry, outcomes, audit) = futures::join!(
             self.ports.registry.get(&primary_id),
             self.ports.ledger.outcomes(&primary_id),
             self.ports.audit.for_patron(&primary_id),
         );
-        let outcomes = outcomes?;
+        let mut outcomes = outcomes?;
+        let audit = audit?;
+        // A primary-id change's jobs ran under the old id.
+        for entry in &audit {
+            if entry.primary_id != primary_id {
+                outcomes.extend(self.ports.ledger.outcomes(&entry.primary_id).await?);
+            }
+        }
         let rows = lookups
             .into_iter()
             .map(|(institution, answer)| InstitutionRow {
                 zone: self.network.is_zone(&institution),
                 last_outcome: outcomes
                     .iter()
-                    .find(|o| o.institution == institution)
+                    .filter(|o| o.institution == institution)
+                    .max_by_key(|o| o.finished_at)
                     .cloned(),
                 presence: match answer {
                     Ok(Some(user)) => Presence::Present {
@@ -171,7 +189,7 @@ impl Console {
                 institution,
             })
             .collect();
-        let audit = audit?
+        let audit = audit
             .into_iter()
             .map(|entry| report(entry, &outcomes))
             .collect();
@@ -284,7 +302,7 @@ impl Console {
         overview: &PatronOverview,
         action: &ConsoleAction,
     ) -> Result<Vec<Target>, ConsoleError> {
-        let holders = overview.holders();
+        let holders = overview.reachable_or_unknown();
         let patch = |fields: Map<String, serde_json::Value>| {
             holders
                 .iter()

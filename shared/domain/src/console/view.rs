@@ -136,4 +136,14 @@ impl PatronOverview {
             .filter(|row| !row.zone && matches!(row.presence, Presence::Present { .. }))
             .collect()
     }
+
+    /// The member institutions an action on every account must reach: the
+    /// holders, and those that did not answer (their worker retries until
+    /// Alma answers; an institution without the patron then reports it).
+    pub fn reachable_or_unknown(&self) -> Vec<&InstitutionRow> {
+        self.rows
+            .iter()
+            .filter(|row| !row.zone && !matches!(row.presence, Presence::Absent))
+            .collect()
+    }
 }

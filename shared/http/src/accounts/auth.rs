@@ -6,7 +6,8 @@ use super::error::AccountApiError;
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use patron_hub_domain::accounts::{Account, AccountError, AccountService};
+use axum::http::HeaderMap;
+use patron_hub_domain::accounts::{Account, AccountError, AccountService, AccountSettings};
 use std::sync::Arc;
 
 /// The session cookie's name on plain-HTTP development servers; over HTTPS it
@@ -20,6 +21,48 @@ pub fn cookie_name(base_url: &str) -> String {
     } else {
         SESSION_COOKIE.to_owned()
     }
+}
+
+/// The `Set-Cookie` value that hands a new session token to a browser: host-only,
+/// `HttpOnly`, `SameSite=Strict`, `Secure` over HTTPS, for the absolute timeout.
+pub(crate) fn session_cookie(settings: &AccountSettings, token: &str) -> String {
+    format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        cookie_name(&settings.public_base_url),
+        settings.session_absolute.num_seconds(),
+        secure_attribute(&settings.public_base_url)
+    )
+}
+
+/// The `Set-Cookie` value that removes the session cookie (with `Secure` over
+/// HTTPS: browsers ignore a `__Host-` cookie set without it, even to delete it).
+pub(crate) fn expired_session_cookie(settings: &AccountSettings) -> String {
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        cookie_name(&settings.public_base_url),
+        secure_attribute(&settings.public_base_url)
+    )
+}
+
+/// `; Secure` for a server reached over HTTPS.
+pub(crate) fn secure_attribute(base_url: &str) -> &'static str {
+    if base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+/// The value of the cookie `name` among the request's `Cookie` headers.
+pub(crate) fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 /// The session token the request carries, if any.
@@ -39,15 +82,7 @@ impl FromRequestParts<Arc<AccountService>> for SessionToken {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned());
         let name = cookie_name(&service.settings().public_base_url);
-        let cookie = parts
-            .headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.to_owned());
+        let cookie = read_cookie(&parts.headers, &name);
         Ok(Self(bearer.or(cookie)))
     }
 }

@@ -8,6 +8,9 @@ mod routes;
 pub mod spreadsheet;
 mod view;
 
-pub(crate) use auth::SessionToken;
+pub(crate) use auth::{
+    cookie_name, expired_session_cookie, read_cookie, secure_attribute, session_cookie,
+    SessionToken,
+};
 pub use auth::{CurrentAccount, SESSION_COOKIE};
 pub use routes::router;

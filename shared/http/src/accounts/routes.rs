@@ -1,6 +1,6 @@
 //! The accounts routes: each handler parses, calls one use case, maps the result.
 
-use super::auth::{cookie_name, CurrentAccount, SessionToken};
+use super::auth::{expired_session_cookie, session_cookie, CurrentAccount, SessionToken};
 use super::body::JsonBody;
 use super::error::AccountApiError;
 use super::{spreadsheet, view};
@@ -129,14 +129,7 @@ struct Credentials {
 async fn login(State(service): Service, JsonBody(body): JsonBody<Credentials>) -> Answer {
     let (token, account) = service.login(&body.identifier, &body.password).await?;
     let settings = service.settings();
-    let secure = settings.public_base_url.starts_with("https://");
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        cookie_name(&settings.public_base_url),
-        token.expose(),
-        settings.session_absolute.num_seconds(),
-        if secure { "; Secure" } else { "" }
-    );
+    let cookie = session_cookie(settings, token.expose());
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         headers.insert(header::SET_COOKIE, value);
@@ -155,10 +148,7 @@ async fn login(State(service): Service, JsonBody(body): JsonBody<Credentials>) -
 async fn logout(State(service): Service, SessionToken(token): SessionToken) -> Answer {
     let token = token.ok_or(AccountError::Unauthenticated)?;
     service.logout(&token).await?;
-    let expired = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-        cookie_name(&service.settings().public_base_url)
-    );
+    let expired = expired_session_cookie(service.settings());
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&expired) {
         headers.insert(header::SET_COOKIE, value);
