@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use patron_hub_alma::AlmaClient;
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings, Mailer};
 use patron_hub_domain::alma::AlmaUsers;
+use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::{work_once, Distributor};
 use patron_hub_domain::organizations::{OrganizationService, Rollover};
 use patron_hub_domain::ports::JobQueue;
@@ -16,6 +17,7 @@ use patron_hub_domain::registration::{
 };
 use patron_hub_domain::webhook::WebhookReceiver;
 use patron_hub_domain::{Clock, InstitutionCode, SystemClock};
+use patron_hub_http::console::{self, ConsoleApi};
 use patron_hub_http::members::{self, MembersApi};
 use patron_hub_http::registration::{self, RegistrationApi};
 use patron_hub_http::{accounts, error, health, openapi, webhook};
@@ -50,6 +52,11 @@ pub struct LocalNode {
     pub registration: Arc<RegistrationService>,
     /// The organization and membership use cases.
     pub organizations: Arc<OrganizationService>,
+    /// The staff console's use cases.
+    pub console: Arc<Console>,
+    /// The key console forms' CSRF tokens are made with: random per process,
+    /// which suits one local process (every form is served and posted back here).
+    csrf_key: Arc<[u8; 32]>,
     /// The configuration in force.
     pub runtime: Runtime,
     clock: Arc<dyn Clock>,
@@ -111,7 +118,7 @@ impl LocalNode {
             RegistrationPorts {
                 staging: Arc::new(store.clone()),
                 sync: registry,
-                alma,
+                alma: alma.clone(),
                 inbox: Arc::new(store.clone()),
                 events: Arc::new(store.clone()),
                 clock: clock.clone(),
@@ -153,6 +160,18 @@ impl LocalNode {
             )))
             .with_memberships(Arc::new(store.clone())),
         );
+        let console = Arc::new(Console::new(
+            ConsolePorts {
+                alma,
+                registry: Arc::new(store.clone()),
+                ledger: Arc::new(store.clone()),
+                inbox: Arc::new(store.clone()),
+                audit: Arc::new(store.clone()),
+                clock: clock.clone(),
+            },
+            runtime.network.clone(),
+            Console::DEFAULT_TIMEOUT,
+        ));
         let organizations = Arc::new(OrganizationService::new(
             Arc::new(store.clone()),
             Arc::new(store.clone()),
@@ -166,6 +185,8 @@ impl LocalNode {
             accounts,
             registration,
             organizations,
+            console,
+            csrf_key: Arc::new(rand::random()),
             runtime,
             clock,
         })
@@ -217,6 +238,13 @@ impl LocalNode {
             .merge(members::router(MembersApi {
                 service: self.organizations.clone(),
                 accounts: self.accounts.clone(),
+            }))
+            .merge(console::router(ConsoleApi {
+                console: self.console.clone(),
+                accounts: self.accounts.clone(),
+                queue: Arc::new(self.store.clone()),
+                institutions: self.console.institutions(),
+                csrf_key: self.csrf_key.clone(),
             }))
             .merge(health::router())
             .merge(openapi::router())

@@ -31,7 +31,7 @@ async fn every_dead_letter(api: &ConsoleApi) -> Result<Vec<DeadLetter>, StoreErr
 }
 
 #[derive(Deserialize)]
-struct DeadLettersQuery {
+pub(super) struct DeadLettersQuery {
     replayed: Option<usize>,
 }
 
@@ -61,7 +61,7 @@ fn replayed(lang: &Lang, count: usize) -> Response {
 }
 
 #[derive(Deserialize)]
-struct ReplayForm {
+pub(super) struct ReplayForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]

@@ -105,6 +105,7 @@ pub(super) fn form_expired(lang: &Lang, staff: Option<&Staff>, back: &str) -> Re
     )
 }
 
+/// 404: no such patron path or action name, or an unknown institution.
 pub(super) fn not_found(lang: &Lang, staff: &Staff) -> Response {
     let t = lang.text();
     message_page(
@@ -117,6 +118,7 @@ pub(super) fn not_found(lang: &Lang, staff: &Staff) -> Response {
     )
 }
 
+/// Adds one `Set-Cookie` header (a response may set several).
 pub(super) fn add_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(SET_COOKIE, value);

@@ -27,7 +27,7 @@ pub(super) async fn home(lang: Lang, staff: Staff) -> Response {
 }
 
 #[derive(Deserialize)]
-struct SearchQuery {
+pub(super) struct SearchQuery {
     #[serde(default)]
     q: String,
 }
@@ -86,7 +86,7 @@ pub(super) async fn patron(
     }
 }
 
-type ActionPath = Result<Path<(String, String)>, PathRejection>;
+pub(super) type ActionPath = Result<Path<(String, String)>, PathRejection>;
 
 fn action_path(path: ActionPath) -> Option<(PrimaryId, ActionKind)> {
     let Path((id, action)) = path.ok()?;
@@ -143,7 +143,7 @@ async fn confirmation_page(
 }
 
 #[derive(Deserialize)]
-struct ActionForm {
+pub(super) struct ActionForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]

@@ -42,7 +42,7 @@ fn login_form(
 }
 
 #[derive(Deserialize)]
-struct LoginForm {
+pub(super) struct LoginForm {
     #[serde(default)]
     user_name: String,
     #[serde(default)]
