@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a different part of the helpers
 
 mod api;
+pub mod browser;
 
 #[allow(unused_imports)] // not every test file calls the JSON API
 pub use api::*;

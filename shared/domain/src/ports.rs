@@ -113,7 +113,8 @@ pub enum Claim {
         /// Time of the newer event.
         newer: DateTime<Utc>,
     },
-    /// Another worker holds the job right now.
+    /// Another worker holds the job, or another event of the same patron in
+    /// that institution, right now.
     Busy,
 }
 

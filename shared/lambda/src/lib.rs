@@ -6,6 +6,7 @@
 //!
 //! It must never hold a business rule: those live in `patron-hub-domain`.
 
+mod csrf_key;
 pub mod env;
 pub mod logs;
 pub mod rollover;

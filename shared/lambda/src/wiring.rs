@@ -4,6 +4,7 @@
 use crate::env::{EnvError, Environment};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
+use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::Distributor;
 use patron_hub_domain::organizations::{OrganizationService, Rollover};
 use patron_hub_domain::registration::{
@@ -11,6 +12,7 @@ use patron_hub_domain::registration::{
 };
 use patron_hub_domain::webhook::{WebhookReceiver, WebhookSecrets};
 use patron_hub_domain::{Clock, InstitutionCode, StoreError, SystemClock};
+use patron_hub_http::console::ConsoleApi;
 use patron_hub_http::members::MembersApi;
 use patron_hub_http::registration::RegistrationApi;
 use patron_hub_store_aws::{resolve_queue_urls, AwsStore, EventBridgePublisher, SesMailer};
@@ -24,6 +26,13 @@ const ALMA_TIMEOUT: Duration = Duration::from_secs(10);
 /// at the desk makes two or three, and the institution's workers share the
 /// rest of its threshold.
 const REGISTRATION_CALLS_PER_SECOND: u32 = 2;
+/// The pace of the staff console's Alma calls per institution: a search asks
+/// each institution once (twice for a barcode), one staff member at a time.
+const CONSOLE_CALLS_PER_SECOND: u32 = 2;
+/// The Secrets Manager secret holding the console's CSRF key.
+const CSRF_KEY_SECRET_VARIABLE: &str = "CONSOLE_CSRF_KEY_SECRET_ARN";
+/// The console's CSRF key itself, for local runs.
+const CSRF_KEY_VARIABLE: &str = "CONSOLE_CSRF_KEY";
 
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -392,4 +401,79 @@ pub async fn membership_rollover(
         Arc::new(store),
         retention_days,
     ))
+}
+
+/// The `admin-console` function's router state: the staff console over the
+/// registry, the ledger, the inbox, the audit log and the job queues of every
+/// member in the table and SQS; Alma of the network zone and every member
+/// (`ALMA_API_BASE_URL`; the key of `CODE` in the secret named
+/// `ALMA_API_KEY_SECRET_PREFIX` + `CODE` or, locally, in the JSON object
+/// `ALMA_API_KEYS`); sessions through the account service of
+/// [`account_service`] (same settings); and the CSRF key, the same on every
+/// instance: 64 hexadecimal digits in the Secrets Manager secret
+/// `CONSOLE_CSRF_KEY_SECRET_ARN` or, locally, in `CONSOLE_CSRF_KEY`. Without
+/// a usable key the function does not start.
+pub async fn admin_console(env: &Environment, aws: &AwsClients) -> Result<ConsoleApi, WiringError> {
+    let network = env.network()?;
+    let csrf_key = console_csrf_key(env, aws).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = store(env, aws, &network.members, &clock).await?;
+    let everywhere: Vec<InstitutionCode> = std::iter::once(network.zone.clone())
+        .chain(network.members.iter().cloned())
+        .collect();
+    let keys = aws
+        .secrets_per_institution(
+            env,
+            "ALMA_API_KEY_SECRET_PREFIX",
+            "ALMA_API_KEYS",
+            &everywhere,
+        )
+        .await?;
+    let alma = alma_client(env, keys, CONSOLE_CALLS_PER_SECOND)?;
+    let ports = ConsolePorts {
+        alma: Arc::new(alma),
+        registry: Arc::new(store.clone()),
+        ledger: Arc::new(store.clone()),
+        inbox: Arc::new(store.clone()),
+        audit: Arc::new(store.clone()),
+        clock,
+    };
+    let console = Console::new(ports, network, Console::DEFAULT_TIMEOUT);
+    Ok(ConsoleApi {
+        institutions: console.institutions(),
+        console: Arc::new(console),
+        accounts: Arc::new(account_service(env, aws).await?),
+        queue: Arc::new(store),
+        csrf_key: Arc::new(csrf_key),
+    })
+}
+
+/// The key the console derives its CSRF tokens from: 64 hexadecimal digits in
+/// the Secrets Manager secret `CONSOLE_CSRF_KEY_SECRET_ARN` or, locally, in
+/// `CONSOLE_CSRF_KEY`. Every instance must use the same key (a form made by
+/// one is posted to another), so the function refuses to start without one
+/// rather than make one up.
+async fn console_csrf_key(
+    env: &Environment,
+    aws: &AwsClients,
+) -> Result<[u8; 32], WiringError> {
+    let text = aws
+        .secret(env, CSRF_KEY_SECRET_VARIABLE, CSRF_KEY_VARIABLE)
+        .await?;
+    if let Some(key) = crate::csrf_key::parse(&text) {
+        return Ok(key);
+    }
+    let reason = crate::csrf_key::EXPECTED.to_owned();
+    Err(if env.optional(CSRF_KEY_SECRET_VARIABLE).is_some() {
+        WiringError::Secret {
+            name: CSRF_KEY_SECRET_VARIABLE,
+            reason,
+        }
+    } else {
+        EnvError::Invalid {
+            name: CSRF_KEY_VARIABLE,
+            reason,
+        }
+        .into()
+    })
 }

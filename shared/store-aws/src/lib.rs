@@ -86,6 +86,7 @@
 
 mod account_items;
 mod accounts;
+mod audit;
 mod batch;
 mod bus_setup;
 mod dead_letter;

@@ -152,7 +152,7 @@ impl Distributor {
                 // Look again soon: the holder may have died, and its lease ends on its own.
                 return Ok(Disposition::Retry {
                     after: lease.min(BUSY_RETRY),
-                    reason: "another worker holds this job".to_owned(),
+                    reason: "another worker holds this job or this patron here".to_owned(),
                 });
             }
             Claim::Stale { newer } => {
