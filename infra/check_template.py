@@ -7,9 +7,11 @@ cfn-lint's own LanguageExtensions + SAM transforms, once per allowed
 WorkerTimeoutSeconds and once with codes holding '_' and '-', then checks every
 SQS event source mapping, queue, dead-letter queue, alarm, role and function,
 that the registration API may reach exactly the job queues, API keys and
-event bus it needs, that the members API reaches only the table, and that the
-membership rollover runs once a day from its own schedule, with its own roles,
-retries and a watched dead-letter queue.
+event bus it needs, that the members API reaches only the table, that the
+staff console reaches exactly the job queues, API keys (network zone included)
+and generated CSRF key it needs, and that the membership rollover runs once a
+day from its own schedule, with its own roles, retries and a watched
+dead-letter queue.
 
     python3 infra/check_template.py [infra/template.yaml]   # exit 1 on any problem
 """
@@ -48,6 +50,11 @@ REGISTRATION_ENV = {
 }
 MEMBERS_ENV = {"PATRON_HUB_TABLE", "PATRON_HUB_PUBLIC_BASE_URL", "PATRON_HUB_MAIL_FROM", "RUST_LOG"}
 ROLLOVER_ENV = {"PATRON_HUB_TABLE", "STAGING_RETENTION_DAYS", "RUST_LOG"}
+CONSOLE_ENV = {
+    "PATRON_HUB_TABLE", "PATRON_HUB_PUBLIC_BASE_URL", "PATRON_HUB_MAIL_FROM",
+    "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS", "PATRON_HUB_QUEUE_PREFIX",
+    "ALMA_API_BASE_URL", "ALMA_API_KEY_SECRET_PREFIX", "CONSOLE_CSRF_KEY_SECRET_ARN", "RUST_LOG",
+}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # The table actions each of them needs, exactly (transactions need the actions
 # of their items: puts and deletes; shared/store-aws uses no condition check).
@@ -56,10 +63,17 @@ MEMBERS_TABLE = {
     "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
 }
 ROLLOVER_TABLE = MEMBERS_TABLE - {"dynamodb:UpdateItem"}
+# The console reads no accounts in batches (it searches patrons in Alma).
+CONSOLE_TABLE = MEMBERS_TABLE - {"dynamodb:BatchGetItem"}
 # Everything but the table the members API's role may use (no SES, queue or secret).
 MEMBERS_ACTIONS = LOG_ACTIONS
 # ... and the rollover's: its failed invocations go to its dead-letter queue.
 ROLLOVER_ACTIONS = LOG_ACTIONS | {"sqs:SendMessage"}
+# ... and the console's: it sends jobs (actions, replayed dead letters) and
+# reads secrets; it receives no message (dead letters are kept in the table).
+CONSOLE_ACTIONS = LOG_ACTIONS | {"sqs:SendMessage", "sqs:GetQueueUrl", "secretsmanager:GetSecretValue"}
+# The characters of a hexadecimal CSRF key.
+HEX_DIGITS = set("0123456789abcdef")
 # The services the registration API's role may use at all (no SES, no SQS receive).
 REGISTRATION_ACTIONS = {
     "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sqs:GetQueueUrl",
@@ -241,6 +255,7 @@ class Checker:
         job_queues = {self.target(m["Properties"].get("EventSourceArn")) for m in mappings.values()}
         self.check_registration(resources, functions, job_queues, codes)
         self.check_members(resources, functions)
+        self.check_console(raw, resources, functions, job_queues)
         self.check_policies(resources)
 
     def check_registration(self, resources, functions, job_queues, codes):
@@ -321,6 +336,64 @@ class Checker:
         self.check_table_role(resources, name, function, MEMBERS_ENV, MEMBERS_TABLE, MEMBERS_ACTIONS)
         self.need(any(r["Type"] == "AWS::Lambda::Url" and self.target(r["Properties"].get("TargetFunctionArn")) == name
                       for r in resources.values()), f"{name} needs a function URL like the accounts API")
+
+    def check_console(self, raw, resources, functions, job_queues):
+        """The staff console: a public function URL; it sends to every job
+        queue and receives from none; it reads every worker's API key, the
+        network zone's (named like them) and the CSRF key, which the stack
+        generates as 64 hexadecimal digits; the table without Scan."""
+        name = "AdminConsoleFunction"
+        function = functions.get(name, {}).get("Properties", {})
+        if not self.need(function, f"{name} is missing"):
+            return
+        granted = self.check_table_role(resources, name, function, CONSOLE_ENV, CONSOLE_TABLE, CONSOLE_ACTIONS)
+        self.need(any(r["Type"] == "AWS::Lambda::Url" and self.target(r["Properties"].get("TargetFunctionArn")) == name
+                      for r in resources.values()), f"{name} needs a function URL like the accounts API")
+        self.need(granted.get("sqs:SendMessage") == job_queues,
+                  f"{name}'s role: sqs:SendMessage must cover exactly the job queues {sorted(job_queues)}")
+        variables = function.get("Environment", {}).get("Variables", {})
+        csrf = self.target(variables.get("CONSOLE_CSRF_KEY_SECRET_ARN"))
+        secrets = {k for k, v in resources.items() if v["Type"] == "AWS::SecretsManager::Secret"}
+        if self.need(csrf in secrets, "CONSOLE_CSRF_KEY_SECRET_ARN must name a secret of this stack"):
+            self.check_hex_key(csrf, resources[csrf]["Properties"])
+        prefix = self.sub_text(variables.get("ALMA_API_KEY_SECRET_PREFIX"))
+        zone = raw["Parameters"]["NetworkZoneCode"]["Default"]
+        named = {k: self.sub_text(resources[k]["Properties"].get("Name")) for k in secrets}
+        zone_names = {f"{prefix}{zone}", f"{prefix}${{NetworkZoneCode}}"} if prefix is not None else set()
+        zone_keys = {k for k, n in named.items() if n in zone_names}
+        worker_keys = {
+            self.target(f["Properties"].get("Environment", {}).get("Variables", {}).get("ALMA_API_KEY_SECRET_ARN"))
+            for f in functions.values()
+        } - {None}
+        self.need(len(zone_keys) == 1, f"the network zone's API key must be the secret ALMA_API_KEY_SECRET_PREFIX + {zone}")
+        self.need(granted.get("secretsmanager:GetSecretValue") == worker_keys | zone_keys | {csrf},
+                  f"{name}'s role may read exactly the workers' and the network zone's API keys and the CSRF key")
+        others = [f for f, r in resources.items() if f != name and r["Type"] == "AWS::Lambda::Function"
+                  and csrf in {t for _, _, targets in self.statements(resources, self.target(r["Properties"].get("Role")))
+                               for t in targets}]
+        self.need(not others, f"only {name} may read the CSRF key, not {others}")
+
+    def check_hex_key(self, name, secret):
+        """A secret CloudFormation generates as exactly 64 hexadecimal digits."""
+        spec = secret.get("GenerateSecretString")
+        if not self.need(isinstance(spec, dict) and "SecretString" not in secret,
+                         f"{name}: must be generated by CloudFormation, never written in the template"):
+            return
+        alphabet = set()
+        if not spec.get("ExcludeLowercase"):
+            alphabet |= set("abcdefghijklmnopqrstuvwxyz")
+        if not spec.get("ExcludeUppercase"):
+            alphabet |= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        if not spec.get("ExcludeNumbers"):
+            alphabet |= set("0123456789")
+        if not spec.get("ExcludePunctuation"):
+            alphabet |= set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+        if spec.get("IncludeSpace"):
+            alphabet.add(" ")
+        alphabet -= set(spec.get("ExcludeCharacters", ""))
+        self.need(alphabet == HEX_DIGITS, f"{name}: generated characters must be exactly 0-9a-f, not {sorted(alphabet)}")
+        self.need(spec.get("PasswordLength") == 64, f"{name}: must be 64 hexadecimal digits (32 bytes)")
+        self.need("SecretStringTemplate" not in spec, f"{name}: must be the bare key, not a JSON document")
 
     def check_rollover(self, raw, resources, functions, queues, alarms):
         """The membership rollover: no URL, invoked once a day by its schedule

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sample Lambda events of patron-hub: build them from their sources, or check them.
 
-    python3 infra/events.py build   # rewrite the webhook, worker, registration, members and rollover events
+    python3 infra/events.py build   # rewrite the webhook, worker, registration, members, rollover and console events
     python3 infra/events.py check   # exit 1 unless every sample is sound
 
 The bodies under events/alma-webhook/bodies/ are the source: exact bytes, as Alma
@@ -15,9 +15,12 @@ patron's way from Tier 1 self-registration to on-site completion, each request
 carrying the demo client key. The members API's events (MEMBERS_EVENTS) carry the
 bearer token of a sample session of the super administrator; the membership
 rollover's (ROLLOVER_EVENTS) are the payloads EventBridge Scheduler or an
-operator sends. `check` holds every HTTP API sample to the function URL format,
-the registration and members ones to their API's routes and body rules, and the
-rollover ones to the request the function accepts.
+operator sends. The staff console's (CONSOLE_EVENTS) are a browser's requests
+with the session cookie of a sample staff session, its forms carrying the CSRF
+token that session gets under the demo CSRF key. `check` holds every HTTP API
+sample to the function URL format, the registration, members and console ones
+to their function's routes and body rules, and the rollover ones to the request
+the function accepts.
 """
 
 import base64
@@ -39,8 +42,9 @@ WORKER = EVENTS / "institution-worker"
 REGISTRATION = EVENTS / "registration-api"
 MEMBERS = EVENTS / "members-api"
 ROLLOVER = EVENTS / "membership-rollover"
+CONSOLE = EVENTS / "admin-console"
 # HTTP functions whose samples are function URL requests to their own routes.
-API_FOLDERS = [EVENTS / "accounts-api", REGISTRATION, MEMBERS]
+API_FOLDERS = [EVENTS / "accounts-api", REGISTRATION, MEMBERS, CONSOLE]
 
 DEMO_SECRET = "demo-webhook-secret"
 WRONG_SECRET = "not-the-demo-webhook-secret"
@@ -175,6 +179,66 @@ ORGANIZATION_FIELDS = {
     "membership_fee_paid": ((int,), False),
     "membership_fee_unpaid": ((int,), False),
     "titles": ((list,), False),
+}
+
+CONSOLE_URL_ID = "c4n8consoleexample0admin2patronh"
+# The session the console samples use: what the console's login form would
+# have set for the network staff member `desk` (43 characters of URL-safe
+# Base64, like a real session token). Tests store its hash as a session of a
+# NETWORK_STAFF account.
+SAMPLE_STAFF_SESSION_TOKEN = base64.urlsafe_b64encode(
+    hashlib.sha256(b"patron-hub sample session of desk").digest()).decode().rstrip("=")
+# The session cookie over HTTPS (PublicBaseUrl is https://...): host-only name.
+CONSOLE_SESSION_COOKIE = "__Host-patron_hub_session"
+# The demo CSRF key (64 hex digits) the samples' form tokens are made with:
+# give it to a local console as CONSOLE_CSRF_KEY. Never deploy it: the stack
+# generates its own key in Secrets Manager.
+DEMO_CSRF_KEY = hashlib.sha256(b"patron-hub demo console CSRF key").hexdigest()
+# The patron the samples are about: the external reader of the webhook samples.
+CONSOLE_PATRON = "EXT-2025-0042"
+FORM = "application/x-www-form-urlencoded"
+
+# name -> (method, path, query string, form fields or None, time of the request)
+CONSOLE_EVENTS = {
+    # A browser opens the login page (no cookie yet).
+    "login-page": (
+        "GET", "/console/login", "", None,
+        datetime(2026, 9, 14, 8, 58, 0, tzinfo=timezone.utc),
+    ),
+    # The signed-in staff member searches the patron in every institution ...
+    "search": (
+        "GET", "/console/search", urllib.parse.urlencode({"q": CONSOLE_PATRON}), None,
+        datetime(2026, 9, 14, 9, 0, 0, tzinfo=timezone.utc),
+    ),
+    # ... and confirms a new expiry (and purge) date everywhere.
+    "set-expiry": (
+        "POST", f"/console/patrons/{CONSOLE_PATRON}/actions/expiry", "",
+        {"expiry_date": "2027-06-30"},
+        datetime(2026, 9, 14, 9, 2, 0, tzinfo=timezone.utc),
+    ),
+}
+ID_SEGMENT = r"[^/?#\x00-\x1f\x7f]+"
+# The console's routes: (method, path pattern) -> kind.
+CONSOLE_ROUTES = {
+    ("GET", "/console"): "home",
+    ("GET", "/console/style.css"): "style",
+    ("GET", "/console/login"): "login-page",
+    ("POST", "/console/login"): "login",
+    ("POST", "/console/logout"): "logout",
+    ("GET", "/console/search"): "search",
+    ("GET", f"/console/patrons/{ID_SEGMENT}"): "patron",
+    ("GET", f"/console/patrons/{ID_SEGMENT}/actions/(delete|expiry|primary-id|redistribute)"): "confirmation",
+    ("POST", f"/console/patrons/{ID_SEGMENT}/actions/(delete|expiry|primary-id|redistribute)"): "action",
+    ("GET", "/console/dead-letters"): "dead-letters",
+    ("POST", "/console/dead-letters/replay"): "replay",
+    ("POST", "/console/dead-letters/replay-all"): "replay-all",
+}
+# The fields of the console's signed-in forms (each also carries `csrf`).
+CONSOLE_ACTION_FIELDS = {
+    "delete": set(),
+    "expiry": {"expiry_date"},
+    "primary-id": {"new_primary_id"},
+    "redistribute": set(),
 }
 
 # The rollover's payloads: name -> payload. `scheduled` is the schedule's
@@ -418,6 +482,40 @@ def build_members_events():
         dump(MEMBERS / f"{name}.json", api_event(MEMBERS_URL_ID, credentials, name, *request))
 
 
+def console_csrf(session_token):
+    """The CSRF token of a signed-in console form: hex HMAC-SHA256 under the
+    CSRF key of "console-csrf:" followed by the session token."""
+    key = bytes.fromhex(DEMO_CSRF_KEY)
+    return hmac.new(key, b"console-csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def console_event(name, method, path, query, fields, when):
+    """A browser's request to the console's URL: HTML accepted, the session
+    cookie unless it is the login page, and a same-origin form for a POST."""
+    event = api_event(CONSOLE_URL_ID, {}, name, method, path, query, None, when)
+    headers = event["headers"]
+    headers["accept"] = "text/html,application/xhtml+xml"
+    headers["accept-language"] = "fr-FR,fr;q=0.9,en;q=0.8"
+    if path != "/console/login":
+        # Function URLs hand cookies over in `cookies`, after the query string.
+        top = {key: event.pop(key) for key in ("version", "routeKey", "rawPath", "rawQueryString")}
+        event = {**top, "cookies": [f"{CONSOLE_SESSION_COOKIE}={SAMPLE_STAFF_SESSION_TOKEN}"], **event}
+    if fields is not None:
+        text = urllib.parse.urlencode({**fields, "csrf": console_csrf(SAMPLE_STAFF_SESSION_TOKEN)})
+        headers["content-type"] = FORM
+        headers["content-length"] = str(len(text.encode("utf-8")))
+        headers["origin"] = f"https://{headers['host']}"
+        headers["sec-fetch-site"] = "same-origin"
+        event["body"] = text
+    return event
+
+
+def build_console_events():
+    CONSOLE.mkdir(exist_ok=True)
+    for name, request in CONSOLE_EVENTS.items():
+        dump(CONSOLE / f"{name}.json", console_event(name, *request))
+
+
 def build_rollover_events():
     ROLLOVER.mkdir(exist_ok=True)
     for name, payload in ROLLOVER_EVENTS.items():
@@ -549,8 +647,9 @@ def check_worker_events(problems):
                           "the job's institution must own the queue it arrives on")
 
 
-def check_api_event(problems, where, event):
-    """The function URL request format (payload 2.0) every HTTP API sample uses."""
+def check_api_event(problems, where, event, body_type="application/json"):
+    """The function URL request format (payload 2.0) every HTTP API sample
+    uses; its body decoded (JSON, or a form's fields when `body_type` is FORM)."""
     need = lambda condition, what: problems.need(condition, where, what)  # noqa: E731
     context = event.get("requestContext", {})
     headers = event.get("headers", {})
@@ -571,7 +670,11 @@ def check_api_event(problems, where, event):
     if not need(isinstance(body, str), "body must be a string"):
         return None
     need(headers.get("content-length") == str(len(body.encode("utf-8"))), "content-length must match the body")
-    need(headers.get("content-type") == "application/json", "a body is sent as application/json")
+    need(headers.get("content-type") == body_type, f"a body is sent as {body_type}")
+    if body_type == FORM:
+        fields = urllib.parse.parse_qsl(body, keep_blank_values=True)
+        need(len({k for k, _ in fields}) == len(fields), "a form field is sent twice")
+        return dict(fields)
     try:
         return json.loads(body)
     except ValueError:
@@ -720,6 +823,55 @@ def check_members_events(problems):
     problems.need(not missing, str(MEMBERS.relative_to(ROOT)), f"no sample for {sorted(missing)}")
 
 
+def check_console_events(problems):
+    found_routes = set()
+    cookie = f"{CONSOLE_SESSION_COOKIE}={SAMPLE_STAFF_SESSION_TOKEN}"
+    for path in sorted(CONSOLE.glob("*.json")):
+        where = str(path.relative_to(ROOT))
+        need = lambda condition, what: problems.need(condition, where, what)  # noqa: E731
+        event = json.loads(path.read_bytes())
+        method = event.get("requestContext", {}).get("http", {}).get("method")
+        fields = check_api_event(problems, where, event, FORM)
+        route = next((kind for (m, pattern), kind in CONSOLE_ROUTES.items()
+                      if m == method and re.fullmatch(pattern, event.get("rawPath", ""))), None)
+        if not need(route, f"{method} {event.get('rawPath')} is not a console route"):
+            continue
+        found_routes.add(route)
+        headers = event.get("headers", {})
+        need("cookie" not in headers, "function URLs pass cookies in `cookies`, not in a header")
+        cookies = event.get("cookies", [])
+        need(isinstance(cookies, list) and all(isinstance(c, str) and "=" in c for c in cookies),
+             "cookies must be a list of name=value")
+        if route in {"login-page", "style"}:
+            need(not cookies, "the login page is opened without a session")
+        elif route != "login":
+            need(cookies == [cookie], "every signed-in sample carries the sample staff session cookie")
+        if method == "GET":
+            need(fields is None, "a GET has no body")
+            if route == "search":
+                need(str(event.get("queryStringParameters", {}).get("q", "")).strip(), "a search needs ?q=")
+            continue
+        if not need(fields is not None, "a console POST is a form"):
+            continue
+        need(headers.get("origin") == f"https://{headers.get('host')}", "a form is posted from the console's own origin")
+        need(headers.get("sec-fetch-site") == "same-origin", "a browser marks its own forms same-origin")
+        if route == "login":
+            continue
+        need(hmac.compare_digest(fields.get("csrf", ""), console_csrf(SAMPLE_STAFF_SESSION_TOKEN)),
+             "csrf must be the sample session's token under the demo CSRF key")
+        if route == "action":
+            action = event["rawPath"].rsplit("/", 1)[-1]
+            expected = CONSOLE_ACTION_FIELDS[action] | {"csrf"}
+            need(set(fields) == expected, f"the {action} form has exactly {sorted(expected)}")
+            if action == "expiry":
+                try:
+                    datetime.strptime(fields.get("expiry_date", ""), "%Y-%m-%d")
+                except ValueError:
+                    need(False, "expiry_date must be YYYY-MM-DD")
+    missing = {"login-page", "search", "action"} - found_routes
+    problems.need(not missing, str(CONSOLE.relative_to(ROOT)), f"no sample for {sorted(missing)}")
+
+
 def rollover_problems(payload):
     """Why the membership-rollover function would refuse `payload`, or []."""
     if payload is None:
@@ -754,11 +906,12 @@ def check():
         check_webhook_events(problems)
         check_worker_events(problems)
         for folder in API_FOLDERS:
-            if folder not in (REGISTRATION, MEMBERS):
+            if folder not in (REGISTRATION, MEMBERS, CONSOLE):
                 for path in sorted(folder.glob("*.json")):
                     check_api_event(problems, str(path.relative_to(ROOT)), json.loads(path.read_bytes()))
         check_registration_events(problems)
         check_members_events(problems)
+        check_console_events(problems)
         check_rollover_events(problems)
     for problem in problems:
         print(f"events: {problem}", file=sys.stderr)
@@ -774,6 +927,7 @@ def main(argv):
         build_registration_events()
         build_members_events()
         build_rollover_events()
+        build_console_events()
         return check()
     if argv[1:] == ["check"]:
         return check()

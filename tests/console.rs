@@ -38,7 +38,11 @@ async fn log_in(browser: &Browser, s: &DemoServer) {
     browser.fill("input#user_name", "admin").await;
     browser.fill("input#password", ADMIN_PASSWORD).await;
     browser.click("main form button[type=submit]").await;
-    assert_eq!(browser.path().await, "/console", "logged in, on the search page");
+    assert_eq!(
+        browser.path().await,
+        "/console",
+        "logged in, on the search page"
+    );
     browser.find("input#q").await;
 }
 
@@ -54,8 +58,8 @@ async fn reader_in_demo_a(s: &DemoServer, primary_id: &str) {
 
 #[tokio::test]
 async fn staff_find_a_patron_in_three_institutions_and_change_its_expiry_date_everywhere() {
-    let s = server().await;
     let browser = Browser::start().await;
+    let s = server().await;
     bounded(async {
         log_in(&browser, &s).await;
         let id = "console-reader-1";
@@ -68,7 +72,10 @@ async fn staff_find_a_patron_in_three_institutions_and_change_its_expiry_date_ev
                 .await
                 .unwrap();
             assert!(
-                user["expiry_date"].as_str().unwrap().starts_with("2030-06-30"),
+                user["expiry_date"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("2030-06-30"),
                 "{institution} starts with the reader's expiry date: {user}"
             );
         }
@@ -89,7 +96,11 @@ async fn staff_find_a_patron_in_three_institutions_and_change_its_expiry_date_ev
                 r#"article.card li[data-institution="{ZONE}"] .state-absent"#
             ))
             .await;
-        assert_eq!(browser.all("article.card").await.len(), 1, "one patron found");
+        assert_eq!(
+            browser.all("article.card").await.len(),
+            1,
+            "one patron found"
+        );
         browser.screenshot("console-search.png").await;
 
         // The patron page: one row per institution, the three members present.
@@ -102,7 +113,9 @@ async fn staff_find_a_patron_in_three_institutions_and_change_its_expiry_date_ev
                 .find(&format!("tr#institution-{institution} .state-present"))
                 .await;
         }
-        browser.find(&format!("tr#institution-{ZONE} .state-absent")).await;
+        browser
+            .find(&format!("tr#institution-{ZONE} .state-absent"))
+            .await;
 
         // The expiry-date action, behind its confirmation page.
         browser.click(r#"a.button[href*="/actions/expiry"]"#).await;
@@ -117,7 +130,11 @@ async fn staff_find_a_patron_in_three_institutions_and_change_its_expiry_date_ev
         }
         browser.fill("input#expiry_date", "12/31/2031").await;
         let typed = browser.find("input#expiry_date").await.prop("value").await;
-        assert_eq!(typed.unwrap().as_deref(), Some("2031-12-31"), "the date typed");
+        assert_eq!(
+            typed.unwrap().as_deref(),
+            Some("2031-12-31"),
+            "the date typed"
+        );
         browser.click("main form button[type=submit]").await;
         assert_eq!(browser.path().await, format!("/console/patrons/{id}"));
         browser.find(r#"tr[id^="audit-"]"#).await;
@@ -140,10 +157,16 @@ async fn staff_find_a_patron_in_three_institutions_and_change_its_expiry_date_ev
 
         // And the patron page says so, institution by institution.
         let done = r#"tr[id^="audit-"] li[data-institution] .result-done"#;
-        eventually("every institution done on the patron page", SETTLE, || async {
-            browser.open(&format!("{}/console/patrons/{id}?lang=en", s.base)).await;
-            (browser.all(done).await.len() == MEMBERS.len()).then_some(())
-        })
+        eventually(
+            "every institution done on the patron page",
+            SETTLE,
+            || async {
+                browser
+                    .open(&format!("{}/console/patrons/{id}?lang=en", s.base))
+                    .await;
+                (browser.all(done).await.len() == MEMBERS.len()).then_some(())
+            },
+        )
         .await;
         for institution in MEMBERS {
             let result = browser
@@ -171,8 +194,8 @@ async fn staff_find_a_patron_in_three_institutions_and_change_its_expiry_date_ev
 
 #[tokio::test]
 async fn a_form_without_its_csrf_token_is_refused_and_a_logged_out_browser_is_sent_to_log_in() {
-    let s = server().await;
     let browser = Browser::start().await;
+    let s = server().await;
     let no_redirects = reqwest::Client::builder()
         .redirect(redirect::Policy::none())
         .build()
@@ -223,11 +246,17 @@ async fn a_form_without_its_csrf_token_is_refused_and_a_logged_out_browser_is_se
         let user = sandbox_user(&s.http, &s.sandbox, "DEMO_A", id)
             .await
             .unwrap();
-        assert!(user["expiry_date"].as_str().unwrap().starts_with("2030-06-30"));
+        assert!(user["expiry_date"]
+            .as_str()
+            .unwrap()
+            .starts_with("2030-06-30"));
 
         // The same session's cookie without a token, or with a wrong one: refused.
         let cookie = browser.cookie_header().await;
-        assert!(cookie.contains("session"), "the browser holds a session: {cookie}");
+        assert!(
+            cookie.contains("session"),
+            "the browser holds a session: {cookie}"
+        );
         let token = browser
             .find("form.logout input[name=csrf]")
             .await

@@ -7,6 +7,7 @@ use super::free_port;
 use fantoccini::elements::Element;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -127,21 +128,20 @@ impl Browser {
             "goog:chromeOptions".to_owned(),
             json!({"binary": chromium, "args": args}),
         );
-        let connect = async {
-            ClientBuilder::rustls()
-                .map_err(|e| e.to_string())?
-                .capabilities(capabilities)
-                .connect(&webdriver)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        let client = within("opening a Chromium session", connect).await;
+        // Plain HTTP: chromedriver only listens on loopback.
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(capabilities);
+        let client = within("opening a Chromium session", builder.connect(&webdriver)).await;
         let timeouts = TimeoutConfiguration::new(
             Some(Duration::from_secs(10)),
             Some(BROWSER_WAIT),
             Some(Duration::ZERO),
         );
-        within("setting the session's timeouts", client.update_timeouts(timeouts)).await;
+        within(
+            "setting the session's timeouts",
+            client.update_timeouts(timeouts),
+        )
+        .await;
         Self {
             client,
             driver,

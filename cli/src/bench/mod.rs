@@ -2,6 +2,7 @@
 //! JSON. They run a real local node (SQLite, workers, Alma client) against the
 //! real sandbox over loopback; nothing is simulated but Alma itself.
 
+mod console_search;
 mod fanout;
 mod import;
 mod registration_status;
@@ -28,6 +29,8 @@ pub enum BenchCommand {
     Rollover(rollover::RolloverArgs),
     /// Query registration status N times against a registry of many patrons.
     RegistrationStatus(registration_status::RegistrationStatusArgs),
+    /// Time N staff console searches over 3 institutions with injected Alma latency.
+    ConsoleSearch(console_search::ConsoleSearchArgs),
 }
 
 /// Runs one benchmark.
@@ -38,6 +41,7 @@ pub async fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Import(args) => import::run(args).await,
         BenchCommand::RegistrationStatus(args) => registration_status::run(args).await,
         BenchCommand::Rollover(args) => rollover::run(args).await,
+        BenchCommand::ConsoleSearch(args) => console_search::run(args).await,
     }
 }
 

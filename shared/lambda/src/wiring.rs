@@ -453,10 +453,7 @@ pub async fn admin_console(env: &Environment, aws: &AwsClients) -> Result<Consol
 /// `CONSOLE_CSRF_KEY`. Every instance must use the same key (a form made by
 /// one is posted to another), so the function refuses to start without one
 /// rather than make one up.
-async fn console_csrf_key(
-    env: &Environment,
-    aws: &AwsClients,
-) -> Result<[u8; 32], WiringError> {
+async fn console_csrf_key(env: &Environment, aws: &AwsClients) -> Result<[u8; 32], WiringError> {
     let text = aws
         .secret(env, CSRF_KEY_SECRET_VARIABLE, CSRF_KEY_VARIABLE)
         .await?;

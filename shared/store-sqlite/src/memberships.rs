@@ -29,7 +29,7 @@ const SELECT_OF_PERSON: &str =
     "SELECT membership FROM memberships WHERE person = ?1 ORDER BY date_start, id";
 
 /// Another membership of the person and organization sharing a day with
-/// `[?3, ?4]` (`memberships_by_person`).
+/// `[?3, ?4]` (`memberships_by_person_and_organization`).
 const OVERLAPPING: &str = "SELECT 1 FROM memberships
      WHERE person = ?1 AND date_start <= ?4 AND date_end >= ?3 AND organization = ?2
          AND id <> ?5
@@ -239,7 +239,7 @@ mod tests {
         for (sql, index) in [
             (SELECT_OF_ORGANIZATION, "memberships_by_organization"),
             (SELECT_OF_PERSON, "memberships_by_person"),
-            (OVERLAPPING, "memberships_by_person"),
+            (OVERLAPPING, "memberships_by_person_and_organization"),
             (SELECT_FEES, "fee_entries_by_organization"),
         ] {
             let plan = query_plan(&conn, sql);

@@ -230,6 +230,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (primary_id, institution)
     ) STRICT, WITHOUT ROWID;
     ",
+    // 8: the overlap check of a new membership reads only that person's
+    // memberships of that organization (a person who founded many
+    // organizations made it read all of theirs).
+    "
+    CREATE INDEX memberships_by_person_and_organization
+        ON memberships (person, organization, date_start);
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The
