@@ -5,8 +5,9 @@
 #      expanded template;
 #   3. infra/events.py check: every events/**/*.json parses, webhook signatures verify
 #      (bad-* ones must not), SQS bodies deserialize as the domain's Job, HTTP API
-#      samples are function URL requests, registration and members ones hit their
-#      routes with valid bodies, rollover payloads are requests the function accepts.
+#      samples are function URL requests, registration, members and console ones hit
+#      their routes with valid bodies (console forms with the sample session's CSRF
+#      token), rollover payloads are requests the function accepts.
 # Called by ./scripts/test. Installs cfn-lint with pip when missing.
 set -euo pipefail
 

@@ -3,7 +3,8 @@
 //! DynamoDB table and one SQS standard queue per institution, and the accounts
 //! ports `AccountStore`, `TokenStore`, `SessionStore` and `LoginAttempts` and
 //! the registration ports `PatronRegistry` and `StagingRecords` and the
-//! organization ports `OrganizationStore` and `MembershipStore` on the same
+//! organization ports `OrganizationStore` and `MembershipStore` and the staff
+//! console's `AuditLog` on the same
 //! table. [`EventBridgePublisher`] puts domain events on an EventBridge bus and
 //! [`BusSubscription`] reads them back from a queue subscribed to it.
 //!
@@ -50,6 +51,8 @@
 //! | fee entry | `ORGANIZATION_FEES#{organization}` | `{charged_at}#{membership id}` | `fee` (JSON) |
 //! | periods guard | `MEMBERSHIP_PERIODS#{account id}#{organization}` | `GUARD` | `version` |
 //! | AGENT marker | `AGENT#{account id}` | `MARKER` | `organization`, `membership`, `date_end` (`yyyy-mm-dd`) |
+//! | console audit entry | `AUDIT#{id}` | `ENTRY` | `entry` (JSON) |
+//! | patron's audit copy | `PATRON#{primary_id}` | `AUDIT#{at}#{id}` | `entry` (JSON copy); one per primary id the entry is listed under |
 //!
 //! Times compared in conditions are numbers of nanoseconds since the epoch;
 //! times in sort keys are fixed-width RFC 3339 text, which sorts like time,
