@@ -4,9 +4,9 @@
 //! ports `AccountStore`, `TokenStore`, `SessionStore` and `LoginAttempts` and
 //! the registration ports `PatronRegistry` and `StagingRecords` and the
 //! organization ports `OrganizationStore` and `MembershipStore` and the staff
-//! console's `AuditLog` on the same
-//! table. [`EventBridgePublisher`] puts domain events on an EventBridge bus and
-//! [`BusSubscription`] reads them back from a queue subscribed to it.
+//! console's `AuditLog` on the same table. [`EventBridgePublisher`] puts domain
+//! events on an EventBridge bus and [`BusSubscription`] reads them back from a
+//! queue subscribed to it.
 //!
 //! It owns the table's item layout and the message format. It must never hold
 //! business rules (they are the domain's), build AWS clients itself (the Lambda
