@@ -480,11 +480,10 @@ async fn an_action_on_a_patron_no_institution_holds_is_nothing_to_do() {
     assert!(world.store.get(&ghost).await.unwrap().is_none());
 }
 
-/// Domain bug: the console looks a patron up with the same `GET /users/{id}`
-/// the workers use to link network-zone users, so merely searching for a
-/// patron of the network zone makes a linked copy in every member institution.
+/// The console must not look a network-zone patron up in members that do not
+/// hold it: the same `GET /users/{id}` the workers use to link would make a
+/// linked copy in every member institution.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "domain bug: a search links network-zone patrons into every member"]
 async fn a_search_never_changes_an_institution() {
     let world = World::demo().await;
     world.seed(ZONE, &ada("p-ada", json!({}))).await;

@@ -141,7 +141,7 @@ impl Console {
     /// Looks `id` up everywhere at once; the overview is under the primary id
     /// the institutions answered with (a barcode finds the patron's primary id).
     async fn overview_of(&self, id: &str) -> Result<PatronOverview, ConsoleError> {
-        let mut lookups = self.lookup_everywhere(id).await;
+        let mut lookups = self.lookup_everywhere(id).await?;
         let primary_id = lookups
             .iter()
             .find_map(|(_, user)| user.as_ref().ok().and_then(|u| u.as_ref()?.primary_id()))
@@ -150,7 +150,7 @@ impl Console {
         if primary_id.as_str() != id {
             // Found by a barcode: institutions that know the patron under
             // another barcode are asked again by the primary id.
-            let again = self.lookup_everywhere(primary_id.as_str()).await;
+            let again = self.lookup_everywhere(primary_id.as_str()).await?;
             for ((_, answer), (_, by_id)) in lookups.iter_mut().zip(again) {
                 if matches!(answer, Ok(None)) {
                     *answer = by_id;
@@ -202,20 +202,38 @@ impl Console {
     }
 
     /// Each institution's answer for `id`: the record, none, or why not.
+    ///
+    /// Looking a network-zone patron up in a member institution makes Alma
+    /// copy and link it there (that is how the workers link): a search must
+    /// change nothing, so when the registry knows the zone holds the patron,
+    /// only the zone and the members the registry lists are asked, and the
+    /// others are shown without an account.
     async fn lookup_everywhere(
         &self,
         id: &str,
-    ) -> Vec<(InstitutionCode, Result<Option<AlmaUser>, String>)> {
+    ) -> Result<Vec<(InstitutionCode, Result<Option<AlmaUser>, String>)>, ConsoleError> {
         let Ok(id) = PrimaryId::parse(id) else {
-            return self
+            return Ok(self
                 .institutions()
                 .into_iter()
                 .map(|i| (i, Ok(None)))
-                .collect();
+                .collect());
         };
+        let known = self.ports.registry.get(&id).await?;
+        let held_in_zone = known
+            .as_ref()
+            .is_some_and(|entry| entry.holdings.contains_key(&self.network.zone));
         let asks = self.institutions().into_iter().map(|institution| {
             let id = id.clone();
+            let ask = !held_in_zone
+                || self.network.is_zone(&institution)
+                || known
+                    .as_ref()
+                    .is_some_and(|entry| entry.holdings.contains_key(&institution));
             async move {
+                if !ask {
+                    return (institution, Ok(None));
+                }
                 let answer =
                     tokio::time::timeout(self.timeout, self.ports.alma.get_user(&institution, &id))
                         .await;
@@ -228,7 +246,7 @@ impl Console {
                 (institution, answer)
             }
         });
-        join_all(asks).await
+        Ok(join_all(asks).await)
     }
 
     /// What an action would do, institution by institution, for the
