@@ -5,7 +5,8 @@
 //! own lookup time. Searches go over HTTP with a staff session, as a browser's
 //! do, against a patron present in three institutions of the sandbox.
 
-use super::fanout::round;
+use super::fanout::{external_patron, round};
+use super::timing::percentile;
 use super::BenchNode;
 use crate::config::{demo, Runtime};
 use crate::CliError;
@@ -59,7 +60,7 @@ pub async fn run(args: ConsoleSearchArgs) -> Result<(), CliError> {
     let origin = demo::INSTITUTIONS[0];
     let created = http
         .post(format!("{}/sandbox/{origin}/users", sandbox.base_url))
-        .json(&external_reader(&primary_id))
+        .json(&external_patron(&primary_id))
         .send()
         .await?;
     if !created.status().is_success() {
@@ -172,27 +173,6 @@ async fn lookup_median_ms(
     }
     times.sort_by(f64::total_cmp);
     Ok(percentile(&times, 0.50))
-}
-
-/// The nearest-rank percentile `p` of sorted, non-empty `values`.
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let rank = (values.len() as f64 * p).ceil() as usize;
-    values[rank.clamp(1, values.len()) - 1]
-}
-
-fn external_reader(primary_id: &str) -> Value {
-    json!({
-        "primary_id": primary_id,
-        "first_name": "Bench",
-        "last_name": "Reader",
-        "status": {"value": "ACTIVE"},
-        "record_type": {"value": "PUBLIC"},
-        "account_type": {"value": "INTERNAL"},
-        "job_category": {"value": "Exterieur", "desc": "Lecteur extérieur"},
-        "user_group": {"value": "EXT"},
-        "expiry_date": "2030-12-31Z",
-        "contact_info": {"email": [{"email_address": format!("{primary_id}@example.org"), "preferred": true}]}
-    })
 }
 
 #[cfg(test)]

@@ -140,7 +140,8 @@ pub async fn run(args: FanoutArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn external_patron(primary_id: &str) -> serde_json::Value {
+/// An external reader (distributed between institutions) as a librarian enters it.
+pub(super) fn external_patron(primary_id: &str) -> serde_json::Value {
     json!({
         "primary_id": primary_id,
         "first_name": "Bench",

@@ -50,9 +50,7 @@ pub async fn timed_requests(
         return Err("no request was sent".into());
     }
     latencies.sort_by(f64::total_cmp);
-    let percentile = |p: f64| {
-        latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
-    };
+    let percentile = |p: f64| percentile(&latencies, p);
     Ok(json!({
         "requests": count,
         "concurrency": concurrency,
@@ -62,4 +60,10 @@ pub async fn timed_requests(
         "p99_ms": round(percentile(0.99)),
         "max_ms": round(latencies[latencies.len() - 1]),
     }))
+}
+
+/// The nearest-rank `p` percentile (0 < p <= 1) of sorted, non-empty values.
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = (sorted.len() as f64 * p).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }

@@ -130,19 +130,7 @@ impl AwsStore {
     /// The entry copies held by the lookup partition `pk`: one strongly
     /// consistent Query (paged only past 1 MB).
     async fn entries_under(&self, pk: String) -> Result<Vec<RegistryEntry>, StoreError> {
-        let items: Vec<Item> = self
-            .dynamodb
-            .query()
-            .table_name(&*self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(pk))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| crate::error::unavailable("Query registry lookup", e))?;
+        let items = self.items_under("Query registry lookup", pk).await?;
         items.iter().map(|item| json(item, ENTRY)).collect()
     }
 }
