@@ -1,9 +1,11 @@
 //! The `accounts-api` function: self-registration and activation, password
-//! reset, sessions (login, logout), the profile, and account administration.
+//! reset, sessions (login, logout), the profile, and account administration;
+//! and the HTML pages the mailed links open (`pages`).
 
 mod auth;
 mod body;
 mod error;
+mod pages;
 mod routes;
 pub mod spreadsheet;
 mod view;

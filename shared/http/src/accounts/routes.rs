@@ -1,15 +1,18 @@
 //! The accounts routes: each handler parses, calls one use case, maps the result.
+//! The paths of the mailed links also answer with HTML pages (`pages`): a GET
+//! shows the form, and a form POST (rather than JSON) gets the page flow.
 
 use super::auth::{expired_session_cookie, session_cookie, CurrentAccount, SessionToken};
 use super::body::JsonBody;
 use super::error::AccountApiError;
-use super::{spreadsheet, view};
+use super::{pages, spreadsheet, view};
+use crate::console::i18n::Lang;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::{Form, Json, Router};
 use patron_hub_domain::accounts::{
     AccountError, AccountId, AccountPatch, AccountService, NetworkRole, NewAccount, ProfileChange,
     Registration,
@@ -30,7 +33,15 @@ pub fn router(service: Arc<AccountService>) -> Router {
         .route("/accounts", get(search).post(create))
         .route("/accounts/registrations", post(register))
         .route("/accounts/activation", post(activate))
-        .route("/accounts/email-confirmation", post(confirm_email))
+        .route(
+            "/accounts/activate",
+            get(pages::activation_page).post(pages::activation_submitted),
+        )
+        .route(
+            "/accounts/email-confirmation",
+            get(pages::email_page).post(confirm_email),
+        )
+        .route(pages::STYLESHEET_PATH, get(pages::stylesheet))
         .route("/accounts/me", get(me).patch(update_me))
         .route(
             "/accounts/import",
@@ -38,7 +49,10 @@ pub fn router(service: Arc<AccountService>) -> Router {
         )
         .route("/accounts/{id}", get(account).patch(update_account))
         .route("/password-reset", post(request_reset))
-        .route("/password-reset/confirm", post(confirm_reset))
+        .route(
+            "/password-reset/confirm",
+            get(pages::reset_page).post(confirm_reset),
+        )
         .route("/sessions", post(login))
         .route("/sessions/current", delete(logout))
         .with_state(service)
@@ -82,7 +96,20 @@ async fn activate(State(service): Service, JsonBody(body): JsonBody<Activation>)
     Ok(Json(json!({"status": "active"})).into_response())
 }
 
-async fn confirm_email(State(service): Service, JsonBody(body): JsonBody<TokenBody>) -> Answer {
+/// `POST /accounts/email-confirmation`: JSON, or the confirmation page's form.
+async fn confirm_email(State(service): Service, lang: Lang, request: Request) -> Response {
+    let headers = request.headers().clone();
+    if pages::is_form(&headers) {
+        let form = Form::from_request(request, &()).await;
+        return pages::email_submitted(&service, &lang, &headers, form).await;
+    }
+    match JsonBody::<TokenBody>::from_request(request, &()).await {
+        Ok(JsonBody(body)) => confirm_email_json(&service, body).await.into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn confirm_email_json(service: &AccountService, body: TokenBody) -> Answer {
     service.confirm_email_change(&body.token).await?;
     Ok(Json(json!({"status": "email_changed"})).into_response())
 }
@@ -108,10 +135,20 @@ struct ResetConfirmation {
     password: String,
 }
 
-async fn confirm_reset(
-    State(service): Service,
-    JsonBody(body): JsonBody<ResetConfirmation>,
-) -> Answer {
+/// `POST /password-reset/confirm`: JSON, or the new-password page's form.
+async fn confirm_reset(State(service): Service, lang: Lang, request: Request) -> Response {
+    let headers = request.headers().clone();
+    if pages::is_form(&headers) {
+        let form = Form::from_request(request, &()).await;
+        return pages::reset_submitted(&service, &lang, &headers, form).await;
+    }
+    match JsonBody::<ResetConfirmation>::from_request(request, &()).await {
+        Ok(JsonBody(body)) => confirm_reset_json(&service, body).await.into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn confirm_reset_json(service: &AccountService, body: ResetConfirmation) -> Answer {
     service
         .confirm_password_reset(&body.token, &body.password)
         .await?;

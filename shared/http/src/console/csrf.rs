@@ -40,7 +40,7 @@ fn sign(key: &[u8; 32], purpose: &str, value: &str) -> String {
 /// cross-site or same-site by `Sec-Fetch-Site`, and with no `Origin` or an
 /// `Origin` that is the request's own host or the public base URL's origin.
 /// Clients that send neither header (not browsers) still need the token.
-pub(super) fn same_origin(headers: &HeaderMap, public_base_url: &str) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap, public_base_url: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         let site = site.to_str().unwrap_or("cross-site");
         if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {

@@ -1,5 +1,7 @@
 //! The console's HTML: escaping, URL encoding, the frame every page shares
-//! (language, skip link, menu, logout form), and the security headers.
+//! (language, skip link, menu, logout form), and the security headers. The
+//! account link pages (`accounts::pages`) reuse the escaping, the frame and
+//! the headers.
 
 use super::i18n::Lang;
 use super::session::Staff;
@@ -17,7 +19,7 @@ const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; bas
                    form-action 'self'; frame-ancestors 'none'";
 
 /// Text made safe for HTML content and quoted attribute values.
-pub(super) fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut safe = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -57,7 +59,7 @@ pub(super) fn instant(at: DateTime<Utc>) -> String {
 }
 
 /// A hidden form field.
-pub(super) fn hidden(name: &str, value: &str) -> String {
+pub(crate) fn hidden(name: &str, value: &str) -> String {
     format!(
         r#"<input type="hidden" name="{}" value="{}">"#,
         escape(name),
@@ -92,6 +94,41 @@ pub(super) fn page(
             log_out = escape(t.log_out),
         );
     }
+    frame(
+        lang,
+        status,
+        &Frame {
+            brand: t.console,
+            stylesheet: "/console/style.css",
+            header: &header,
+        },
+        title,
+        main,
+    )
+}
+
+/// What differs between the sites that share [`frame`]: the name shown at
+/// the top, the stylesheet's path, and what the header holds besides it.
+pub(crate) struct Frame<'a> {
+    /// The site's name (escaped here).
+    pub(crate) brand: &'a str,
+    /// The stylesheet's path on this site.
+    pub(crate) stylesheet: &'a str,
+    /// Extra header HTML, already escaped.
+    pub(crate) header: &'a str,
+}
+
+/// A whole HTML page around `main`: `lang` attribute, skip link, the brand,
+/// the link to the other language, one `<h1>`.
+pub(crate) fn frame(
+    lang: &Lang,
+    status: StatusCode,
+    site: &Frame<'_>,
+    title: &str,
+    main: &str,
+) -> Response {
+    let t = lang.text();
+    let mut header = site.header.to_owned();
     if let Some((href, name, code)) = lang.switch() {
         let _ = write!(
             header,
@@ -106,12 +143,12 @@ pub(super) fn page(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · {console}</title>
-<link rel="stylesheet" href="/console/style.css">
+<title>{title} · {brand}</title>
+<link rel="stylesheet" href="{stylesheet}">
 </head>
 <body>
 <a class="skip" href="#main">{skip}</a>
-<header><p class="brand">{console}</p>{header}</header>
+<header><p class="brand">{brand}</p>{header}</header>
 <main id="main" tabindex="-1">
 <h1>{title}</h1>
 {main}
@@ -121,7 +158,8 @@ pub(super) fn page(
 "##,
         code = lang.code(),
         title = escape(title),
-        console = escape(t.console),
+        brand = escape(site.brand),
+        stylesheet = escape(site.stylesheet),
         skip = escape(t.skip_to_content),
     );
     (
@@ -154,7 +192,14 @@ pub(super) fn message_page(
 }
 
 /// Adds the console's security headers to every answer (pages are not cached).
-pub(super) async fn security_headers(mut response: Response) -> Response {
+pub(super) async fn security_headers(response: Response) -> Response {
+    secure(response)
+}
+
+/// The security headers of every HTML page: the CSP without scripts,
+/// `nosniff`, `Referrer-Policy: same-origin`, no framing, and `no-store`
+/// unless the answer chose its own caching.
+pub(crate) fn secure(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -167,7 +212,7 @@ pub(super) async fn security_headers(mut response: Response) -> Response {
 }
 
 /// The one stylesheet: high contrast, visible focus, usable at any width.
-pub(super) const STYLESHEET: &str = include_str!("style.css");
+pub(crate) const STYLESHEET: &str = include_str!("style.css");
 
 #[cfg(test)]
 mod tests {

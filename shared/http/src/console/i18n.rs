@@ -7,9 +7,9 @@ use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 
-/// A language of the console.
+/// A language of the console (and of the account link pages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Language {
+pub(crate) enum Language {
     /// French, the default.
     Fr,
     /// English.
@@ -45,7 +45,7 @@ impl Language {
 
 /// The language of one request, and how its pages link to each other in it.
 #[derive(Debug, Clone)]
-pub(super) struct Lang {
+pub(crate) struct Lang {
     language: Language,
     /// Chosen with `?lang=`: kept in every link and form.
     explicit: bool,
@@ -55,7 +55,7 @@ pub(super) struct Lang {
 
 impl Lang {
     /// The language a request asks for.
-    pub(super) fn of(parts: &Parts) -> Self {
+    pub(crate) fn of(parts: &Parts) -> Self {
         let pairs: Vec<(&str, &str)> = parts
             .uri
             .query()
@@ -86,12 +86,17 @@ impl Lang {
     }
 
     /// The `lang` attribute's value.
-    pub(super) fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         self.language.code()
     }
 
+    /// The language itself, for pages with their own message tables.
+    pub(crate) fn language(&self) -> Language {
+        self.language
+    }
+
     /// The messages in this language.
-    pub(super) fn text(&self) -> &'static Messages {
+    pub(crate) fn text(&self) -> &'static Messages {
         match self.language {
             Language::Fr => &FR,
             Language::En => &EN,
@@ -99,12 +104,12 @@ impl Lang {
     }
 
     /// The language chosen with `?lang=`, which links and forms keep.
-    pub(super) fn chosen(&self) -> Option<&'static str> {
+    pub(crate) fn chosen(&self) -> Option<&'static str> {
         self.explicit.then(|| self.code())
     }
 
     /// `path` (which may have a query already) keeping the chosen language.
-    pub(super) fn href(&self, path: &str) -> String {
+    pub(crate) fn href(&self, path: &str) -> String {
         match self.chosen() {
             None => path.to_owned(),
             Some(code) => {
@@ -115,7 +120,7 @@ impl Lang {
     }
 
     /// The link to this page in the other language, with that language's name.
-    pub(super) fn switch(&self) -> Option<(&str, &'static str, &'static str)> {
+    pub(crate) fn switch(&self) -> Option<(&str, &'static str, &'static str)> {
         let other = self.language.other();
         let messages = match other {
             Language::Fr => &FR,
@@ -169,7 +174,7 @@ fn preferred(headers: &HeaderMap) -> Language {
 }
 
 /// Every text of the console in one language.
-pub(super) struct Messages {
+pub(crate) struct Messages {
     pub(super) language_name: &'static str,
     /// A colon as the language writes it after a word (French: a space before).
     pub(super) colon: &'static str,
@@ -190,8 +195,8 @@ pub(super) struct Messages {
     pub(super) staff_only: &'static str,
     pub(super) form_expired_title: &'static str,
     pub(super) form_expired: &'static str,
-    pub(super) unavailable_title: &'static str,
-    pub(super) unavailable: &'static str,
+    pub(crate) unavailable_title: &'static str,
+    pub(crate) unavailable: &'static str,
     pub(super) not_found_title: &'static str,
     pub(super) patron_not_found: &'static str,
     pub(super) no_such_page: &'static str,

@@ -36,9 +36,9 @@
 //! - **Languages**: French by default, English with `?lang=en` (kept in every
 //!   link and form) or an `Accept-Language` preference.
 
-mod csrf;
-mod html;
-mod i18n;
+pub(crate) mod csrf;
+pub(crate) mod html;
+pub(crate) mod i18n;
 mod pages;
 mod routes;
 mod session;
