@@ -307,7 +307,7 @@ async fn unknown_identifiers_cost_the_same_hashing_work_as_wrong_passwords() {
     let admin = h.super_admin().await;
     h.member(&admin, "clefebvre", "camille@example.org").await;
     let (mut unknown, mut known) = (Vec::new(), Vec::new());
-    for round in 0..3 {
+    for round in 0..7 {
         let started = std::time::Instant::now();
         let answer = h
             .service
@@ -320,11 +320,12 @@ async fn unknown_identifiers_cost_the_same_hashing_work_as_wrong_passwords() {
         known.push(started.elapsed());
         assert_error(answer, AccountError::InvalidCredentials);
     }
-    unknown.sort();
-    known.sort();
-    let (unknown, known) = (unknown[1].as_secs_f64(), known[1].as_secs_f64());
+    // The fastest of several rounds is the work itself; the slower ones add
+    // whatever else the machine was doing (other tests hash passwords too).
+    let fastest = |times: &[std::time::Duration]| times.iter().min().unwrap().as_secs_f64();
+    let (unknown, known) = (fastest(&unknown), fastest(&known));
     // Without the dummy verification an unknown identifier answers hundreds of
-    // times faster; with it, the medians stay within a factor that load noise allows.
+    // times faster; with it, both cost one argon2id computation.
     assert!(
         unknown > known / 3.0 && unknown < known * 3.0,
         "unknown {unknown:.3}s, known {known:.3}s"
