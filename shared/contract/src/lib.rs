@@ -256,6 +256,7 @@ macro_rules! organization_contract_tests {
                 agent_elsewhere_is_refused_while_valid_today,
                 agent_elsewhere_is_allowed_once_the_other_has_ended,
                 agent_elsewhere_is_allowed_once_the_other_is_removed,
+                agent_elsewhere_stays_refused_while_another_agent_membership_remains,
                 agent_elsewhere_is_allowed_once_the_other_drops_the_role,
                 agent_twice_in_one_organization_and_other_roles_anywhere_are_fine,
                 fees_are_the_entries_added,

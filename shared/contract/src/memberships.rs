@@ -312,6 +312,50 @@ pub async fn agent_elsewhere_is_allowed_once_the_other_is_removed(b: Organizatio
     assert_eq!(of_person(&b, ana).await, [agent_there]);
 }
 
+/// AGENT by two adjacent memberships of one organization (the earlier one,
+/// ended yesterday, added last): removing the earlier one leaves the person
+/// AGENT there through the one valid today, so AGENT elsewhere stays refused
+/// until that one is removed too.
+pub async fn agent_elsewhere_stays_refused_while_another_agent_membership_remains(
+    b: OrganizationBackend,
+) {
+    let today = base_day();
+    let (ana, agency) = (person(&b).await, organization_id());
+    let current = membership(ana, agency, period(today, 365), &[Role::Agent]);
+    let previous = membership(
+        ana,
+        agency,
+        (before(today, 60), before(today, 1)),
+        &[Role::Agent, Role::Admin],
+    );
+    add(&b, &current, None, today).await;
+    add(&b, &previous, None, today).await;
+    let agent_there = membership(ana, organization_id(), period(today, 365), &[Role::Agent]);
+    assert_answer(
+        b.memberships.add(&agent_there, None, today).await,
+        "AgentElsewhere",
+        "AGENT elsewhere while both AGENT memberships are stored",
+    );
+    assert_answer(
+        b.memberships.remove(&previous).await,
+        "Ok",
+        "removal of the earlier AGENT membership",
+    );
+    assert_answer(
+        b.memberships.add(&agent_there, None, today).await,
+        "AgentElsewhere",
+        "AGENT elsewhere while the membership valid today holds AGENT",
+    );
+    assert_eq!(get_membership(&b, agent_there.id).await, None);
+    assert_answer(
+        b.memberships.remove(&current).await,
+        "Ok",
+        "removal of the remaining AGENT membership",
+    );
+    add(&b, &agent_there, None, today).await;
+    assert_eq!(of_person(&b, ana).await, [agent_there]);
+}
+
 /// Once an update drops AGENT from the membership, the person may be AGENT
 /// elsewhere; giving it back is then refused and changes nothing.
 pub async fn agent_elsewhere_is_allowed_once_the_other_drops_the_role(b: OrganizationBackend) {

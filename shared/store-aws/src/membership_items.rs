@@ -12,10 +12,14 @@
 //!   a `version` bumped by every write that adds or moves a period of that
 //!   person in that organization, under the condition that it is still the
 //!   version read before the overlap check;
-//! - the AGENT marker (`AGENT#{person}` / `MARKER`): the `organization`,
-//!   `membership` and `date_end` through which the person is AGENT.
+//! - the AGENT marker (`AGENT#{person}` / `MARKER`): the `organization`
+//!   through which the person is AGENT, the latest `date_end` among their
+//!   AGENT memberships of it and the `membership` ending then, and a `token`
+//!   drawn anew by every write of the marker, so that a write conditioned on
+//!   the token read is refused if the marker was written meanwhile (even to
+//!   the same content).
 
-use crate::item::{key, n, primary_key, s, to_json, Item};
+use crate::item::{key, n, primary_key, s, text, to_json, Item};
 use crate::keys::{
     agent_pk, day_key, fee_sk, membership_copy_sk, membership_pk, organization_fees_pk,
     organization_memberships_pk, organization_pk, periods_guard_pk, person_memberships_pk,
@@ -24,9 +28,8 @@ use crate::keys::{
 use crate::transact::{self, Condition, ABSENT};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::NaiveDate;
-use patron_hub_domain::organizations::{
-    FeeEntry, Membership, MembershipWriteError, Organization, Role,
-};
+use patron_hub_domain::accounts::AccountId;
+use patron_hub_domain::organizations::{FeeEntry, Membership, MembershipWriteError, Organization};
 use patron_hub_domain::StoreError;
 
 /// The attribute holding a membership as JSON (on the item and its copies).
@@ -38,12 +41,16 @@ pub(crate) const FEE: &str = "fee";
 /// The attribute holding a record's (or the guard's) version.
 pub(crate) const VERSION: &str = "version";
 
-/// The AGENT marker may be taken: there is none, or it is this
-/// organization's, or its membership ended before today.
-const TAKE_MARKER: &str =
-    "attribute_not_exists(pk) OR organization = :organization OR date_end < :today";
-/// The AGENT marker still names the membership it was read naming.
-const MARKER_NAMES: &str = "membership = :membership";
+/// The AGENT marker was not written since it was read (token unchanged).
+const MARKER_UNCHANGED: &str = "#token = :token";
+/// The AGENT marker, read before tokens existed, was not written since.
+const UNTOKENED_MARKER_UNCHANGED: &str = "attribute_not_exists(#token) AND organization = :organization AND membership = :membership AND date_end = :date_end";
+/// The attribute holding the marker's organization.
+const MARKER_ORGANIZATION: &str = "organization";
+/// The attribute holding the marker's latest last day.
+const DATE_END: &str = "date_end";
+/// The attribute holding the marker's token.
+const TOKEN: &str = "token";
 /// The record is stored at the version expected.
 const AT_VERSION: &str = "version = :expected";
 
@@ -55,8 +62,6 @@ enum Check {
     Record,
     /// The person's periods in the organization changed since they were read.
     Periods,
-    /// The person is AGENT through a valid membership of another organization.
-    AgentElsewhere,
     /// The AGENT marker changed since it was read.
     Marker,
     /// A write without condition.
@@ -86,8 +91,7 @@ impl Writes {
     }
 
     /// What the failed conditions at these positions mean: something read
-    /// changed (plan again) before a record at another version, before AGENT
-    /// elsewhere.
+    /// changed (plan again) before a record at another version.
     pub(crate) fn refusal(&self, failed: &[usize]) -> Refusal {
         let failed: Vec<Check> = failed
             .iter()
@@ -97,8 +101,6 @@ impl Writes {
             Refusal::Overtaken
         } else if failed.contains(&Check::Record) {
             Refusal::Final(MembershipWriteError::VersionConflict)
-        } else if failed.contains(&Check::AgentElsewhere) {
-            Refusal::Final(MembershipWriteError::AgentElsewhere)
         } else {
             Refusal::Final(MembershipWriteError::Store(StoreError::Corrupt(
                 "a write without condition was refused".to_owned(),
@@ -146,15 +148,14 @@ impl Writes {
 
     /// A new membership (absent before) with its copies and fee entry; the
     /// periods guard moves on from `periods` (the version read before the
-    /// overlap check, None when there was no guard); an AGENT takes the marker
-    /// on `today`.
+    /// overlap check, None when there was no guard). An AGENT takes the marker
+    /// apart (see [`Writes::take_marker`]).
     pub(crate) fn add_membership(
         &mut self,
         table: &str,
         membership: &Membership,
         fee: Option<&FeeEntry>,
         periods: Option<u64>,
-        today: NaiveDate,
     ) -> Result<(), StoreError> {
         let copy = to_json(membership)?;
         let item = membership_item(membership, &copy);
@@ -165,11 +166,7 @@ impl Writes {
         if let Some(fee) = fee {
             self.put(table, fee_item(fee)?, None, Check::Free)?;
         }
-        self.periods(table, membership, periods)?;
-        if membership.roles.contains(&Role::Agent) {
-            self.take_marker(table, membership, today)?;
-        }
-        Ok(())
+        self.periods(table, membership, periods)
     }
 
     /// `membership` replacing `stored` (its version before), with its copies
@@ -232,39 +229,57 @@ impl Writes {
         self.put(table, guard, Some(condition), Check::Periods)
     }
 
-    /// Points the person's AGENT marker at `membership`, unless a membership
-    /// of another organization valid on `today` holds it.
+    /// Makes the person's AGENT marker (as `read`) count `membership`: its
+    /// organization, and the later of the marker's last day (same organization)
+    /// and the membership's. `AgentElsewhere` when `read` names another
+    /// organization and a last day not before `today`. The write is refused
+    /// (plan again) if the marker was written since it was read.
     pub(crate) fn take_marker(
         &mut self,
         table: &str,
+        read: Option<&Marker>,
         membership: &Membership,
         today: NaiveDate,
-    ) -> Result<(), StoreError> {
-        let mut marker = key(agent_pk(membership.person), MARKER_SK);
-        marker.extend([
-            (
-                ORGANIZATION.to_owned(),
-                s(membership.organization.0.to_string()),
-            ),
-            (MEMBERSHIP.to_owned(), s(membership.id.to_string())),
-            ("date_end".to_owned(), s(day_key(membership.date_end))),
-        ]);
-        let condition = Condition::new(TAKE_MARKER)
-            .with(":organization", s(membership.organization.0.to_string()))
-            .with(":today", s(day_key(today)));
-        self.put(table, marker, Some(condition), Check::AgentElsewhere)
+    ) -> Result<(), MembershipWriteError> {
+        let organization = membership.organization.0.to_string();
+        let (id, date_end) = (membership.id.to_string(), day_key(membership.date_end));
+        let (id, date_end) = match read {
+            Some(read) if read.organization == organization && read.date_end > date_end => {
+                (read.membership.clone(), read.date_end.clone())
+            }
+            Some(read) if read.organization != organization && read.date_end >= day_key(today) => {
+                return Err(MembershipWriteError::AgentElsewhere);
+            }
+            _ => (id, date_end),
+        };
+        let marker = marker_item(membership.person, organization, id, date_end);
+        Ok(self.put(table, marker, Some(unchanged(read)), Check::Marker)?)
     }
 
-    /// Deletes the person's AGENT marker, read naming `membership`.
-    pub(crate) fn release_marker(
+    /// Recomputes the person's AGENT marker (as `read`, naming the
+    /// organization a membership leaves AGENT in) from `latest`, the person's
+    /// other AGENT membership of that organization ending last: pointed at it,
+    /// or deleted when there is none. Refused (plan again) if the marker was
+    /// written since it was read.
+    pub(crate) fn recompute_marker(
         &mut self,
         table: &str,
-        membership: &Membership,
+        read: &Marker,
+        latest: Option<&Membership>,
     ) -> Result<(), StoreError> {
-        let marker = key(agent_pk(membership.person), MARKER_SK);
-        let condition =
-            Condition::new(MARKER_NAMES).with(":membership", s(membership.id.to_string()));
-        self.delete(table, marker, Some(condition), Check::Marker)
+        let condition = Some(unchanged(Some(read)));
+        match latest {
+            Some(latest) => {
+                let marker = marker_item(
+                    latest.person,
+                    latest.organization.0.to_string(),
+                    latest.id.to_string(),
+                    day_key(latest.date_end),
+                );
+                self.put(table, marker, condition, Check::Marker)
+            }
+            None => self.delete(table, read.key.clone(), condition, Check::Marker),
+        }
     }
 
     fn put(
@@ -290,6 +305,68 @@ impl Writes {
             .push(transact::delete(table, item_key, condition)?);
         self.checks.push(check);
         Ok(())
+    }
+}
+
+/// A person's AGENT marker as read.
+#[derive(Debug, Clone)]
+pub(crate) struct Marker {
+    key: Item,
+    /// The organization the person is AGENT of.
+    pub(crate) organization: String,
+    membership: String,
+    date_end: String,
+    token: Option<String>,
+}
+
+impl Marker {
+    /// The marker stored as `item`.
+    pub(crate) fn from_item(item: &Item) -> Result<Self, StoreError> {
+        Ok(Self {
+            key: primary_key(item),
+            organization: text(item, MARKER_ORGANIZATION)?.to_owned(),
+            membership: text(item, MEMBERSHIP)?.to_owned(),
+            date_end: text(item, DATE_END)?.to_owned(),
+            token: item
+                .contains_key(TOKEN)
+                .then(|| text(item, TOKEN))
+                .transpose()?
+                .map(str::to_owned),
+        })
+    }
+}
+
+/// A marker item with a fresh token.
+fn marker_item(
+    person: AccountId,
+    organization: String,
+    membership: String,
+    date_end: String,
+) -> Item {
+    let mut marker = key(agent_pk(person), MARKER_SK);
+    marker.extend([
+        (MARKER_ORGANIZATION.to_owned(), s(organization)),
+        (MEMBERSHIP.to_owned(), s(membership)),
+        (DATE_END.to_owned(), s(date_end)),
+        (TOKEN.to_owned(), s(uuid::Uuid::new_v4().to_string())),
+    ]);
+    marker
+}
+
+/// The condition that the marker is still as `read` (absent when None).
+fn unchanged(read: Option<&Marker>) -> Condition {
+    match read {
+        None => Condition::new(ABSENT),
+        Some(Marker {
+            token: Some(token), ..
+        }) => Condition::new(MARKER_UNCHANGED)
+            .naming("#token", TOKEN)
+            .with(":token", s(token)),
+        Some(read) => Condition::new(UNTOKENED_MARKER_UNCHANGED)
+            .naming("#token", TOKEN)
+            .with(":organization", s(&read.organization))
+            .with(":membership", s(&read.membership))
+            .with(":date_end", s(&read.date_end)),
     }
 }
 
@@ -368,7 +445,7 @@ mod tests {
     use super::*;
     use chrono::DateTime;
     use patron_hub_domain::accounts::{AccountId, OrganizationId};
-    use patron_hub_domain::organizations::{MembershipId, MembershipPolicy};
+    use patron_hub_domain::organizations::{MembershipId, MembershipPolicy, Role};
 
     fn day(month: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2031, month, day).unwrap()
@@ -429,22 +506,21 @@ mod tests {
         };
         let mut writes = Writes::default();
         writes
-            .add_membership("t", &agent, Some(&fee), Some(3), day(6, 15))
+            .add_membership("t", &agent, Some(&fee), Some(3))
             .unwrap();
+        writes.take_marker("t", None, &agent, day(6, 15)).unwrap();
         assert_eq!(writes.items().len(), 6);
         let (record, guard, marker) = (0, 4, 5);
         assert_eq!(answer(&writes, &[record]), "VersionConflict");
-        assert_eq!(answer(&writes, &[marker]), "AgentElsewhere");
-        assert_eq!(answer(&writes, &[record, marker]), "VersionConflict");
+        assert_eq!(answer(&writes, &[marker]), "Overtaken", "a marker appeared");
+        assert_eq!(answer(&writes, &[record, marker]), "Overtaken");
         assert_eq!(answer(&writes, &[guard, record, marker]), "Overtaken");
         assert_eq!(answer(&writes, &[1]), "Store", "a copy has no condition");
 
         let mut writes = Writes::default();
         let plain = membership(&[Role::Admin]);
-        writes
-            .add_membership("t", &plain, None, None, day(6, 15))
-            .unwrap();
-        assert_eq!(writes.items().len(), 4, "no fee entry, no marker");
+        writes.add_membership("t", &plain, None, None).unwrap();
+        assert_eq!(writes.items().len(), 4, "no fee entry");
     }
 
     #[test]
@@ -467,9 +543,66 @@ mod tests {
         assert_eq!(writes.items().len(), 5, "two old copies deleted");
         let mut writes = Writes::default();
         writes.remove_membership("t", &stored).unwrap();
-        writes.release_marker("t", &stored).unwrap();
+        let read = marker_of(&stored, day(12, 31));
+        writes.recompute_marker("t", &read, None).unwrap();
         assert_eq!(writes.items().len(), 4);
+        assert!(writes.items()[3].delete().is_some(), "none left: deleted");
         assert_eq!(answer(&writes, &[3]), "Overtaken", "the marker moved");
+    }
+
+    /// The marker as stored after `membership` took it, with `date_end`.
+    fn marker_of(membership: &Membership, date_end: NaiveDate) -> Marker {
+        let item = marker_item(
+            membership.person,
+            membership.organization.0.to_string(),
+            membership.id.to_string(),
+            day_key(date_end),
+        );
+        Marker::from_item(&item).unwrap()
+    }
+
+    /// The `date_end` and `membership` of the marker put by the only write.
+    fn put_marker(writes: &Writes) -> (String, String) {
+        let items = writes.items();
+        let item = items[0].put().unwrap().item();
+        let attribute = |name| item[name].as_s().unwrap().clone();
+        (attribute(DATE_END), attribute(MEMBERSHIP))
+    }
+
+    #[test]
+    fn the_marker_keeps_the_latest_last_day_of_its_organization() {
+        let today = day(6, 15);
+        let held = marker_of(&membership(&[Role::Agent]), day(12, 31));
+        let elsewhere = membership(&[Role::Agent]);
+        let refused = Writes::default().take_marker("t", Some(&held), &elsewhere, today);
+        assert!(matches!(refused, Err(MembershipWriteError::AgentElsewhere)));
+        let ended = marker_of(&membership(&[Role::Agent]), day(6, 14));
+        let mut writes = Writes::default();
+        writes
+            .take_marker("t", Some(&ended), &elsewhere, today)
+            .unwrap();
+        let taken = (day_key(elsewhere.date_end), elsewhere.id.to_string());
+        assert_eq!(put_marker(&writes), taken);
+
+        let renewal = Membership {
+            id: MembershipId::new(),
+            date_start: day(12, 31).succ_opt().unwrap(),
+            date_end: NaiveDate::from_ymd_opt(2032, 12, 31).unwrap(),
+            ..elsewhere.clone()
+        };
+        let later = marker_of(&renewal, renewal.date_end);
+        let mut writes = Writes::default();
+        writes
+            .take_marker("t", Some(&later), &elsewhere, today)
+            .unwrap();
+        let kept = (day_key(renewal.date_end), renewal.id.to_string());
+        assert_eq!(put_marker(&writes), kept, "an earlier membership keeps it");
+        let mut writes = Writes::default();
+        writes
+            .recompute_marker("t", &later, Some(&elsewhere))
+            .unwrap();
+        assert_eq!(put_marker(&writes), taken, "the renewal left: back to it");
+        assert_eq!(answer(&writes, &[0]), "Overtaken");
     }
 
     #[test]

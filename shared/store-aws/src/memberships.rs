@@ -10,20 +10,25 @@
 //!   at the version read, so that of concurrent adds for one person and
 //!   organization only one can be written from one reading; the others read
 //!   again and see it;
-//! - AGENT of one organization at a time: the person's marker is written
-//!   under the condition `attribute_not_exists(pk) OR organization = :org OR
-//!   date_end < :today`, and deleted (when the membership drops AGENT or is
-//!   removed) under the condition that it still names the membership.
+//! - AGENT of one organization at a time: the person's marker (organization
+//!   and latest last day of their AGENT memberships there) is read (GetItem);
+//!   an AGENT membership is refused if it names another organization and a day
+//!   not before today, else the marker is written counting it. A membership
+//!   that stops holding AGENT (removed, or its role dropped) has the marker of
+//!   its organization recomputed from the person's other AGENT memberships of
+//!   it (a Query of the person's partition, after the marker): pointed at the
+//!   one ending last, or deleted when none is left. Every marker write is
+//!   conditioned on the marker's token still being the one read.
 //!
 //! A transaction refused because what was read changed is planned again
 //! after a short random pause, a few times at most.
 
-use crate::item::{json, key, number, text};
+use crate::item::{json, key, number};
 use crate::keys::{
     agent_pk, membership_pk, organization_fees_pk, organization_memberships_pk, periods_guard_pk,
     person_memberships_pk, GUARD_SK, MARKER_SK, MEMBERSHIP_SK,
 };
-use crate::membership_items::{Refusal, Writes, FEE, MEMBERSHIP, VERSION};
+use crate::membership_items::{Marker, Refusal, Writes, FEE, MEMBERSHIP, VERSION};
 use crate::transact::{pause, Outcome};
 use crate::AwsStore;
 use async_trait::async_trait;
@@ -86,10 +91,8 @@ impl MembershipStore for AwsStore {
         self.write_memberships("TransactWriteItems membership remove", || async {
             let mut writes = Writes::default();
             writes.remove_membership(&self.table, membership)?;
-            if membership.roles.contains(&Role::Agent)
-                && self.marker_names(membership.person, membership.id).await?
-            {
-                writes.release_marker(&self.table, membership)?;
+            if membership.roles.contains(&Role::Agent) {
+                self.plan_release(&mut writes, membership).await?;
             }
             Ok(writes)
         })
@@ -167,7 +170,11 @@ impl AwsStore {
         if periods.overlap(membership) {
             return Err(MembershipWriteError::Overlap);
         }
-        writes.add_membership(&self.table, membership, fee, periods.guard, today)?;
+        writes.add_membership(&self.table, membership, fee, periods.guard)?;
+        if membership.roles.contains(&Role::Agent) {
+            let marker = self.marker(membership.person).await?;
+            writes.take_marker(&self.table, marker.as_ref(), membership, today)?;
+        }
         Ok(())
     }
 
@@ -196,11 +203,12 @@ impl AwsStore {
         }
         let agent = |m: &Membership| m.roles.contains(&Role::Agent);
         if agent(membership) {
-            writes.take_marker(&self.table, membership, today)?;
+            let marker = self.marker(membership.person).await?;
+            writes.take_marker(&self.table, marker.as_ref(), membership, today)?;
         }
         let kept = agent(membership) && membership.person == stored.person;
-        if agent(&stored) && !kept && self.marker_names(stored.person, stored.id).await? {
-            writes.release_marker(&self.table, &stored)?;
+        if agent(&stored) && !kept {
+            self.plan_release(&mut writes, &stored).await?;
         }
         Ok(writes)
     }
@@ -229,19 +237,41 @@ impl AwsStore {
         Ok(Periods { guard, memberships })
     }
 
-    /// Whether the AGENT marker of `person` names `membership`.
-    async fn marker_names(
+    /// The AGENT marker of `person`, if any.
+    async fn marker(&self, person: AccountId) -> Result<Option<Marker>, StoreError> {
+        self.get_item("GetItem agent marker", key(agent_pk(person), MARKER_SK))
+            .await?
+            .as_ref()
+            .map(Marker::from_item)
+            .transpose()
+    }
+
+    /// Adds to `writes` the recomputation of the AGENT marker `leaving`'s
+    /// person holds through `leaving`'s organization, as if `leaving` no
+    /// longer held AGENT (nothing when the marker names another organization).
+    async fn plan_release(
         &self,
-        person: AccountId,
-        membership: MembershipId,
-    ) -> Result<bool, StoreError> {
-        let marker = self
-            .get_item("GetItem agent marker", key(agent_pk(person), MARKER_SK))
+        writes: &mut Writes,
+        leaving: &Membership,
+    ) -> Result<(), StoreError> {
+        let Some(marker) = self.marker(leaving.person).await? else {
+            return Ok(());
+        };
+        if marker.organization != leaving.organization.0.to_string() {
+            return Ok(());
+        }
+        let others = self
+            .memberships_under(person_memberships_pk(leaving.person))
             .await?;
-        Ok(match marker {
-            Some(marker) => text(&marker, MEMBERSHIP)? == membership.to_string(),
-            None => false,
-        })
+        let latest = others
+            .iter()
+            .filter(|other| {
+                other.organization == leaving.organization
+                    && other.id != leaving.id
+                    && other.roles.contains(&Role::Agent)
+            })
+            .max_by_key(|other| other.date_end);
+        writes.recompute_marker(&self.table, &marker, latest)
     }
 
     /// The membership copies of one partition, in sort-key order (first day,

@@ -161,7 +161,8 @@ fn replace(
     agents::follow(tx, membership, today)
 }
 
-/// Removes the membership stored at `membership.version`, and its AGENT marker.
+/// Removes the membership stored at `membership.version`, recomputing its
+/// person's AGENT marker without it.
 fn remove(tx: &Transaction<'_>, membership: &Membership) -> Result<(), MembershipWriteError> {
     let version = stored_version(membership.version)?;
     let removed = tx
