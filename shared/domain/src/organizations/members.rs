@@ -25,9 +25,7 @@ impl OrganizationService {
         id: OrganizationId,
         page: PageRequest,
     ) -> Result<Page<Member>, OrganizationError> {
-        let caller = self.caller(actor).await?;
-        self.organization(id).await?;
-        caller.require(Role::Admin, id)?;
+        self.organization_for(actor, id, Role::Admin).await?;
         let memberships = self.memberships.of_organization(id).await?;
         let page = page.slice(memberships);
         let mut people = Vec::with_capacity(page.items.len());
@@ -48,9 +46,7 @@ impl OrganizationService {
         actor: &Account,
         id: OrganizationId,
     ) -> Result<Vec<Member>, OrganizationError> {
-        let caller = self.caller(actor).await?;
-        self.organization(id).await?;
-        caller.require(Role::Export, id)?;
+        self.organization_for(actor, id, Role::Export).await?;
         let mut members = Vec::new();
         for membership in self.memberships.of_organization(id).await? {
             members.push(Member {
@@ -87,9 +83,7 @@ impl OrganizationService {
         member: MembershipId,
         patch: MemberPatch,
     ) -> Result<Membership, OrganizationError> {
-        let caller = self.caller(actor).await?;
-        let organization = self.organization(id).await?;
-        caller.require(Role::Admin, id)?;
+        let (_, organization) = self.organization_for(actor, id, Role::Admin).await?;
         let stored = self.member_of(id, member).await?;
         let mut next = stored.clone();
         if let Some(roles) = patch.roles {
@@ -114,9 +108,7 @@ impl OrganizationService {
         id: OrganizationId,
         member: MembershipId,
     ) -> Result<(), OrganizationError> {
-        let caller = self.caller(actor).await?;
-        self.organization(id).await?;
-        caller.require(Role::Admin, id)?;
+        self.organization_for(actor, id, Role::Admin).await?;
         let stored = self.member_of(id, member).await?;
         if stored.roles.contains(&Role::Admin) {
             self.keep_an_admin(id, &stored).await?;

@@ -62,6 +62,21 @@ impl OrganizationService {
         })
     }
 
+    /// The organization `id` and the caller, once the caller is known to hold
+    /// `role` there: an unknown organization is `OrganizationNotFound` for
+    /// anyone, then a missing role is `Forbidden`.
+    pub(super) async fn organization_for<'a>(
+        &self,
+        actor: &'a Account,
+        id: OrganizationId,
+        role: Role,
+    ) -> Result<(Caller<'a>, Organization), OrganizationError> {
+        let caller = self.caller(actor).await?;
+        let organization = self.organization(id).await?;
+        caller.require(role, id)?;
+        Ok((caller, organization))
+    }
+
     pub(super) async fn organization(
         &self,
         id: OrganizationId,
@@ -129,9 +144,7 @@ impl OrganizationService {
         id: OrganizationId,
         input: OrganizationInput,
     ) -> Result<Organization, OrganizationError> {
-        let caller = self.caller(actor).await?;
-        let stored = self.organization(id).await?;
-        caller.require(Role::Admin, id)?;
+        let (caller, stored) = self.organization_for(actor, id, Role::Admin).await?;
         let organization = self.apply(&caller, &stored, input).await?;
         self.organizations.update(&organization).await?;
         Ok(organization)
@@ -217,9 +230,7 @@ impl OrganizationService {
         id: OrganizationId,
         input: NewMember,
     ) -> Result<Membership, OrganizationError> {
-        let caller = self.caller(actor).await?;
-        let organization = self.organization(id).await?;
-        caller.require(Role::Admin, id)?;
+        let (_, organization) = self.organization_for(actor, id, Role::Admin).await?;
         let person = self
             .accounts
             .get(input.person)
@@ -257,9 +268,7 @@ impl OrganizationService {
         id: OrganizationId,
         member: MembershipId,
     ) -> Result<Membership, OrganizationError> {
-        let caller = self.caller(actor).await?;
-        let organization = self.organization(id).await?;
-        caller.require(Role::Admin, id)?;
+        let (_, organization) = self.organization_for(actor, id, Role::Admin).await?;
         let current = self.member_of(id, member).await?;
         let person = self
             .accounts

@@ -37,9 +37,7 @@ impl OrganizationService {
         actor: &Account,
         id: OrganizationId,
     ) -> Result<Statistics, OrganizationError> {
-        let caller = self.caller(actor).await?;
-        self.organization(id).await?;
-        caller.require(Role::Analytics, id)?;
+        self.organization_for(actor, id, Role::Analytics).await?;
         let today = self.today();
         let memberships = self.memberships.of_organization(id).await?;
         let fees = self.memberships.fees(id).await?;
