@@ -4,14 +4,18 @@
 cfn-lint checks that the template is valid; this checks that it says what the
 design needs (reliability targets 16 and 17): it expands the template with
 cfn-lint's own LanguageExtensions + SAM transforms, once per allowed
-WorkerTimeoutSeconds and once with codes holding '_' and '-', then checks every
-SQS event source mapping, queue, dead-letter queue, alarm, role and function,
-that the registration API may reach exactly the job queues, API keys and
-event bus it needs, that the members API reaches only the table, that the
-staff console reaches exactly the job queues, API keys (network zone included)
-and generated CSRF key it needs, and that the membership rollover runs once a
-day from its own schedule, with its own roles, retries and a watched
-dead-letter queue.
+WorkerTimeoutSeconds and once with codes holding '_' and '-' (and another
+network zone), drops the resources whose Condition is false as CloudFormation
+would, then checks every SQS event source mapping, queue, dead-letter queue,
+alarm, role and function, that the network zone is one of InstitutionCodes
+with its own job queue and worker, that the webhook may enqueue to exactly the
+member institutions' job queues (not the zone's), that the registration API
+may reach exactly the members' job queues and API keys and the event bus it
+needs, that the members API reaches only the table, that the staff console
+reaches exactly every job queue and API key (network zone included) and the
+generated CSRF key it needs, and that the membership rollover runs once a day
+from its own schedule, with its own roles, retries and a watched dead-letter
+queue.
 
     python3 infra/check_template.py [infra/template.yaml]   # exit 1 on any problem
 """
@@ -95,7 +99,8 @@ class Checker:
     # ------------------------------------------------------------ expansion
 
     def expand(self, **defaults):
-        """The template as CloudFormation would deploy it, with these parameter values."""
+        """The template as CloudFormation would deploy it, with these parameter
+        values: transformed, without the resources whose Condition is false."""
         raw = copy.deepcopy(self.raw)
         for name, value in defaults.items():
             raw["Parameters"][name]["Default"] = value
@@ -106,7 +111,45 @@ class Checker:
             matches = [repr(error)]
         if not self.need(not matches, f"transform failed with {defaults}: {matches}"):
             return raw, None
-        return raw, cfn.template
+        template = cfn.template
+        conditions = template.get("Conditions", {})
+        resources = template["Resources"]
+        for name in [k for k, r in resources.items() if "Condition" in r]:
+            try:
+                deployed = self.holds(raw, conditions, {"Condition": resources[name]["Condition"]})
+            except (KeyError, TypeError, ValueError) as error:
+                self.need(False, f"{name}: cannot evaluate its Condition with {defaults}: {error!r}")
+                continue
+            if not deployed:
+                del resources[name]
+        return raw, template
+
+    def holds(self, raw, conditions, condition):
+        """Whether a condition of the expanded template is true with the
+        parameters' defaults; ValueError when it cannot be told here."""
+        if isinstance(condition, dict) and len(condition) == 1:
+            (function, argument), = condition.items()
+            if function == "Condition" and isinstance(argument, str):
+                return self.holds(raw, conditions, conditions[argument])
+            if function == "Fn::Not":
+                return not self.holds(raw, conditions, argument[0])
+            if function == "Fn::And":
+                return all(self.holds(raw, conditions, c) for c in argument)
+            if function == "Fn::Or":
+                return any(self.holds(raw, conditions, c) for c in argument)
+            if function == "Fn::Equals":
+                left, right = (self.text(raw, a) for a in argument)
+                return left == right
+        raise ValueError(f"unsupported condition {condition}")
+
+    @staticmethod
+    def text(raw, item):
+        """A literal or a Ref to a parameter (its default), as text; ValueError otherwise."""
+        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            return str(item)
+        if isinstance(item, dict) and set(item) == {"Ref"} and item["Ref"] in raw["Parameters"]:
+            return str(raw["Parameters"][item["Ref"]].get("Default"))
+        raise ValueError(f"cannot resolve {item}")
 
     def value(self, raw, item):
         """Resolves numbers, Ref to parameters and Fn::FindInMap; None otherwise."""
@@ -162,6 +205,22 @@ class Checker:
         settings = list(self.values_of(self.raw["Resources"], "REGISTRATION_SETTINGS"))
         self.need(len(settings) >= 3 and all(s == settings[0] and "Ref" in s for s in settings),
                   f"REGISTRATION_SETTINGS must be one parameter wherever it is set: {settings}")
+        # The network zone has its own job queue and worker (the staff console's
+        # actions on the zone's records), so it is one of InstitutionCodes:
+        # by default, and for any deploy (a rule CloudFormation checks).
+        codes = str(self.raw["Parameters"]["InstitutionCodes"].get("Default", "")).split(",")
+        zone = self.raw["Parameters"]["NetworkZoneCode"].get("Default")
+        self.need(zone in codes, f"NetworkZoneCode's default {zone} must be in InstitutionCodes' default {codes}")
+        contains = {"Fn::Contains": [{"Ref": "InstitutionCodes"}, {"Ref": "NetworkZoneCode"}]}
+        asserts = [a.get("Assert") for rule in self.raw.get("Rules", {}).values() if isinstance(rule, dict)
+                   and "Condition" not in rule for a in rule.get("Assertions", [])]
+        self.need(contains in asserts, "a Rules assertion must require InstitutionCodes to contain NetworkZoneCode")
+        # AWS: stack creation fails when Condition is the first key of a
+        # resource inside Fn::ForEach (cfn-lint does not see it).
+        for loop in [v for k, v in self.raw["Resources"].items() if k.startswith("Fn::ForEach::")]:
+            for name, resource in loop[2].items():
+                self.need(not isinstance(resource, dict) or next(iter(resource), None) != "Condition",
+                          f"{name}: Condition must not be the first key of a resource in Fn::ForEach")
 
     def check_schedule_source(self):
         """The schedule is read in the ScheduleExpressionTimezone parameter
@@ -253,15 +312,49 @@ class Checker:
         self.need(env == WEBHOOK_ENV, f"AlmaWebhookFunction env differs: {sorted(env ^ WEBHOOK_ENV)}")
         self.need(webhook.get("Timeout") == 5, "AlmaWebhookFunction must answer within Alma's 5 s")
         job_queues = {self.target(m["Properties"].get("EventSourceArn")) for m in mappings.values()}
-        self.check_registration(resources, functions, job_queues, codes)
+        zone = raw["Parameters"]["NetworkZoneCode"]["Default"]
+        members = self.check_institutions(functions, mappings, codes, zone)
+        self.check_webhook_queues(resources, webhook, members)
+        self.check_registration(resources, functions, members, [c for c in codes if c != zone])
         self.check_members(resources, functions)
         self.check_console(raw, resources, functions, job_queues)
         self.check_policies(resources)
 
-    def check_registration(self, resources, functions, job_queues, codes):
-        """The registration API enqueues to every job queue, reads every member's
-        API key (found by name from ALMA_API_KEY_SECRET_PREFIX) and publishes on
-        the stack's bus: those, and nothing more."""
+    def check_institutions(self, functions, mappings, codes, zone):
+        """One worker per code of InstitutionCodes (PATRON_HUB_INSTITUTION), the
+        network zone's included, each reading its own job queue with its own
+        API key. Returns {job queue: API key} of the member institutions."""
+        served = {}
+        for mapping in mappings.values():
+            props = mapping["Properties"]
+            variables = functions.get(self.target(props.get("FunctionName")), {}).get("Properties", {})
+            variables = variables.get("Environment", {}).get("Variables", {})
+            code = variables.get("PATRON_HUB_INSTITUTION")
+            key = self.target(variables.get("ALMA_API_KEY_SECRET_ARN"))
+            self.need(isinstance(code, str) and code not in served,
+                      f"one worker per institution, PATRON_HUB_INSTITUTION a code: {code}")
+            served[str(code)] = (self.target(props.get("EventSourceArn")), key)
+        self.need(set(served) == set(codes), f"workers serve {sorted(served)}, InstitutionCodes is {codes}")
+        self.need(zone in served, f"the network zone {zone} needs a job queue and a worker")
+        keys = [key for _, key in served.values()]
+        self.need(len(set(keys)) == len(keys), f"each worker needs its own API key secret: {keys}")
+        return dict(v for c, v in served.items() if c != zone)
+
+    def check_webhook_queues(self, resources, webhook, members):
+        """The webhook enqueues to the member institutions' job queues only,
+        never to the network zone's (no SQS action on any other queue)."""
+        role = self.target(webhook.get("Role"))
+        if not self.need(role in resources, "AlmaWebhookFunction needs its own role"):
+            return
+        sqs = {a: t for a, t in self.granted(resources, role).items() if a.startswith("sqs:")}
+        self.need(set(sqs) == {"sqs:SendMessage", "sqs:GetQueueUrl"} and all(t == set(members) for t in sqs.values()),
+                  f"{role}: SQS actions must cover exactly the members' job queues {sorted(members)}: {sqs}")
+
+    def check_registration(self, resources, functions, members, member_codes):
+        """The registration API enqueues to every member institution's job
+        queue, reads every member's API key (found by name from
+        ALMA_API_KEY_SECRET_PREFIX) and publishes on the stack's bus: those,
+        and nothing more (not the network zone's queue or key)."""
         function = functions.get("RegistrationApiFunction", {}).get("Properties", {})
         variables = function.get("Environment", {}).get("Variables", {})
         self.need(set(variables) == REGISTRATION_ENV,
@@ -276,21 +369,19 @@ class Checker:
                 granted.setdefault(action, set()).update(targets)
         extra = {a for a in granted if not a.startswith("dynamodb:")} - REGISTRATION_ACTIONS
         self.need(not extra, f"{role}: grants more than registration needs: {sorted(extra)}")
-        self.need(granted.get("sqs:SendMessage") == job_queues,
-                  f"{role}: sqs:SendMessage must cover exactly the job queues {sorted(job_queues)}")
+        for action in ("sqs:SendMessage", "sqs:GetQueueUrl"):
+            self.need(granted.get(action) == set(members),
+                      f"{role}: {action} must cover exactly the members' job queues {sorted(members)}")
         buses = {k for k, v in resources.items() if v["Type"] == "AWS::Events::EventBus"}
         bus = self.target(variables.get("EVENT_BUS_NAME"))
         self.need(bus in buses and granted.get("events:PutEvents") == {bus},
                   f"{role}: events:PutEvents only on the bus EVENT_BUS_NAME names")
-        worker_keys = {
-            self.target(f["Properties"].get("Environment", {}).get("Variables", {}).get("ALMA_API_KEY_SECRET_ARN"))
-            for f in functions.values()
-        } - {None}
-        self.need(granted.get("secretsmanager:GetSecretValue") == worker_keys,
-                  f"{role}: may read exactly the workers' API key secrets")
+        member_keys = set(members.values())
+        self.need(granted.get("secretsmanager:GetSecretValue") == member_keys,
+                  f"{role}: may read exactly the member workers' API key secrets {sorted(map(str, member_keys))}")
         prefix = self.sub_text(variables.get("ALMA_API_KEY_SECRET_PREFIX"))
-        named = {self.sub_text(resources[s]["Properties"].get("Name")) for s in worker_keys if s in resources}
-        self.need(prefix is not None and named == {prefix + code for code in codes},
+        named = {self.sub_text(resources[s]["Properties"].get("Name")) for s in member_keys if s in resources}
+        self.need(prefix is not None and named == {prefix + code for code in member_codes},
                   f"API key secrets must be named ALMA_API_KEY_SECRET_PREFIX + code: {sorted(map(str, named))}")
 
     def granted(self, resources, role):
@@ -339,8 +430,9 @@ class Checker:
 
     def check_console(self, raw, resources, functions, job_queues):
         """The staff console: a public function URL; it sends to every job
-        queue and receives from none; it reads every worker's API key, the
-        network zone's (named like them) and the CSRF key, which the stack
+        queue (the network zone's included) and receives from none; it reads
+        every worker's API key (the zone's worker's among them, named
+        ALMA_API_KEY_SECRET_PREFIX + zone) and the CSRF key, which the stack
         generates as 64 hexadecimal digits; the table without Scan."""
         name = "AdminConsoleFunction"
         function = functions.get(name, {}).get("Properties", {})
@@ -359,15 +451,16 @@ class Checker:
         prefix = self.sub_text(variables.get("ALMA_API_KEY_SECRET_PREFIX"))
         zone = raw["Parameters"]["NetworkZoneCode"]["Default"]
         named = {k: self.sub_text(resources[k]["Properties"].get("Name")) for k in secrets}
-        zone_names = {f"{prefix}{zone}", f"{prefix}${{NetworkZoneCode}}"} if prefix is not None else set()
-        zone_keys = {k for k, n in named.items() if n in zone_names}
+        zone_keys = {k for k, n in named.items() if prefix is not None and n == f"{prefix}{zone}"}
         worker_keys = {
             self.target(f["Properties"].get("Environment", {}).get("Variables", {}).get("ALMA_API_KEY_SECRET_ARN"))
             for f in functions.values()
         } - {None}
-        self.need(len(zone_keys) == 1, f"the network zone's API key must be the secret ALMA_API_KEY_SECRET_PREFIX + {zone}")
-        self.need(granted.get("secretsmanager:GetSecretValue") == worker_keys | zone_keys | {csrf},
-                  f"{name}'s role may read exactly the workers' and the network zone's API keys and the CSRF key")
+        self.need(len(zone_keys) == 1 and zone_keys <= worker_keys,
+                  f"the network zone's API key must be one secret, ALMA_API_KEY_SECRET_PREFIX + {zone}, "
+                  f"read by the zone's worker: {sorted(zone_keys)}")
+        self.need(granted.get("secretsmanager:GetSecretValue") == worker_keys | {csrf},
+                  f"{name}'s role may read exactly the workers' API keys (the network zone's included) and the CSRF key")
         others = [f for f, r in resources.items() if f != name and r["Type"] == "AWS::Lambda::Function"
                   and csrf in {t for _, _, targets in self.statements(resources, self.target(r["Properties"].get("Role")))
                                for t in targets}]
@@ -528,7 +621,8 @@ def main(argv):
     checker.check_source()
     checker.check_schedule_source()
     runs = [{"WorkerTimeoutSeconds": str(t)} for t in raw["Parameters"]["WorkerTimeoutSeconds"]["AllowedValues"]]
-    runs.append({"InstitutionCodes": "33PUDB_UB,IEP-BDX,INP"})
+    # Codes holding '_' and '-', and another network zone (not listed first).
+    runs.append({"InstitutionCodes": "33PUDB_UB,IEP-BDX,33PUDB_NETWORK,INP", "NetworkZoneCode": "33PUDB_NETWORK"})
     for run in runs:
         expanded_raw, template = checker.expand(**run)
         if template is None:

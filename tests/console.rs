@@ -192,6 +192,71 @@ async fn staff_find_a_patron_in_three_institutions_and_change_its_expiry_date_ev
     browser.quit().await;
 }
 
+/// A patron of the network zone: the zone's webhook linked her into every
+/// member; the console's expiry action changes the zone's own record (through
+/// the zone's worker) and every linked copy.
+#[tokio::test]
+async fn the_expiry_of_a_network_zone_patron_changes_in_the_zone_and_every_member() {
+    let browser = Browser::start().await;
+    let s = server().await;
+    bounded(async {
+        log_in(&browser, &s).await;
+        let id = "console-zone-patron-1";
+        s.librarian(
+            Method::POST,
+            &format!("{ZONE}/users"),
+            Some(external_reader(id)),
+        )
+        .await;
+        for institution in MEMBERS {
+            s.user_eventually(institution, id).await;
+        }
+
+        browser
+            .open(&format!(
+                "{}/console/patrons/{id}/actions/expiry?lang=en",
+                s.base
+            ))
+            .await;
+        for institution in std::iter::once(ZONE).chain(MEMBERS) {
+            browser
+                .find(&format!(r#"li[data-institution="{institution}"]"#))
+                .await;
+        }
+        browser.fill("input#expiry_date", "12/31/2031").await;
+        browser.click("main form button[type=submit]").await;
+        assert_eq!(browser.path().await, format!("/console/patrons/{id}"));
+
+        for institution in std::iter::once(ZONE).chain(MEMBERS) {
+            eventually(
+                &format!("the new expiry date in {institution}"),
+                SETTLE,
+                || async {
+                    let user = sandbox_user(&s.http, &s.sandbox, institution, id).await?;
+                    let day = user["expiry_date"].as_str().unwrap_or("").to_owned();
+                    day.starts_with("2031-12-31").then_some(())
+                },
+            )
+            .await;
+        }
+        let done = r#"tr[id^="audit-"] li[data-institution] .result-done"#;
+        eventually("four institutions done", SETTLE, || async {
+            browser
+                .open(&format!("{}/console/patrons/{id}?lang=en", s.base))
+                .await;
+            (browser.all(done).await.len() == MEMBERS.len() + 1).then_some(())
+        })
+        .await;
+        browser
+            .find(&format!(
+                r#"tr[id^="audit-"] li[data-institution="{ZONE}"] .result-done"#
+            ))
+            .await;
+    })
+    .await;
+    browser.quit().await;
+}
+
 #[tokio::test]
 async fn a_form_without_its_csrf_token_is_refused_and_a_logged_out_browser_is_sent_to_log_in() {
     let browser = Browser::start().await;

@@ -248,6 +248,14 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The network these settings describe.
+    pub fn network(&self) -> Network {
+        Network {
+            zone: self.network_zone.code.clone(),
+            members: self.institutions.iter().map(|i| i.code.clone()).collect(),
+        }
+    }
+
     /// Reads the secrets from the environment.
     pub fn resolve(&self, env: impl Fn(&str) -> Option<String>) -> Result<Runtime, ConfigError> {
         let secret = |name: &str| {
@@ -269,10 +277,7 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
         let secrets_text = secret(&self.webhook.secrets_env)?;
         Ok(Runtime {
-            network: Network {
-                zone: self.network_zone.code.clone(),
-                members: self.institutions.iter().map(|i| i.code.clone()).collect(),
-            },
+            network: self.network(),
             alma,
             secrets: WebhookSecrets::new(secrets_text.split(['\n', ',']).map(str::trim)),
             max_body_bytes: self.webhook.max_body_bytes,

@@ -94,18 +94,16 @@ pub async fn run(command: DeadLettersCommand) -> Result<(), CliError> {
 }
 
 fn open(args: &StoreArgs) -> Result<(SqliteStore, Vec<InstitutionCode>), CliError> {
-    let members = match &args.config {
-        Some(path) => Settings::load(path)?
-            .institutions
-            .into_iter()
-            .map(|i| i.code)
-            .collect(),
-        None => Runtime::demo("http://unused").network.members,
-    };
+    // The network zone has a queue too (the console's actions on its records).
+    let everywhere = match &args.config {
+        Some(path) => Settings::load(path)?.network(),
+        None => Runtime::demo("http://unused").network,
+    }
+    .institutions();
     let institutions = match &args.institution {
-        Some(one) if members.contains(one) => vec![one.clone()],
+        Some(one) if everywhere.contains(one) => vec![one.clone()],
         Some(one) => return Err(format!("{one} is not an institution of this network").into()),
-        None => members,
+        None => everywhere,
     };
     let store = SqliteStore::open(&database_path(&args.data), Arc::new(SystemClock))?;
     Ok((store, institutions))

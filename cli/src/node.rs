@@ -251,21 +251,18 @@ impl LocalNode {
             .fallback(error::not_found)
     }
 
-    /// Starts one worker task per member institution, each supervised: a
-    /// worker that panics is logged and started again, so one bad job can never
-    /// silently stop an institution's distribution.
+    /// Starts one worker task per institution (the network zone's applies the
+    /// console's actions to its own records), each supervised: a worker that
+    /// panics is logged and started again, so one bad job can never silently
+    /// stop an institution's distribution.
     pub fn spawn_workers(&self) -> Vec<JoinHandle<()>> {
         self.runtime
             .network
-            .members
-            .iter()
+            .institutions()
+            .into_iter()
             .map(|institution| {
                 let queue: Arc<dyn JobQueue> = Arc::new(self.store.clone());
-                let (distributor, clock, institution) = (
-                    self.distributor.clone(),
-                    self.clock.clone(),
-                    institution.clone(),
-                );
+                let (distributor, clock) = (self.distributor.clone(), self.clock.clone());
                 tokio::spawn(async move {
                     loop {
                         let worker = tokio::spawn(run_worker(

@@ -182,14 +182,11 @@ impl Directory {
         };
         let copy = linked_copy(source_code, &source.users[&source_primary_id], now);
         let institution = self.institution_mut(code)?;
-        if institution.users.values().any(|user| {
-            text(user, "source_link_id") == Some(source_primary_id.as_str())
-                && user
-                    .get("source_institution_code")
-                    .and_then(|c| c.get("value"))
-                    .and_then(Value::as_str)
-                    == Some(source_code)
-        }) {
+        if institution
+            .users
+            .values()
+            .any(|user| is_copy_of(user, source_code, &source_primary_id))
+        {
             return Err(ApiError::LinkedAccountExists);
         }
         institution.insert(copy, None)
@@ -227,7 +224,9 @@ impl Directory {
             };
         }
         stamp(&mut body, now, false);
-        institution.insert(body, Some(&current_id))
+        let stored = institution.insert(body, Some(&current_id))?;
+        self.pass_down(code, &current_id, &stored, now);
+        Ok(stored)
     }
 
     /// A librarian's edit: each top-level field of `changes` replaces the
@@ -253,7 +252,48 @@ impl Directory {
         }
         institution.validate(&user)?;
         stamp(&mut user, now, false);
-        institution.insert(user, Some(primary_id))
+        let stored = institution.insert(user, Some(primary_id))?;
+        self.pass_down(code, primary_id, &stored, now);
+        Ok(stored)
+    }
+
+    /// A network-zone user just changed (by the API or a librarian): as Alma
+    /// does, every member institution's linked copy of it takes its data,
+    /// except what is never passed down (roles, proxies, statistics), and
+    /// follows a new primary id. A copy the member cannot store (an
+    /// identifier another of its users holds) keeps its old data, as a failed
+    /// line of Alma's propagation would. Nothing else changes.
+    fn pass_down(&mut self, code: &str, source_id: &str, source: &Value, now: DateTime<Utc>) {
+        if code != self.network_zone {
+            return;
+        }
+        let Value::Object(source) = source else {
+            return;
+        };
+        let zone = self.network_zone.clone();
+        for (member_code, member) in &mut self.institutions {
+            if *member_code == zone {
+                continue;
+            }
+            let copies: Vec<String> = member
+                .users
+                .iter()
+                .filter(|(_, user)| is_copy_of(user, &zone, source_id))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for copy_id in copies {
+                let mut copy = linked_copy(&zone, source, now);
+                let current = &member.users[&copy_id];
+                for field in KEPT_BY_COPIES.iter().chain(&["linking_id", "created_date"]) {
+                    match current.get(*field) {
+                        Some(value) => copy.insert((*field).into(), value.clone()),
+                        None => copy.remove(*field),
+                    };
+                }
+                // A copy the member cannot store keeps its old data.
+                let _ = member.insert(copy, Some(&copy_id));
+            }
+        }
     }
 
     /// `DELETE /users/{id}`: removes and returns the user, unless it has loans or fees.
@@ -343,6 +383,20 @@ impl Institution {
         self.users.insert(primary_id, user);
         Ok(answer)
     }
+}
+
+/// What the network zone never passes down to linked copies: each member
+/// keeps its own.
+const KEPT_BY_COPIES: [&str; 3] = ["user_role", "proxy_for_user", "user_statistic"];
+
+/// Whether `user` is a linked copy of the user `source_id` of institution `source_code`.
+fn is_copy_of(user: &UserRecord, source_code: &str, source_id: &str) -> bool {
+    text(user, "source_link_id") == Some(source_id)
+        && user
+            .get("source_institution_code")
+            .and_then(|code| code.get("value"))
+            .and_then(Value::as_str)
+            == Some(source_code)
 }
 
 /// A linked copy of `source` from institution `source_code`: roles are not copied.

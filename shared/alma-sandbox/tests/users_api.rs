@@ -333,6 +333,52 @@ async fn looking_up_a_zone_user_in_a_member_copies_and_links_it() {
     alma_error(response, 400, "401861").await;
 }
 
+/// Alma passes a network-zone user's updates down to the linked copies that
+/// exist (no copy is made), except roles, proxies and statistics.
+#[tokio::test]
+async fn a_zone_update_reaches_the_linked_copies_and_follows_a_rename() {
+    let running = demo().await;
+    create(&running, "DEMO_NETWORK", patron("nz3", "Germain")).await;
+    let linked = call(&running, "DEMO_A", Method::GET, "/users/nz3", None).await;
+    assert_eq!(linked.status(), 200);
+    let mut copy = running.sandbox.user("DEMO_A", "nz3").unwrap();
+    copy["user_role"] = json!([{"role_type": {"value": "200"}}]);
+    copy["user_statistic"] = json!([{"statistic_category": {"value": "A-ONLY"}}]);
+    let kept = call(&running, "DEMO_A", Method::PUT, "/users/nz3", Some(copy)).await;
+    assert_eq!(kept.status(), 200);
+
+    let mut changed = running.sandbox.user("DEMO_NETWORK", "nz3").unwrap();
+    changed["primary_id"] = json!("nz3-renamed");
+    changed["expiry_date"] = json!("2031-06-30Z");
+    changed["user_statistic"] = json!([{"statistic_category": {"value": "ZONE"}}]);
+    let response = call(
+        &running,
+        "DEMO_NETWORK",
+        Method::PUT,
+        "/users/nz3",
+        Some(changed),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+
+    assert!(running.sandbox.user("DEMO_A", "nz3").is_none());
+    let copy = running
+        .sandbox
+        .user("DEMO_A", "nz3-renamed")
+        .expect("renamed");
+    assert_eq!(copy["expiry_date"], "2031-06-30Z");
+    assert_eq!(copy["source_link_id"], "nz3-renamed");
+    assert_eq!(copy["user_role"][0]["role_type"]["value"], "200");
+    assert_eq!(
+        copy["user_statistic"][0]["statistic_category"]["value"],
+        "A-ONLY"
+    );
+    assert!(
+        running.sandbox.user("DEMO_B", "nz3-renamed").is_none(),
+        "no copy is made where none existed"
+    );
+}
+
 #[tokio::test]
 async fn linked_post_copies_once_then_answers_60227() {
     let running = demo().await;

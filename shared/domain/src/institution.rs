@@ -80,6 +80,14 @@ impl Network {
     pub fn is_member(&self, code: &InstitutionCode) -> bool {
         self.members.contains(code)
     }
+
+    /// Every institution with a job queue and a worker: the network zone
+    /// (for the console's actions on its own records), then the members.
+    pub fn institutions(&self) -> Vec<InstitutionCode> {
+        std::iter::once(self.zone.clone())
+            .chain(self.members.iter().cloned())
+            .collect()
+    }
 }
 
 #[cfg(test)]

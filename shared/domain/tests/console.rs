@@ -89,6 +89,10 @@ async fn a_search_by_primary_id_shows_a_row_per_institution_zone_first() {
         .await
         .unwrap()
         .is_empty());
+    world.sandbox.sandbox.reset_stats();
+    let found = world.console.search(&staff(), "p-ada/../x").await;
+    assert!(found.unwrap().is_empty(), "an id with a slash is nobody's");
+    assert_eq!(world.all_calls(), 0, "and Alma is not asked");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -500,4 +504,162 @@ async fn a_search_never_changes_an_institution() {
             ("DEMO_C", "absent"),
         ])
     );
+}
+
+/// Seeds Ada in the network zone (no job category: a university patron) and
+/// links her into `members`, as the zone's distribution does.
+async fn ada_from_the_zone(world: &World, members: &[&str]) {
+    world
+        .seed(ZONE, &ada("p-ada", json!({"job_category": null})))
+        .await;
+    for member in members {
+        let copy = world
+            .alma
+            .get_user(&code(member), &id("p-ada"))
+            .await
+            .expect("looking her up links her");
+        world
+            .sync
+            .observe(&code(member), &copy, chrono::Utc::now())
+            .await
+            .expect("the registry records the copy");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_expiry_of_a_zone_patron_changes_the_zone_record_and_every_copy() {
+    let world = World::demo().await;
+    ada_from_the_zone(&world, &["DEMO_A", "DEMO_C"]).await;
+    let action = ConsoleAction::SetExpiry {
+        expiry_date: day(2031, 6, 30),
+    };
+    let (_, planned) = world
+        .console
+        .plan(&staff(), &id("p-ada"), &action)
+        .await
+        .unwrap();
+    assert_eq!(planned, [ZONE, "DEMO_A", "DEMO_C"].map(code));
+    let entry = world
+        .console
+        .perform(&staff(), &id("p-ada"), action)
+        .await
+        .unwrap();
+    assert_eq!(entry.institutions, planned);
+    let zone_jobs = world.take_jobs(ZONE).await;
+    assert_eq!(zone_jobs.len(), 1, "the zone has its own queue");
+    assert_eq!(zone_jobs[0].job.action, JobAction::Patch);
+    world.work(&zone_jobs).await;
+    world.drain().await;
+
+    for holder in [ZONE, "DEMO_A", "DEMO_C"] {
+        let record = world.record(holder, "p-ada").expect("still there");
+        assert_eq!(record["expiry_date"], "2031-06-30Z", "{holder}");
+        assert_eq!(record["purge_date"], "2031-06-30Z", "{holder}");
+    }
+    assert_eq!(world.record("DEMO_B", "p-ada"), None, "no copy made");
+    let overview = world
+        .console
+        .overview(&staff(), &id("p-ada"))
+        .await
+        .unwrap();
+    assert_eq!(
+        results_of(&overview, &entry.id),
+        [ZONE, "DEMO_A", "DEMO_C"]
+            .map(|i| (i.to_owned(), InstitutionResult::Done))
+            .to_vec()
+    );
+}
+
+/// The zone passes its rename down to the copies itself: whichever of the
+/// zone's job and a member's job runs first, every one ends done, and each
+/// record is renamed once with nothing else changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_primary_id_of_a_zone_patron_renames_the_zone_record_and_every_copy() {
+    for zone_first in [true, false] {
+        let world = World::demo().await;
+        ada_from_the_zone(&world, &["DEMO_A", "DEMO_B", "DEMO_C"]).await;
+        let before: Vec<_> = all_institutions()
+            .iter()
+            .map(|i| world.record(i.as_str(), "p-ada").expect("seeded"))
+            .collect();
+        let action = ConsoleAction::ChangePrimaryId {
+            new_primary_id: id("p-ada-lovelace"),
+        };
+        let entry = world
+            .console
+            .perform(&staff(), &id("p-ada"), action)
+            .await
+            .unwrap();
+        if zone_first {
+            let zone_jobs = world.take_jobs(ZONE).await;
+            world.work(&zone_jobs).await;
+        } else {
+            let member_jobs = world.take_jobs("DEMO_B").await;
+            world.work(&member_jobs).await;
+        }
+        world.drain().await;
+
+        for (institution, before) in all_institutions().iter().zip(&before) {
+            let institution = institution.as_str();
+            assert_eq!(world.record(institution, "p-ada"), None, "{institution}");
+            let after = world
+                .record(institution, "p-ada-lovelace")
+                .unwrap_or_else(|| panic!("{institution} renamed (zone first: {zone_first})"));
+            let ignored = ["primary_id", "source_link_id"];
+            assert_eq!(
+                unstamped(&after, &ignored),
+                unstamped(before, &ignored),
+                "{institution}"
+            );
+        }
+        let renamed = world
+            .console
+            .overview(&staff(), &id("p-ada-lovelace"))
+            .await
+            .unwrap();
+        assert_eq!(
+            results_of(&renamed, &entry.id),
+            all_institutions()
+                .iter()
+                .map(|i| (i.to_string(), InstitutionResult::Done))
+                .collect::<Vec<_>>(),
+            "zone first: {zone_first}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_everywhere_of_a_zone_patron_deletes_the_zone_record_too() {
+    let world = World::demo().await;
+    ada_from_the_zone(&world, &["DEMO_B"]).await;
+    let entry = world
+        .console
+        .perform(&staff(), &id("p-ada"), ConsoleAction::DeleteEverywhere)
+        .await
+        .unwrap();
+    assert_eq!(entry.institutions, [ZONE, "DEMO_B"].map(code));
+    world.drain().await;
+    for institution in all_institutions() {
+        assert_eq!(world.record(institution.as_str(), "p-ada"), None);
+    }
+}
+
+/// Re-running the distribution of a zone patron links her into every member,
+/// as the zone's creation webhook would have.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redistributing_a_zone_patron_links_her_into_every_member() {
+    let world = World::demo().await;
+    ada_from_the_zone(&world, &["DEMO_A"]).await;
+    let entry = world
+        .console
+        .perform(&staff(), &id("p-ada"), ConsoleAction::Redistribute)
+        .await
+        .unwrap();
+    assert_eq!(entry.institutions, MEMBERS.map(code));
+    assert!(world.take_jobs(ZONE).await.is_empty());
+    world.drain().await;
+    for member in MEMBERS {
+        let copy = world.record(member, "p-ada").expect("linked");
+        assert_eq!(copy["source_institution_code"]["value"], ZONE, "{member}");
+    }
 }

@@ -97,7 +97,9 @@ impl Environment {
         )
     }
 
-    /// `PATRON_HUB_NETWORK_ZONE` and `PATRON_HUB_INSTITUTIONS` (comma separated).
+    /// `PATRON_HUB_NETWORK_ZONE` and `PATRON_HUB_INSTITUTIONS` (comma
+    /// separated): the template's `InstitutionCodes`, every institution with
+    /// a job queue, so the network zone may be listed there; it is never a member.
     pub fn network(&self) -> Result<Network, EnvError> {
         let zone = self.network_zone()?;
         let members = self
@@ -106,6 +108,7 @@ impl Environment {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(|c| institution(c, "PATRON_HUB_INSTITUTIONS"))
+            .filter(|c| c.as_ref().map_or(true, |code| *code != zone))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Network { zone, members })
     }
@@ -304,7 +307,7 @@ mod tests {
     fn reads_the_network_and_routing() {
         let env = Environment::from_pairs(&[
             ("PATRON_HUB_NETWORK_ZONE", "NZ"),
-            ("PATRON_HUB_INSTITUTIONS", "A, B,C,"),
+            ("PATRON_HUB_INSTITUTIONS", "NZ,A, B,C,"),
             ("PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES", "PEB"),
             ("PATRON_HUB_DISTRIBUTE_DELETIONS", "true"),
         ]);

@@ -417,10 +417,8 @@ pub async fn admin_console(env: &Environment, aws: &AwsClients) -> Result<Consol
     let network = env.network()?;
     let csrf_key = console_csrf_key(env, aws).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = store(env, aws, &network.members, &clock).await?;
-    let everywhere: Vec<InstitutionCode> = std::iter::once(network.zone.clone())
-        .chain(network.members.iter().cloned())
-        .collect();
+    let everywhere = network.institutions();
+    let store = store(env, aws, &everywhere, &clock).await?;
     let keys = aws
         .secrets_per_institution(
             env,

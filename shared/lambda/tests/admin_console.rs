@@ -15,7 +15,9 @@ use patron_hub_domain::accounts::{
     Account, AccountId, AccountState, AccountStore, Email, Language, NetworkRole, PersonName,
     SecretToken, SessionRecord, SessionStore, UserName,
 };
-use patron_hub_domain::{InstitutionCode, SystemClock};
+use patron_hub_domain::distribution::{work_batch, FailureReason};
+use patron_hub_domain::ports::JobQueue;
+use patron_hub_domain::{InstitutionCode, Job, JobAction, PrimaryId, SystemClock};
 use patron_hub_lambda::wiring::{admin_console, AwsClients, WiringError};
 use patron_hub_lambda::Environment;
 use patron_hub_store_aws::AwsStore;
@@ -112,7 +114,7 @@ fn staff_account(id: AccountId) -> Account {
 }
 
 /// A deployment on moto, named as `infra/` names things: the table, the
-/// members' job queues, the API key of `CODE` in the secret `<prefix><CODE>`
+/// job queues of the zone and the members, the API key of `CODE` in the secret `<prefix><CODE>`
 /// (the zone's too), the CSRF key secret, and the function's environment.
 struct Deployment {
     env: Vec<(String, String)>,
@@ -130,14 +132,19 @@ impl Deployment {
         );
         let run = uuid::Uuid::new_v4().simple().to_string();
         let (table, prefix) = (format!("console-{run}"), format!("jobs-{}-", &run[..10]));
-        let members: Vec<InstitutionCode> = MEMBERS
-            .iter()
+        let institutions: Vec<InstitutionCode> = std::iter::once(ZONE)
+            .chain(MEMBERS)
             .map(|code| InstitutionCode::parse(code).unwrap())
             .collect();
-        let queues =
-            patron_hub_store_aws::provision(&aws.dynamodb, &aws.sqs, &table, &prefix, &members)
-                .await
-                .unwrap();
+        let queues = patron_hub_store_aws::provision(
+            &aws.dynamodb,
+            &aws.sqs,
+            &table,
+            &prefix,
+            &institutions,
+        )
+        .await
+        .unwrap();
         let secret_prefix = format!("alma-api-key-{run}/");
         for code in std::iter::once(ZONE).chain(MEMBERS) {
             aws.secrets
@@ -163,7 +170,11 @@ impl Deployment {
             ("PATRON_HUB_TABLE", table.clone()),
             ("PATRON_HUB_QUEUE_PREFIX", prefix),
             ("PATRON_HUB_NETWORK_ZONE", ZONE.to_owned()),
-            ("PATRON_HUB_INSTITUTIONS", MEMBERS.join(",")),
+            // As the template's InstitutionCodes: the zone has a queue too.
+            (
+                "PATRON_HUB_INSTITUTIONS",
+                format!("{ZONE},{}", MEMBERS.join(",")),
+            ),
             ("ALMA_API_BASE_URL", sandbox_url.to_owned()),
             ("ALMA_API_KEY_SECRET_PREFIX", secret_prefix),
             ("CONSOLE_CSRF_KEY_SECRET_ARN", csrf_arn),
@@ -182,7 +193,7 @@ impl Deployment {
             aws.dynamodb.clone(),
             aws.sqs.clone(),
             table,
-            BTreeMap::new(),
+            queues.clone(),
             Arc::new(SystemClock),
         );
         Self { env, store, queues }
@@ -220,6 +231,49 @@ impl Deployment {
         )
         .await
         .unwrap();
+    }
+
+    /// The name of the secret holding `institution`'s API key.
+    fn key_secret(&self, institution: &str) -> String {
+        let prefix = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "ALMA_API_KEY_SECRET_PREFIX")
+            .map(|(_, v)| v.as_str())
+            .unwrap();
+        format!("{prefix}{institution}")
+    }
+
+    /// Puts a deletion of a patron on `institution`'s queue and gives it up
+    /// with Alma's `code`, as its worker would.
+    async fn dead_letter(&self, institution: &str, code: &str) {
+        let institution = InstitutionCode::parse(institution).unwrap();
+        let job = Job {
+            event_id: format!("evt-{institution}"),
+            institution: institution.clone(),
+            origin: institution.clone(),
+            action: JobAction::Delete,
+            primary_id: PrimaryId::parse("EXT-2025-0042").unwrap(),
+            event_time: Utc::now(),
+            user: None,
+        };
+        self.store.enqueue(&[job]).await.unwrap();
+        let lease = std::time::Duration::from_secs(30);
+        let delivery = self
+            .store
+            .receive(&institution, 1, lease)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        let reason = FailureReason {
+            code: code.to_owned(),
+            message: "refused by Alma".to_owned(),
+        };
+        self.store
+            .dead_letter(&delivery, &reason, Utc::now())
+            .await
+            .unwrap();
     }
 
     /// Every job waiting on `institution`'s queue, as JSON.
@@ -416,5 +470,186 @@ async fn every_instance_uses_the_configured_csrf_key_and_none_starts_without_one
     match admin_console(&missing, &aws).await {
         Err(error) => refused(error, "CONSOLE_CSRF_KEY_SECRET_ARN"),
         Ok(_) => panic!("a console whose CSRF secret does not exist started"),
+    }
+}
+
+/// The audit row of the patron page of `primary_id` for the action `action_id`.
+async fn audit_row(router: &axum::Router, primary_id: &str, action_id: &str) -> String {
+    let (_, request) = sample(
+        "search.json",
+        Some(&format!("/console/patrons/{primary_id}")),
+    );
+    let page = send(router, request).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let start = page
+        .body
+        .find(&format!(r#"<tr id="audit-{action_id}">"#))
+        .expect("the action is in the audit log");
+    let row = &page.body[start..];
+    row[..row.find("</tr>").unwrap()].to_owned()
+}
+
+/// A network-zone patron: the console queues the expiry for the zone's own
+/// record on the zone's queue, and the zone's worker (the `institution-worker`
+/// wiring, with the zone's key from Secrets Manager) applies it; Alma passes
+/// it down to the linked copies, and a member's own job applies it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zone_patrons_expiry_is_applied_by_the_zones_own_worker_over_aws() {
+    let sandbox = patron_hub_alma_sandbox::spawn(
+        patron_hub_alma_sandbox::SandboxConfig::demo(),
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let aws = AwsClients::load().await;
+    let deployment = Deployment::new(&aws, &sandbox.base_url, &demo_csrf_key()).await;
+    let api = admin_console(&deployment.environment(&[]), &aws)
+        .await
+        .unwrap();
+    let router = patron_hub_http::console::router(api).fallback(patron_hub_http::error::not_found);
+    let (event, request) = sample("set-expiry.json", None);
+    let primary_id = "EXT-2025-0042";
+    assert!(event["rawPath"].as_str().unwrap().contains(primary_id));
+    seed(&sandbox.base_url, ZONE, primary_id).await;
+    // Linked into every member, as the zone's creation webhook would have.
+    for member in MEMBERS {
+        let linked = reqwest::get(format!(
+            "{}/almaws/v1/users/{primary_id}?apikey=demo-key-{member}&format=json",
+            sandbox.base_url
+        ))
+        .await
+        .unwrap();
+        assert_eq!(linked.status(), 200, "looking the zone patron up links it");
+    }
+    deployment
+        .staff_session(event["cookies"][0].as_str().unwrap())
+        .await;
+
+    let done = send(&router, request).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+
+    let lease = std::time::Duration::from_secs(30);
+    let mut action_id = String::new();
+    for institution in [ZONE, "DEMO_A"] {
+        let worker = patron_hub_lambda::wiring::institution_worker(
+            &deployment.environment(&[
+                ("PATRON_HUB_INSTITUTION", Some(institution)),
+                (
+                    "ALMA_API_KEY_SECRET_ARN",
+                    Some(&deployment.key_secret(institution)),
+                ),
+                ("ALMA_CALLS_PER_SECOND", Some("20")),
+                ("PATRON_HUB_WORKER_CONCURRENCY", Some("2")),
+            ]),
+            &aws,
+        )
+        .await
+        .unwrap();
+        let code = InstitutionCode::parse(institution).unwrap();
+        let deliveries = worker.store.receive(&code, 10, lease).await.unwrap();
+        assert_eq!(deliveries.len(), 1, "{institution}: one job");
+        assert_eq!(deliveries[0].job.action, JobAction::Patch);
+        action_id.clone_from(&deliveries[0].job.event_id);
+        for settled in work_batch(
+            &worker.store,
+            &worker.distributor,
+            worker.clock.as_ref(),
+            &deliveries,
+        )
+        .await
+        {
+            settled.unwrap();
+        }
+        let record = sandbox.sandbox.user(institution, primary_id).unwrap();
+        assert_eq!(record["expiry_date"], "2027-06-30Z", "{institution}");
+    }
+    for other in ["DEMO_B", "DEMO_C"] {
+        let jobs = deployment.jobs(&aws, other).await;
+        assert_eq!(jobs.len(), 1, "{other}: {jobs:?}");
+        assert_eq!(jobs[0]["event_id"], action_id.as_str(), "{other}");
+    }
+    let row = audit_row(&router, primary_id, &action_id).await;
+    for institution in [ZONE, "DEMO_A"] {
+        let items = institution_items(&row, institution);
+        assert_eq!(items.len(), 1, "{institution}: {row}");
+        assert!(items[0].contains("result-done"), "{}", items[0]);
+    }
+}
+
+/// The dead-letters page and its replay forms over the table and SQS: a job
+/// the zone's worker gave up is listed with its reason, and replaying all
+/// puts it back on the zone's queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_and_replayed_over_aws() {
+    let sandbox = patron_hub_alma_sandbox::spawn(
+        patron_hub_alma_sandbox::SandboxConfig::demo(),
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let aws = AwsClients::load().await;
+    let deployment = Deployment::new(&aws, &sandbox.base_url, &demo_csrf_key()).await;
+    let api = admin_console(&deployment.environment(&[]), &aws)
+        .await
+        .unwrap();
+    let router = patron_hub_http::console::router(api).fallback(patron_hub_http::error::not_found);
+    let (event, _) = sample("set-expiry.json", None);
+    deployment
+        .staff_session(event["cookies"][0].as_str().unwrap())
+        .await;
+    for (institution, reason) in [(ZONE, "401850"), ("DEMO_B", "401861")] {
+        deployment.dead_letter(institution, reason).await;
+    }
+
+    let (_, request) = sample("search.json", Some("/console/dead-letters"));
+    let page = send(&router, request).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for (institution, reason) in [(ZONE, "401850"), ("DEMO_B", "401861")] {
+        assert!(
+            page.body
+                .contains(&format!(r#"<th scope="row">{institution}</th>"#)),
+            "{institution}: {}",
+            page.body
+        );
+        assert!(page.body.contains(&format!("<code>{reason}</code>")));
+    }
+
+    // The sample form's CSRF token is the session's: it signs every form.
+    let csrf = event["body"]
+        .as_str()
+        .unwrap()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("csrf="))
+        .unwrap()
+        .to_owned();
+    let mut replay = event.clone();
+    let path = "/console/dead-letters/replay-all";
+    replay["rawPath"] = json!(path);
+    replay["requestContext"]["http"]["path"] = json!(path);
+    replay["body"] = json!(format!("csrf={csrf}"));
+    replay["headers"]["content-length"] = json!((5 + csrf.len()).to_string());
+    let request = lambda_http::request::from_str(&replay.to_string()).unwrap();
+    let (parts, body) = request.into_parts();
+    let answer = send(
+        &router,
+        Request::from_parts(parts, Body::from(body.to_vec())),
+    )
+    .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert_eq!(
+        answer.headers.get(LOCATION).unwrap(),
+        "/console/dead-letters?replayed=2"
+    );
+    for institution in [ZONE, "DEMO_B"] {
+        let code = InstitutionCode::parse(institution).unwrap();
+        assert!(deployment
+            .store
+            .dead_letters(&code)
+            .await
+            .unwrap()
+            .is_empty());
+        let back = deployment.jobs(&aws, institution).await;
+        assert_eq!(back.len(), 1, "{institution}: {back:?}");
+        assert_eq!(back[0]["event_id"], format!("evt-{institution}"));
     }
 }

@@ -82,9 +82,7 @@ impl Console {
 
     /// Every institution the console shows: the network zone, then the members.
     pub fn institutions(&self) -> Vec<InstitutionCode> {
-        std::iter::once(self.network.zone.clone())
-            .chain(self.network.members.iter().cloned())
-            .collect()
+        self.network.institutions()
     }
 
     fn require_staff(actor: &Account) -> Result<(), ConsoleError> {
@@ -118,6 +116,10 @@ impl Console {
             )
             .await;
             return overviews.into_iter().collect();
+        }
+        if PrimaryId::parse(text).is_err() {
+            // No identifier Alma can be asked for (a `/`, say): nobody has it.
+            return Ok(Vec::new());
         }
         let overview = self.overview_of(text).await?;
         let found = overview
@@ -250,7 +252,7 @@ impl Console {
     }
 
     /// What an action would do, institution by institution, for the
-    /// confirmation page: the member institutions it would queue a job for.
+    /// confirmation page: the institutions it would queue a job for.
     pub async fn plan(
         &self,
         actor: &Account,
@@ -314,7 +316,8 @@ impl Console {
         Ok(entry)
     }
 
-    /// The member institutions an action applies to, with the job for each.
+    /// The institutions an action applies to (the network zone's own record
+    /// included), with the job for each.
     async fn targets(
         &self,
         overview: &PatronOverview,
@@ -353,9 +356,19 @@ impl Console {
         })
     }
 
-    /// Upserts of the record of the first member institution holding its own
-    /// (not linked) account, to every other member institution.
+    /// The distribution again: for a network-zone patron, a link into every
+    /// member institution (as when the zone created it); otherwise upserts of
+    /// the record of the first member institution holding its own (not
+    /// linked) account, to every other member institution.
     async fn redistribution(&self, overview: &PatronOverview) -> Result<Vec<Target>, ConsoleError> {
+        if overview.zone_holds() {
+            return Ok(self
+                .network
+                .members
+                .iter()
+                .map(|member| (member.clone(), (JobAction::Link, None)))
+                .collect());
+        }
         let origin = overview
             .holders()
             .into_iter()

@@ -137,13 +137,22 @@ impl PatronOverview {
             .collect()
     }
 
-    /// The member institutions an action on every account must reach: the
-    /// holders, and those that did not answer (their worker retries until
-    /// Alma answers; an institution without the patron then reports it).
+    /// The institutions an action on every account must reach, the network
+    /// zone included: those holding the patron, and those that did not answer
+    /// (their worker retries until Alma answers; an institution without the
+    /// patron then reports it).
     pub fn reachable_or_unknown(&self) -> Vec<&InstitutionRow> {
         self.rows
             .iter()
-            .filter(|row| !row.zone && !matches!(row.presence, Presence::Absent))
+            .filter(|row| !matches!(row.presence, Presence::Absent))
             .collect()
+    }
+
+    /// Whether the network zone holds the patron: then the members hold
+    /// linked copies of the zone's record.
+    pub fn zone_holds(&self) -> bool {
+        self.rows
+            .iter()
+            .any(|row| row.zone && matches!(row.presence, Presence::Present { .. }))
     }
 }

@@ -271,7 +271,13 @@ impl Distributor {
                     code: "NO_USER_RECORD".to_owned(),
                     message: "the job carries no fields to change".to_owned(),
                 })?;
-                let target = self.alma.get_user(institution, primary_id).await?;
+                let target = match self.alma.get_user(institution, primary_id).await {
+                    Ok(target) => target,
+                    Err(AlmaError::NotFound { code }) => {
+                        return self.patched_already(institution, fields, code).await
+                    }
+                    Err(error) => return Err(error),
+                };
                 let mut patched = same_patron(target, primary_id)?;
                 for (field, value) in &fields.0 {
                     patched.0.insert(field.clone(), value.clone());
@@ -285,6 +291,36 @@ impl Distributor {
                 Ok(()) | Err(AlmaError::NotFound { .. }) => Ok(Applied::Removed),
                 Err(error) => Err(error),
             },
+        }
+    }
+
+    /// A patch whose patron is no longer under the job's primary id: done if
+    /// the patch renamed it and the record under the new id carries every
+    /// patched field (an earlier delivery did it, or the network zone passed
+    /// its own rename down to this linked copy); not found otherwise.
+    async fn patched_already(
+        &self,
+        institution: &InstitutionCode,
+        fields: &AlmaUser,
+        not_found: String,
+    ) -> Result<Applied, AlmaError> {
+        let gone = || AlmaError::NotFound {
+            code: not_found.clone(),
+        };
+        let Some(renamed) = fields.primary_id() else {
+            return Err(gone());
+        };
+        let record = match self.alma.get_user(institution, &renamed).await {
+            Ok(record) => record,
+            Err(AlmaError::NotFound { .. }) => return Err(gone()),
+            Err(error) => return Err(error),
+        };
+        let carries =
+            |(field, value): (&String, &serde_json::Value)| record.0.get(field) == Some(value);
+        if record.primary_id().as_ref() == Some(&renamed) && fields.0.iter().all(carries) {
+            Ok(Applied::Holds(record))
+        } else {
+            Err(gone())
         }
     }
 
