@@ -13,7 +13,7 @@ use patron_hub_alma_sandbox::Faults;
 use patron_hub_domain::accounts::NetworkRole;
 use patron_hub_domain::alma::{AlmaError, AlmaUsers};
 use patron_hub_domain::console::{
-    AuditLog, ConsoleAction, ConsoleError, InstitutionResult, PatronOverview, Presence,
+    AuditEntry, AuditLog, ConsoleAction, ConsoleError, InstitutionResult, PatronOverview, Presence,
 };
 use patron_hub_domain::registration::PatronRegistry;
 use patron_hub_domain::JobAction;
@@ -506,6 +506,15 @@ async fn a_search_never_changes_an_institution() {
     );
 }
 
+/// Staff perform `action` on Ada.
+async fn on_ada(world: &World, action: ConsoleAction) -> AuditEntry {
+    world
+        .console
+        .perform(&staff(), &id("p-ada"), action)
+        .await
+        .unwrap()
+}
+
 /// Seeds Ada in the network zone (no job category: a university patron) and
 /// links her into `members`, as the zone's distribution does.
 async fn ada_from_the_zone(world: &World, members: &[&str]) {
@@ -585,11 +594,7 @@ async fn change_primary_id_of_a_zone_patron_renames_the_zone_record_and_every_co
         let action = ConsoleAction::ChangePrimaryId {
             new_primary_id: id("p-ada-lovelace"),
         };
-        let entry = world
-            .console
-            .perform(&staff(), &id("p-ada"), action)
-            .await
-            .unwrap();
+        let entry = on_ada(&world, action).await;
         if zone_first {
             let zone_jobs = world.take_jobs(ZONE).await;
             world.work(&zone_jobs).await;
@@ -632,11 +637,7 @@ async fn change_primary_id_of_a_zone_patron_renames_the_zone_record_and_every_co
 async fn delete_everywhere_of_a_zone_patron_deletes_the_zone_record_too() {
     let world = World::demo().await;
     ada_from_the_zone(&world, &["DEMO_B"]).await;
-    let entry = world
-        .console
-        .perform(&staff(), &id("p-ada"), ConsoleAction::DeleteEverywhere)
-        .await
-        .unwrap();
+    let entry = on_ada(&world, ConsoleAction::DeleteEverywhere).await;
     assert_eq!(entry.institutions, [ZONE, "DEMO_B"].map(code));
     world.drain().await;
     for institution in all_institutions() {
@@ -650,11 +651,7 @@ async fn delete_everywhere_of_a_zone_patron_deletes_the_zone_record_too() {
 async fn redistributing_a_zone_patron_links_her_into_every_member() {
     let world = World::demo().await;
     ada_from_the_zone(&world, &["DEMO_A"]).await;
-    let entry = world
-        .console
-        .perform(&staff(), &id("p-ada"), ConsoleAction::Redistribute)
-        .await
-        .unwrap();
+    let entry = on_ada(&world, ConsoleAction::Redistribute).await;
     assert_eq!(entry.institutions, MEMBERS.map(code));
     assert!(world.take_jobs(ZONE).await.is_empty());
     world.drain().await;

@@ -295,6 +295,42 @@ impl Deployment {
     }
 }
 
+/// A sandbox, a deployment on moto with the demo CSRF key, and the router of
+/// the function built from its environment (the zone first among its
+/// institutions).
+struct Started {
+    sandbox: patron_hub_alma_sandbox::RunningSandbox,
+    aws: AwsClients,
+    deployment: Deployment,
+    router: axum::Router,
+}
+
+impl Started {
+    async fn new() -> Self {
+        let sandbox = patron_hub_alma_sandbox::spawn(
+            patron_hub_alma_sandbox::SandboxConfig::demo(),
+            "127.0.0.1:0",
+        )
+        .await
+        .unwrap();
+        let aws = AwsClients::load().await;
+        let deployment = Deployment::new(&aws, &sandbox.base_url, &demo_csrf_key()).await;
+        let api = admin_console(&deployment.environment(&[]), &aws)
+            .await
+            .unwrap();
+        let zone_first: Vec<&str> = api.institutions.iter().map(|i| i.as_str()).collect();
+        assert_eq!(zone_first, [ZONE, "DEMO_A", "DEMO_B", "DEMO_C"]);
+        let router =
+            patron_hub_http::console::router(api).fallback(patron_hub_http::error::not_found);
+        Self {
+            sandbox,
+            aws,
+            deployment,
+            router,
+        }
+    }
+}
+
 /// Creates the patron `primary_id` in `institution` as a librarian would.
 async fn seed(sandbox_url: &str, institution: &str, primary_id: &str) {
     let patron = json!({
@@ -317,20 +353,12 @@ async fn seed(sandbox_url: &str, institution: &str, primary_id: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_samples_log_in_find_a_patron_everywhere_and_set_their_expiry_over_aws() {
-    let sandbox = patron_hub_alma_sandbox::spawn(
-        patron_hub_alma_sandbox::SandboxConfig::demo(),
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
-    let aws = AwsClients::load().await;
-    let deployment = Deployment::new(&aws, &sandbox.base_url, &demo_csrf_key()).await;
-    let api = admin_console(&deployment.environment(&[]), &aws)
-        .await
-        .unwrap();
-    let zone_first: Vec<&str> = api.institutions.iter().map(|i| i.as_str()).collect();
-    assert_eq!(zone_first, [ZONE, "DEMO_A", "DEMO_B", "DEMO_C"]);
-    let router = patron_hub_http::console::router(api).fallback(patron_hub_http::error::not_found);
+    let Started {
+        sandbox,
+        aws,
+        deployment,
+        router,
+    } = Started::new().await;
 
     // The login page, with its pre-session cookie host-only and Secure.
     let (_, request) = sample("login-page.json", None);
@@ -495,18 +523,12 @@ async fn audit_row(router: &axum::Router, primary_id: &str, action_id: &str) -> 
 /// it down to the linked copies, and a member's own job applies it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zone_patrons_expiry_is_applied_by_the_zones_own_worker_over_aws() {
-    let sandbox = patron_hub_alma_sandbox::spawn(
-        patron_hub_alma_sandbox::SandboxConfig::demo(),
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
-    let aws = AwsClients::load().await;
-    let deployment = Deployment::new(&aws, &sandbox.base_url, &demo_csrf_key()).await;
-    let api = admin_console(&deployment.environment(&[]), &aws)
-        .await
-        .unwrap();
-    let router = patron_hub_http::console::router(api).fallback(patron_hub_http::error::not_found);
+    let Started {
+        sandbox,
+        aws,
+        deployment,
+        router,
+    } = Started::new().await;
     let (event, request) = sample("set-expiry.json", None);
     let primary_id = "EXT-2025-0042";
     assert!(event["rawPath"].as_str().unwrap().contains(primary_id));
@@ -581,18 +603,12 @@ async fn a_zone_patrons_expiry_is_applied_by_the_zones_own_worker_over_aws() {
 /// puts it back on the zone's queue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_are_listed_and_replayed_over_aws() {
-    let sandbox = patron_hub_alma_sandbox::spawn(
-        patron_hub_alma_sandbox::SandboxConfig::demo(),
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
-    let aws = AwsClients::load().await;
-    let deployment = Deployment::new(&aws, &sandbox.base_url, &demo_csrf_key()).await;
-    let api = admin_console(&deployment.environment(&[]), &aws)
-        .await
-        .unwrap();
-    let router = patron_hub_http::console::router(api).fallback(patron_hub_http::error::not_found);
+    let Started {
+        sandbox: _sandbox,
+        aws,
+        deployment,
+        router,
+    } = Started::new().await;
     let (event, _) = sample("set-expiry.json", None);
     deployment
         .staff_session(event["cookies"][0].as_str().unwrap())
