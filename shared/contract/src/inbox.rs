@@ -7,7 +7,7 @@ use crate::support::{
 };
 use crate::Backend;
 use chrono::{DateTime, TimeDelta, Utc};
-use patron_hub_domain::ports::{Acceptance, EventReceipt};
+use patron_hub_domain::ports::{Acceptance, Claim, EventReceipt};
 use patron_hub_domain::Job;
 
 /// A receipt of `event_id` from the first institution, kept for one hour.
@@ -171,4 +171,47 @@ pub async fn event_without_jobs_is_accepted(b: Backend) {
         )
         .await;
     }
+}
+
+/// The origin of an accepted event holds that change already: from then on an
+/// older event's job for the patron there is stale, a newer one is not, and
+/// the patron's position elsewhere is untouched.
+pub async fn acceptance_moves_the_origin_forward(b: Backend) {
+    let (who, event) = (patron(), event_id());
+    let at = now_ms();
+    // From institution 0 (the origin) to institution 1.
+    let distributed = upsert(&event, &institution(1), &who, at);
+    accept(&b, &receipt(&event, at), std::slice::from_ref(&distributed)).await;
+    let for_origin = |event_time| Job {
+        origin: institution(2),
+        ..upsert(&event_id(), &institution(0), &who, event_time)
+    };
+    let older = for_origin(at - TimeDelta::seconds(1));
+    match b.ledger.claim(&older, Utc::now(), LONG_LEASE).await {
+        Ok(Claim::Stale { newer }) => assert_eq!(newer, at, "the origin's position"),
+        other => panic!("an older event for the origin must be stale: {other:?}"),
+    }
+    let elsewhere = Job {
+        origin: institution(2),
+        ..upsert(
+            &event_id(),
+            &institution(1),
+            &who,
+            at - TimeDelta::seconds(1),
+        )
+    };
+    assert_eq!(
+        b.ledger
+            .claim(&elsewhere, Utc::now(), LONG_LEASE)
+            .await
+            .ok(),
+        Some(Claim::Proceed),
+        "only the origin moved"
+    );
+    let newer = for_origin(at + TimeDelta::seconds(1));
+    assert_eq!(
+        b.ledger.claim(&newer, Utc::now(), LONG_LEASE).await.ok(),
+        Some(Claim::Proceed),
+        "a newer event for the origin goes ahead"
+    );
 }

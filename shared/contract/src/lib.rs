@@ -120,6 +120,7 @@ macro_rules! contract_tests {
                 expired_event_counts_as_new,
                 concurrent_accepts_accept_once,
                 event_without_jobs_is_accepted,
+                acceptance_moves_the_origin_forward,
             }
             queue {
                 receive_returns_the_job_intact,

@@ -35,7 +35,11 @@ pub enum Acceptance {
 /// queueing (the receiver answered 503, so Alma retries).
 #[async_trait]
 pub trait WebhookInbox: Send + Sync {
-    /// Records `receipt` and queues `jobs`, unless the event was already fully accepted.
+    /// Records `receipt` and queues `jobs`, unless the event was already fully
+    /// accepted. The origin of a job (when it is not the job's target) already
+    /// holds that change: the ledger's "last applied event" of the job's patron
+    /// in the origin moves forward to the job's event time, so that an older
+    /// event from elsewhere, still on the origin's queue, is stale there.
     async fn accept(&self, receipt: &EventReceipt, jobs: &[Job]) -> Result<Acceptance, StoreError>;
 }
 

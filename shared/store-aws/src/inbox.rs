@@ -1,5 +1,6 @@
 //! The webhook inbox on DynamoDB and SQS: one receipt item per Alma event id,
-//! written with a condition, then the jobs sent to the institution queues.
+//! written with a condition, then the jobs sent to the institution queues and
+//! each origin's position of the patron moved forward to the event.
 //!
 //! A receipt is `pending` while one delivery (its `holder`, until `lease_until`)
 //! queues the jobs, and `queued` once they are all on their queues. A second
@@ -18,7 +19,8 @@ use crate::AwsStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use patron_hub_domain::ports::{Acceptance, EventReceipt, WebhookInbox};
-use patron_hub_domain::{Job, StoreError};
+use patron_hub_domain::{InstitutionCode, Job, PrimaryId, StoreError};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// How long one delivery may hold a pending receipt before another takes over.
@@ -109,7 +111,7 @@ impl AwsStore {
         holder: &str,
         jobs: &[Job],
     ) -> Result<Acceptance, StoreError> {
-        if let Err(error) = self.send_jobs(jobs).await {
+        if let Err(error) = self.queue_and_advance(jobs).await {
             self.give_back(receipt, holder).await;
             return Err(error);
         }
@@ -128,6 +130,28 @@ impl AwsStore {
             .await;
         conditional("UpdateItem receipt", update)?;
         Ok(Acceptance::Accepted)
+    }
+
+    /// Sends the jobs, then moves each origin's position of the patron
+    /// forward to the event (the origin holds that change already).
+    async fn queue_and_advance(&self, jobs: &[Job]) -> Result<(), StoreError> {
+        self.send_jobs(jobs).await?;
+        let origins: BTreeSet<(&PrimaryId, &InstitutionCode, DateTime<Utc>, &str)> = jobs
+            .iter()
+            .filter(|job| job.origin != job.institution)
+            .map(|job| {
+                (
+                    &job.primary_id,
+                    &job.origin,
+                    job.event_time,
+                    job.event_id.as_str(),
+                )
+            })
+            .collect();
+        for (patron, origin, event_time, event_id) in origins {
+            self.advance(patron, origin, event_time, event_id).await?;
+        }
+        Ok(())
     }
 
     /// Ends this delivery's lease early; a failure here only delays the next

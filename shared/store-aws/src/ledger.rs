@@ -271,18 +271,33 @@ impl AwsStore {
         if outcome.status != OutcomeStatus::Applied {
             return Ok(());
         }
+        self.advance(
+            &outcome.primary_id,
+            &outcome.institution,
+            outcome.event_time,
+            &outcome.event_id,
+        )
+        .await
+    }
+
+    /// Moves the position of `patron` in `institution` forward to the event
+    /// `event_id` of `event_time`; a newer position already there stays.
+    pub(crate) async fn advance(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+        event_time: DateTime<Utc>,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
         let update = self
             .dynamodb
             .update_item()
             .table_name(&*self.table)
-            .set_key(Some(key(
-                patron_pk(&outcome.primary_id),
-                position_sk(&outcome.institution),
-            )))
+            .set_key(Some(key(patron_pk(patron), position_sk(institution))))
             .update_expression("SET event_time = :event_time, event_id = :event_id")
             .condition_expression("attribute_not_exists(pk) OR event_time < :event_time")
-            .expression_attribute_values(":event_time", n(nanos(outcome.event_time)))
-            .expression_attribute_values(":event_id", s(&outcome.event_id))
+            .expression_attribute_values(":event_time", n(nanos(event_time)))
+            .expression_attribute_values(":event_id", s(event_id))
             .send()
             .await;
         conditional("UpdateItem position", update)?;

@@ -1,8 +1,10 @@
-//! The webhook inbox: an event's receipt and its jobs are written in ONE
-//! transaction, so an accepted event always has all its jobs on the queues and a
-//! failed accept leaves nothing behind (Alma's retry then starts afresh).
+//! The webhook inbox: an event's receipt, its jobs and its origin's position in
+//! the ledger are written in ONE transaction, so an accepted event always has
+//! all its jobs on the queues and a failed accept leaves nothing behind (Alma's
+//! retry then starts afresh).
 
 use crate::codec::{db_error, micros};
+use crate::ledger::advance;
 use crate::queue::insert_jobs;
 use crate::SqliteStore;
 use async_trait::async_trait;
@@ -60,6 +62,9 @@ fn accept(
     )
     .map_err(db_error)?;
     insert_jobs(tx, jobs, now_us)?;
+    for job in jobs.iter().filter(|job| job.origin != job.institution) {
+        advance(tx, &job.primary_id, &job.origin, job.event_time)?;
+    }
     Ok(Acceptance::Accepted)
 }
 

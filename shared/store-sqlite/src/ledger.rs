@@ -150,22 +150,36 @@ fn record(tx: &Transaction<'_>, outcome: &JobOutcome) -> Result<(), StoreError> 
         &outcome.event_id,
     )?;
     if outcome.status == OutcomeStatus::Applied {
-        let known = last_applied(tx, &outcome.primary_id, &outcome.institution)?;
-        if known.is_none_or(|known| outcome.event_time > known) {
-            tx.execute(
-                "INSERT INTO patron_last_applied (primary_id, institution, event_time)
-                 VALUES (?1, ?2, ?3)
-                 ON CONFLICT (primary_id, institution) DO UPDATE SET event_time = excluded.event_time",
-                params![
-                    outcome.primary_id.as_str(),
-                    outcome.institution.as_str(),
-                    time_text(outcome.event_time)
-                ],
-            )
-            .map_err(db_error)?;
-        }
+        advance(
+            tx,
+            &outcome.primary_id,
+            &outcome.institution,
+            outcome.event_time,
+        )?;
     }
     Ok(())
+}
+
+/// Moves the last applied event of `patron` in `institution` forward to
+/// `event_time` (never back).
+pub(crate) fn advance(
+    tx: &Transaction<'_>,
+    patron: &PrimaryId,
+    institution: &InstitutionCode,
+    event_time: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let known = last_applied(tx, patron, institution)?;
+    if known.is_some_and(|known| event_time <= known) {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO patron_last_applied (primary_id, institution, event_time)
+         VALUES (?1, ?2, ?3)
+         ON CONFLICT (primary_id, institution) DO UPDATE SET event_time = excluded.event_time",
+        params![patron.as_str(), institution.as_str(), time_text(event_time)],
+    )
+    .map(drop)
+    .map_err(db_error)
 }
 
 #[async_trait]

@@ -116,9 +116,19 @@ fn take_visible(
         let attempt = previous.saturating_add(1);
         hide.execute(params![job_id, attempt, hidden_until_us])
             .map_err(db_error)?;
+        // As SQS does with a body that is not a job: it is not handed out,
+        // stays hidden for the lease and comes back later (logged each
+        // time), and never holds up the jobs behind it.
+        let job = match from_json(&job) {
+            Ok(job) => job,
+            Err(error) => {
+                tracing::error!(job_id, attempt, %error, "queued job unreadable; left on the queue");
+                continue;
+            }
+        };
         deliveries.push(Delivery {
             handle: Lease { job_id, attempt }.handle(),
-            job: from_json(&job)?,
+            job,
             attempt: attempts(attempt)?,
         });
     }
@@ -338,13 +348,39 @@ mod tests {
         }
     }
 
-    #[test]
-    fn foreign_handles_are_refused_not_panicked_on() {
-        let job: Job = serde_json::from_value(serde_json::json!({
+    fn link_job() -> Job {
+        serde_json::from_value(serde_json::json!({
             "event_id": "e", "institution": "A", "origin": "B", "action": "link",
             "primary_id": "p", "event_time": "2024-01-01T00:00:00Z"
         }))
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn an_unreadable_job_stays_hidden_and_never_holds_up_the_jobs_behind_it() {
+        let mut conn = migrated_in_memory();
+        let tx = conn.transaction().unwrap();
+        insert_job(&tx, "A", "{not a job", 0).unwrap();
+        insert_jobs(&tx, &[link_job()], 0).unwrap();
+        for round in 1..=2 {
+            let now_us = round * 1_000;
+            let taken = take_visible(&tx, "A", 10, now_us, now_us + 500).unwrap();
+            let jobs: Vec<&Job> = taken.iter().map(|d| &d.job).collect();
+            assert_eq!(jobs, [&link_job()], "round {round}");
+            let unreadable: (i64, i64) = tx
+                .query_row(
+                    "SELECT attempts, visible_at_us FROM queue_jobs WHERE job = '{not a job'",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(unreadable, (round, now_us + 500), "counted, hidden, kept");
+        }
+    }
+
+    #[test]
+    fn foreign_handles_are_refused_not_panicked_on() {
+        let job = link_job();
         for handle in ["", "12", "12.x", "receipt-handle-from-sqs", "1.2.3"] {
             let delivery = Delivery {
                 handle: handle.to_owned(),
