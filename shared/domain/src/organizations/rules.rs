@@ -21,6 +21,9 @@ pub enum MembershipRuleError {
     /// The person already has a membership here for part of that period.
     #[error("User is already a member of the club")]
     AlreadyMember,
+    /// Only a membership valid today is renewed (seed 004).
+    #[error("Only a membership valid today can be renewed")]
+    NotCurrent,
     /// Renewal needs the organization's yearly window.
     #[error("This organization has no yearly membership window to renew into")]
     NoRenewalWindow,
@@ -101,8 +104,8 @@ pub fn new_membership(
 }
 
 /// The renewal of `current`: allowed when the organization has a window
-/// start, `current` started before it, and none of the person's memberships
-/// here starts on or after it. Same roles; starts at the later of the day
+/// start, `current` is valid today and started before it, and none of the
+/// person's memberships here starts on or after it. Same roles; starts at the later of the day
 /// after `current` ends and the window start. Parent and window checks apply
 /// as for any new membership.
 pub fn renewal(
@@ -117,6 +120,10 @@ pub fn renewal(
         .policy
         .membership_start
         .ok_or(MembershipRuleError::NoRenewalWindow)?;
+    let today = now.date_naive();
+    if !(current.date_start..=current.date_end).contains(&today) {
+        return Err(MembershipRuleError::NotCurrent);
+    }
     if current.date_start >= window {
         return Err(MembershipRuleError::NotRenewable);
     }
@@ -139,6 +146,7 @@ mod tests {
     use super::*;
     use crate::accounts::OrganizationId;
     use crate::organizations::MembershipPolicy;
+    use chrono::NaiveTime;
     use uuid::Uuid;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -261,22 +269,36 @@ mod tests {
             new_membership(&bde, None, &[], &ask(person, day(2025, 9, 1)), now()).unwrap();
         let existing = vec![current.clone()];
         // Same window: nothing to renew yet.
+        let october = day(2025, 10, 1).and_time(NaiveTime::MIN).and_utc();
         assert_eq!(
-            renewal(&bde, None, &current, &existing, false, now()).unwrap_err(),
+            renewal(&bde, None, &current, &existing, false, october).unwrap_err(),
             MembershipRuleError::NotRenewable
         );
         // After the rollover (window 08-31-2026 .. 09-30-2027), renewal on 16 August
         // starts the day after the old end, 1 October.
         bde = bde.rolled_over(day(2026, 8, 31)).unwrap();
-        let (renewed, _) = renewal(&bde, None, &current, &existing, true, now()).unwrap();
+        let august = day(2026, 8, 16).and_time(NaiveTime::MIN).and_utc();
+        let (renewed, _) = renewal(&bde, None, &current, &existing, true, august).unwrap();
         assert_eq!(renewed.date_start, day(2026, 10, 1));
         assert_eq!(renewed.roles, current.roles);
         assert_eq!(renewed.fee, 500);
         let both = vec![current.clone(), renewed];
         assert_eq!(
-            renewal(&bde, None, &current, &both, false, now()).unwrap_err(),
+            renewal(&bde, None, &current, &both, false, august).unwrap_err(),
             MembershipRuleError::AlreadyRenewed
         );
+        // Only while the current membership is valid: not before it starts,
+        // nor once it has ended (30 September 2026).
+        for outside in [day(2025, 8, 31), day(2026, 10, 1)] {
+            let at = outside.and_time(NaiveTime::MIN).and_utc();
+            assert_eq!(
+                renewal(&bde, None, &current, &existing, false, at).unwrap_err(),
+                MembershipRuleError::NotCurrent,
+                "{outside}"
+            );
+        }
+        let last_day = day(2026, 9, 30).and_time(NaiveTime::MIN).and_utc();
+        assert!(renewal(&bde, None, &current, &existing, false, last_day).is_ok());
         let mut no_window = bde.clone();
         no_window.policy.membership_start = None;
         assert_eq!(
