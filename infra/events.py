@@ -216,6 +216,16 @@ CONSOLE_EVENTS = {
         {"expiry_date": "2027-06-30"},
         datetime(2026, 9, 14, 9, 2, 0, tzinfo=timezone.utc),
     ),
+    # Later, the jobs every worker gave up ...
+    "dead-letters": (
+        "GET", "/console/dead-letters", "", None,
+        datetime(2026, 9, 14, 11, 0, 0, tzinfo=timezone.utc),
+    ),
+    # ... are put back on their queues once the cause is fixed.
+    "replay-all": (
+        "POST", "/console/dead-letters/replay-all", "", {},
+        datetime(2026, 9, 14, 11, 1, 0, tzinfo=timezone.utc),
+    ),
 }
 ID_SEGMENT = r"[^/?#\x00-\x1f\x7f]+"
 # The console's routes: (method, path pattern) -> kind.
@@ -868,7 +878,7 @@ def check_console_events(problems):
                     datetime.strptime(fields.get("expiry_date", ""), "%Y-%m-%d")
                 except ValueError:
                     need(False, "expiry_date must be YYYY-MM-DD")
-    missing = {"login-page", "search", "action"} - found_routes
+    missing = {"login-page", "search", "action", "dead-letters", "replay-all"} - found_routes
     problems.need(not missing, str(CONSOLE.relative_to(ROOT)), f"no sample for {sorted(missing)}")
 
 
