@@ -5,12 +5,12 @@
 mod accounts_support;
 
 use accounts_support::{
-    assert_error, token_of, Harness, ParseEmail, GOOD_PASSWORD, OTHER_PASSWORD,
+    assert_error, token_of, Harness, ParseEmail, BASE_URL, GOOD_PASSWORD, OTHER_PASSWORD,
 };
 use argon2::password_hash::{PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::Duration;
-use patron_hub_domain::accounts::{AccountError, AccountPatch, AccountStore};
+use patron_hub_domain::accounts::{AccountError, AccountPatch, AccountSettings, AccountStore};
 
 const RESET: &str = "/password-reset/confirm";
 
@@ -248,5 +248,42 @@ async fn a_hash_with_weaker_parameters_is_replaced_at_login() {
             .password_hash
             .unwrap(),
         upgraded
+    );
+}
+
+/// Enumeration by timing: a request for an existing account (a token stored,
+/// a mail written) is answered as late as one for an unknown address, since
+/// both wait for the answer floor.
+#[tokio::test]
+async fn a_reset_request_takes_as_long_for_an_existing_account_as_for_an_unknown_one() {
+    let floor = std::time::Duration::from_millis(200);
+    let h = Harness::with_settings(AccountSettings {
+        public_base_url: BASE_URL.to_owned(),
+        reset_answer_floor: floor,
+        ..AccountSettings::default()
+    });
+    let admin = h.super_admin().await;
+    h.member(&admin, "clefebvre", "camille@example.org").await;
+    let timed = |identifier: String| {
+        let service = &h.service;
+        async move {
+            let started = std::time::Instant::now();
+            service.request_password_reset(&identifier).await.unwrap();
+            started.elapsed()
+        }
+    };
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        known.push(timed("camille@example.org".to_owned()).await);
+        unknown.push(timed(format!("nobody-{round}@example.org")).await);
+    }
+    assert_eq!(h.mails_to("camille@example.org").len(), 3, "the mails went");
+    for took in known.iter().chain(&unknown) {
+        assert!(*took >= floor, "answered after {took:?}, before the floor");
+    }
+    let (known, unknown) = (known.iter().min().unwrap(), unknown.iter().min().unwrap());
+    assert!(
+        known.abs_diff(*unknown) < floor / 4,
+        "existing {known:?} against unknown {unknown:?}"
     );
 }

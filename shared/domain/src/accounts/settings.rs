@@ -25,6 +25,10 @@ pub struct AccountSettings {
     pub lockout_failures: u32,
     /// …within this window, until the window has passed.
     pub lockout_window: Duration,
+    /// A forgotten-password request is answered no sooner than this: the
+    /// answer for an existing account (a token stored, a mail sent) then
+    /// takes as long as for an unknown one, unless the mail takes longer.
+    pub reset_answer_floor: std::time::Duration,
 }
 
 impl Default for AccountSettings {
@@ -38,6 +42,7 @@ impl Default for AccountSettings {
             session_absolute: Duration::hours(8),
             lockout_failures: 10,
             lockout_window: Duration::minutes(15),
+            reset_answer_floor: std::time::Duration::from_millis(400),
         }
     }
 }

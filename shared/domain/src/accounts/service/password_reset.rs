@@ -19,8 +19,17 @@ impl AccountService {
     /// expiry date) has `identifier` as user name or e-mail. Always `Ok` for any
     /// identifier, after the same lookups and token minting, and without
     /// changing the account; a failure to store the token or send the mail is
-    /// logged, not answered, since only existing accounts could cause one.
+    /// logged, not answered, since only existing accounts could cause one. The
+    /// answer comes no sooner than `reset_answer_floor`, whatever happened.
     pub async fn request_password_reset(&self, identifier: &str) -> Result<(), AccountError> {
+        let answer_at = tokio::time::Instant::now() + self.settings.reset_answer_floor;
+        let result = self.mail_reset_link(identifier).await;
+        tokio::time::sleep_until(answer_at).await;
+        result
+    }
+
+    /// The work of [`AccountService::request_password_reset`], however long it takes.
+    async fn mail_reset_link(&self, identifier: &str) -> Result<(), AccountError> {
         let now = self.now();
         let counter = format!("{RESET_COUNTER_PREFIX}{}", attempt_key(identifier));
         let requests = self
