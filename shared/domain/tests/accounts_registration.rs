@@ -288,3 +288,24 @@ async fn concurrent_registrations_of_one_address_give_one_account() {
     let found = h.store.search("race@example.org", 50).await.unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
 }
+
+/// Registering one address over and over mails it five times an hour at most
+/// (the activation, then four more), answering `Ok` every time; an hour on,
+/// it may be mailed again.
+#[tokio::test]
+async fn registrations_of_one_address_mail_it_five_times_an_hour_at_most() {
+    let h = Harness::new();
+    for _ in 0..8 {
+        h.service
+            .register(registration("zoe@example.org", GOOD_PASSWORD))
+            .await
+            .unwrap();
+    }
+    assert_eq!(h.mails_to("zoe@example.org").len(), 5);
+    h.clock.advance(Duration::hours(1) + Duration::seconds(1));
+    h.service
+        .register(registration("ZOE@example.org", GOOD_PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(h.mails_to("zoe@example.org").len(), 6);
+}

@@ -1,15 +1,24 @@
 //! Self-registration with e-mail activation.
 
-use super::AccountService;
+use super::{attempt_key, AccountService};
 use crate::accounts::{
     fields, mails, Account, AccountError, AccountId, AccountMail, AccountState, AccountWriteError,
     Email, InvalidField, PersonName, Registration, TokenPurpose, UserName, Verification,
     MAX_PASSWORD_LENGTH,
 };
+use chrono::Duration;
 use rand::RngCore;
 
 /// How many user names are tried for one registration before giving up.
 const USER_NAME_ATTEMPTS: usize = 5;
+
+/// Registrations of one address that mail it, per hour; further ones still
+/// answer `Ok` but change and send nothing (no mail bombing of an address).
+const REGISTRATION_MAILS_PER_HOUR: u32 = 5;
+
+/// The prefix of the registration counters kept beside the login-failure
+/// counters (a login identifier with this prefix matches no account).
+const REGISTRATION_COUNTER_PREFIX: &str = "registration:";
 
 impl AccountService {
     /// Creates a `pending_activation` account and mails it an activation link.
@@ -19,8 +28,9 @@ impl AccountService {
     /// whether the address has an account: when it has, its holder gets an
     /// "address in use" mail instead, or, while that account is still pending,
     /// a fresh activation link for it with this registration's details (older
-    /// links stop working). The user name is the e-mail address, or a form of it
-    /// that fits the user-name rules.
+    /// links stop working). Past 5 registrations of one address in an hour,
+    /// nothing more is changed or mailed. The user name is the e-mail address,
+    /// or a form of it that fits the user-name rules.
     pub async fn register(&self, registration: Registration) -> Result<(), AccountError> {
         let email = Email::parse(&registration.email)?;
         let first_name = PersonName::parse("first_name", &registration.first_name)?;
@@ -31,6 +41,17 @@ impl AccountService {
             .check(&registration.password, user_name.as_str(), email.as_str())?;
         let password_hash = self.hasher.hash(&registration.password).await?;
         let now = self.now();
+        let counter = format!(
+            "{REGISTRATION_COUNTER_PREFIX}{}",
+            attempt_key(email.as_str())
+        );
+        let registrations = self
+            .attempts
+            .record_failure(&counter, now, now - Duration::hours(1))
+            .await?;
+        if registrations > REGISTRATION_MAILS_PER_HOUR {
+            return Ok(());
+        }
         let mut account = Account {
             id: AccountId::new(),
             user_name,
