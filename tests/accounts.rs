@@ -204,6 +204,27 @@ async fn repeated_failed_logins_are_locked_out_whether_or_not_the_account_exists
     }
 }
 
+/// One address may try 100 logins in 15 minutes, whatever identifiers it
+/// names (each stays under its own lockout); the next gets 429, even with the
+/// right password.
+#[tokio::test]
+async fn one_address_trying_many_identifiers_is_stopped_after_100_logins() {
+    let s = server().await;
+    for attempt in 1..=100 {
+        let (status, body) = login(&s, &format!("guess-{attempt}"), "wrong password, wrong").await;
+        assert_eq!(
+            (status, body["code"].clone()),
+            (401, json!("INVALID_CREDENTIALS")),
+            "attempt {attempt}"
+        );
+    }
+    let (status, body) = login(&s, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (429, json!("TOO_MANY_ATTEMPTS"))
+    );
+}
+
 #[tokio::test]
 async fn an_administrator_invites_an_account_and_only_administrators_administer() {
     let s = server().await;

@@ -8,6 +8,7 @@ use patron_hub_domain::registration::{ClientKey, ClientKeys, ClientScope, Regist
 use patron_hub_domain::routing::RoutingRules;
 use patron_hub_domain::webhook::WebhookSecrets;
 use patron_hub_domain::{InstitutionCode, Network};
+use patron_hub_http::client_address::AddressSource;
 use patron_hub_mail::{SmtpCredentials, SmtpSecurity, SmtpSettings};
 use serde::Deserialize;
 use std::path::Path;
@@ -73,6 +74,11 @@ pub struct AccountsSettings {
     pub mail_from: String,
     /// Send mail through this SMTP relay instead of the outbox folder.
     pub smtp: Option<SmtpConfig>,
+    /// Whose word is taken for a client's address in the per-address limits
+    /// of login, reset, registration and mailed links: `peer` (the default,
+    /// patron-hub faces the clients) or `forwarded-for` (behind a reverse
+    /// proxy that appends the client to `X-Forwarded-For`).
+    pub client_address: AddressSource,
 }
 
 impl Default for AccountsSettings {
@@ -81,6 +87,7 @@ impl Default for AccountsSettings {
             public_base_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             smtp: None,
+            client_address: AddressSource::Peer,
         }
     }
 }
@@ -223,6 +230,8 @@ pub struct Runtime {
     pub client_keys: ClientKeys,
     /// Days a stale staging record is kept.
     pub staging_retention_days: u64,
+    /// Whose word is taken for a client's address.
+    pub client_address: AddressSource,
     /// Whether this is the demo network (then `serve` makes the demo administrator).
     pub demo: bool,
 }
@@ -295,6 +304,7 @@ impl Settings {
             registration: self.registration.clone(),
             client_keys: ClientKeys::new(self.client_keys.clone()),
             staging_retention_days: self.staging_retention_days,
+            client_address: self.accounts.client_address,
             demo: false,
         })
     }
@@ -366,6 +376,7 @@ impl Runtime {
                 ClientScope::Staff,
             )]),
             staging_retention_days: default_staging_retention(),
+            client_address: AddressSource::Peer,
             demo: true,
         }
     }

@@ -4,7 +4,9 @@
 use crate::config::{demo, Runtime, Settings};
 use crate::node::LocalNode;
 use crate::CliError;
+use axum::middleware::from_fn_with_state;
 use patron_hub_alma_sandbox::{spawn, RunningSandbox, SandboxConfig};
+use patron_hub_http::client_address::remember_client_address;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -48,9 +50,16 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     println!("patron-hub listening on http://{}", args.listen);
     println!("  Alma webhooks: http://{}/webhooks/alma", args.listen);
     println!("  data folder:   {}", args.data.display());
-    axum::serve(listener, node.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let router = node.router().layer(from_fn_with_state(
+        node.runtime.client_address,
+        remember_client_address,
+    ));
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     for worker in workers {
         // Jobs in flight stay leased in the queue and are taken again after a restart.
         worker.abort();

@@ -5,7 +5,7 @@
 use lambda_http::{run, Error};
 use patron_hub_http::accounts::router;
 use patron_hub_lambda::wiring::{account_service_confirming_registrations, AwsClients};
-use patron_hub_lambda::{logs, Environment};
+use patron_hub_lambda::{client_address, logs, Environment};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -14,5 +14,6 @@ async fn main() -> Result<(), Error> {
     let aws = AwsClients::load().await;
     let service =
         Arc::new(account_service_confirming_registrations(&Environment::process(), &aws).await?);
-    run(router(service).fallback(patron_hub_http::error::not_found)).await
+    let router = router(service).fallback(patron_hub_http::error::not_found);
+    run(client_address::from_function_url(router)).await
 }

@@ -7,12 +7,13 @@
 use lambda_http::{run, Error};
 use patron_hub_http::console::router;
 use patron_hub_lambda::wiring::{admin_console, AwsClients};
-use patron_hub_lambda::{logs, Environment};
+use patron_hub_lambda::{client_address, logs, Environment};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logs::init();
     let aws = AwsClients::load().await;
     let api = admin_console(&Environment::process(), &aws).await?;
-    run(router(api).fallback(patron_hub_http::error::not_found)).await
+    let router = router(api).fallback(patron_hub_http::error::not_found);
+    run(client_address::from_function_url(router)).await
 }

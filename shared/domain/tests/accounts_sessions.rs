@@ -2,9 +2,13 @@
 
 mod accounts_support;
 
-use accounts_support::{assert_error, start, Harness, GOOD_PASSWORD, OTHER_PASSWORD};
+use accounts_support::{assert_error, start, Harness, BASE_URL, GOOD_PASSWORD, OTHER_PASSWORD};
 use chrono::Duration;
-use patron_hub_domain::accounts::{AccountError, AccountPatch, AccountStore, Registration};
+use patron_hub_domain::accounts::{
+    AccountError, AccountPatch, AccountSettings, AccountStore, AddressFlow, AddressLimit,
+    AddressLimits, Registration,
+};
+use std::net::IpAddr;
 
 #[tokio::test]
 async fn login_by_user_name_or_email_opens_a_session_and_records_last_seen() {
@@ -380,4 +384,51 @@ async fn a_registration_cannot_shadow_another_accounts_e_mail_login() {
         .await
         .unwrap();
     assert_eq!(account.user_name.as_str(), "bob.staff");
+}
+
+/// One network address may try a flow so many times per window, whatever
+/// account it names; another address, or another flow, is counted apart, an
+/// IPv6 client by its /64, and the window passing lets it try again.
+#[tokio::test]
+async fn one_address_is_limited_per_flow_and_window() {
+    let limits = AddressLimits {
+        login: AddressLimit {
+            requests: 3,
+            window: Duration::minutes(15),
+        },
+        ..AddressLimits::default()
+    };
+    let h = Harness::with_settings(AccountSettings {
+        public_base_url: BASE_URL.to_owned(),
+        address_limits: limits,
+        ..AccountSettings::default()
+    });
+    let here: IpAddr = "203.0.113.7".parse().unwrap();
+    let there: IpAddr = "198.51.100.9".parse().unwrap();
+    for _ in 0..3 {
+        h.service.admit(AddressFlow::Login, here).await.unwrap();
+    }
+    assert_error(
+        h.service.admit(AddressFlow::Login, here).await,
+        AccountError::TooManyAttempts,
+    );
+    h.service.admit(AddressFlow::Login, there).await.unwrap();
+    h.service
+        .admit(AddressFlow::PasswordReset, here)
+        .await
+        .unwrap();
+
+    let home: IpAddr = "2001:db8:1:2::10".parse().unwrap();
+    let same_home: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
+    for _ in 0..3 {
+        h.service.admit(AddressFlow::Login, home).await.unwrap();
+    }
+    assert_error(
+        h.service.admit(AddressFlow::Login, same_home).await,
+        AccountError::TooManyAttempts,
+    );
+
+    h.clock
+        .advance(Duration::minutes(15) + Duration::seconds(1));
+    h.service.admit(AddressFlow::Login, here).await.unwrap();
 }

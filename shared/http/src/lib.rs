@@ -6,6 +6,7 @@
 //! handed the domain services, already wired.
 
 pub mod accounts;
+pub mod client_address;
 pub mod console;
 pub mod error;
 pub mod health;

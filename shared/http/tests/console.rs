@@ -16,6 +16,8 @@ use patron_hub_alma_sandbox::Faults;
 use patron_hub_domain::distribution::FailureReason;
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::{Job, JobAction, PrimaryId};
+use patron_hub_http::client_address::ClientAddress;
+use std::net::IpAddr;
 
 const ADA: &str = "ADA-0001";
 
@@ -758,4 +760,51 @@ async fn logging_out_ends_the_session_and_needs_the_token() {
     let after = desk.get("/console", Some(&cookie)).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
     assert_eq!(after.location(), "/console/login");
+}
+
+/// The console's login form counts against its address's login limit (100
+/// in 15 minutes, whatever user names it tries): past it, the form answers
+/// 429 even to the right password, while another address still logs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_is_stopped_after_100_console_logins() {
+    let desk = Desk::start().await;
+    desk.account("desk", &["NETWORK_STAFF"]).await;
+    let from = |ip: [u8; 4]| ClientAddress(IpAddr::from(ip));
+    let log_in = |user_name: String, address: ClientAddress| {
+        let desk = &desk;
+        async move {
+            let form = desk.get("/console/login", None).await;
+            let pre_session = form.cookie_pair("patron_hub_console_login").unwrap();
+            let mut request = post(
+                "/console/login",
+                Some(&pre_session),
+                &[
+                    ("user_name", &user_name),
+                    ("password", PASSWORD),
+                    ("csrf", &form.csrf()),
+                ],
+            );
+            request.extensions_mut().insert(address);
+            desk.send(request).await
+        }
+    };
+    let crowded = from([203, 0, 113, 7]);
+    for attempt in 1..=100 {
+        let answer = log_in(format!("guess-{attempt}"), crowded).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let stopped = log_in("desk".to_owned(), crowded).await;
+    assert_eq!(stopped.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        stopped.body.contains("Trop de tentatives"),
+        "{}",
+        stopped.body
+    );
+    let elsewhere = log_in("desk".to_owned(), from([198, 51, 100, 9])).await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        elsewhere.body
+    );
 }

@@ -6,6 +6,7 @@
 //!
 //! It must never hold a business rule: those live in `patron-hub-domain`.
 
+pub mod client_address;
 mod csrf_key;
 pub mod env;
 pub mod logs;

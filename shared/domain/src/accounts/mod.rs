@@ -36,5 +36,5 @@ pub use requests::{AccountPatch, ImportRow, MailOption, NewAccount, ProfileChang
 pub use service::{
     AccountService, ImportProgress, DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME, MAX_SEARCH_RESULTS,
 };
-pub use settings::{AccountServices, AccountSettings};
+pub use settings::{AccountServices, AccountSettings, AddressFlow, AddressLimit, AddressLimits};
 pub use token::{SecretToken, TokenHash};

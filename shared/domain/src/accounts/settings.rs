@@ -29,6 +29,82 @@ pub struct AccountSettings {
     /// answer for an existing account (a token stored, a mail sent) then
     /// takes as long as for an unknown one, unless the mail takes longer.
     pub reset_answer_floor: std::time::Duration,
+    /// How often one network address may try each unauthenticated flow.
+    pub address_limits: AddressLimits,
+}
+
+/// At most `requests` in any `window`, from one network address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressLimit {
+    /// Requests allowed…
+    pub requests: u32,
+    /// …within this window.
+    pub window: Duration,
+}
+
+/// The per-address limits of the flows anyone may call without a session:
+/// beyond them the address gets 429 until the window has passed, whatever
+/// account the requests name, so guessing passwords or mailing many
+/// addresses from one place is slowed down (the per-identifier limits stay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressLimits {
+    /// Logins (the API's and the staff console's).
+    pub login: AddressLimit,
+    /// Forgotten-password requests.
+    pub password_reset: AddressLimit,
+    /// Self-registrations.
+    pub registration: AddressLimit,
+    /// Uses of mailed links: activation, new password, e-mail confirmation.
+    pub mailed_link: AddressLimit,
+}
+
+impl Default for AddressLimits {
+    fn default() -> Self {
+        let per = |requests, window| AddressLimit { requests, window };
+        Self {
+            login: per(100, Duration::minutes(15)),
+            password_reset: per(20, Duration::hours(1)),
+            registration: per(20, Duration::hours(1)),
+            mailed_link: per(60, Duration::hours(1)),
+        }
+    }
+}
+
+/// A flow limited per network address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressFlow {
+    /// Logging in.
+    Login,
+    /// Asking for a new-password link.
+    PasswordReset,
+    /// Registering oneself.
+    Registration,
+    /// Following a mailed link.
+    MailedLink,
+}
+
+impl AddressFlow {
+    /// The name its counters are kept under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::PasswordReset => "password-reset",
+            Self::Registration => "registration",
+            Self::MailedLink => "mailed-link",
+        }
+    }
+}
+
+impl AddressLimits {
+    /// The limit of `flow`.
+    pub fn of(&self, flow: AddressFlow) -> AddressLimit {
+        match flow {
+            AddressFlow::Login => self.login,
+            AddressFlow::PasswordReset => self.password_reset,
+            AddressFlow::Registration => self.registration,
+            AddressFlow::MailedLink => self.mailed_link,
+        }
+    }
 }
 
 impl Default for AccountSettings {
@@ -43,6 +119,7 @@ impl Default for AccountSettings {
             lockout_failures: 10,
             lockout_window: Duration::minutes(15),
             reset_answer_floor: std::time::Duration::from_millis(400),
+            address_limits: AddressLimits::default(),
         }
     }
 }

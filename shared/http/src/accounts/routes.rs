@@ -6,16 +6,18 @@ use super::auth::{expired_session_cookie, session_cookie, CurrentAccount, Sessio
 use super::body::JsonBody;
 use super::error::AccountApiError;
 use super::{pages, spreadsheet, view};
+use crate::client_address::client_address;
 use crate::console::i18n::Lang;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Form, Json, Router};
 use patron_hub_domain::accounts::{
-    AccountError, AccountId, AccountPatch, AccountService, NetworkRole, NewAccount, ProfileChange,
-    Registration,
+    AccountError, AccountId, AccountPatch, AccountService, AddressFlow, NetworkRole, NewAccount,
+    ProfileChange, Registration,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -29,17 +31,27 @@ type Answer = Result<Response, AccountApiError>;
 
 /// Every accounts route, on a service built once at start-up.
 pub fn router(service: Arc<AccountService>) -> Router {
+    let limited = |flow| from_fn_with_state((service.clone(), flow), admit_address);
     Router::new()
         .route("/accounts", get(search).post(create))
-        .route("/accounts/registrations", post(register))
-        .route("/accounts/activation", post(activate))
+        .route(
+            "/accounts/registrations",
+            post(register).route_layer(limited(AddressFlow::Registration)),
+        )
+        .route(
+            "/accounts/activation",
+            post(activate).route_layer(limited(AddressFlow::MailedLink)),
+        )
         .route(
             "/accounts/activate",
-            get(pages::activation_page).post(pages::activation_submitted),
+            get(pages::activation_page).merge(
+                post(pages::activation_submitted).route_layer(limited(AddressFlow::MailedLink)),
+            ),
         )
         .route(
             "/accounts/email-confirmation",
-            get(pages::email_page).post(confirm_email),
+            get(pages::email_page)
+                .merge(post(confirm_email).route_layer(limited(AddressFlow::MailedLink))),
         )
         .route(pages::STYLESHEET_PATH, get(pages::stylesheet))
         .route("/accounts/me", get(me).patch(update_me))
@@ -48,14 +60,36 @@ pub fn router(service: Arc<AccountService>) -> Router {
             post(import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
         )
         .route("/accounts/{id}", get(account).patch(update_account))
-        .route("/password-reset", post(request_reset))
+        .route(
+            "/password-reset",
+            post(request_reset).route_layer(limited(AddressFlow::PasswordReset)),
+        )
         .route(
             "/password-reset/confirm",
-            get(pages::reset_page).post(confirm_reset),
+            get(pages::reset_page)
+                .merge(post(confirm_reset).route_layer(limited(AddressFlow::MailedLink))),
         )
-        .route("/sessions", post(login))
+        .route(
+            "/sessions",
+            post(login).route_layer(limited(AddressFlow::Login)),
+        )
         .route("/sessions/current", delete(logout))
         .with_state(service)
+}
+
+/// Counts the request against its address's limit for `flow`; past it, 429
+/// before anything else is read (no address known: not counted).
+async fn admit_address(
+    State((service, flow)): State<(Arc<AccountService>, AddressFlow)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(address) = client_address(request.extensions()) {
+        if let Err(error) = service.admit(flow, address).await {
+            return AccountApiError::from(error).into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// The one answer to a registration or reset request, whatever happened behind

@@ -6,6 +6,7 @@
 //! accounts exist (registration, reset, login), single-use tokens whose purpose
 //! is checked after they are used up, no password ever mailed or logged.
 
+mod address_limits;
 mod administration;
 mod bootstrap;
 mod import;

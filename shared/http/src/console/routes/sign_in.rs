@@ -2,6 +2,7 @@
 
 use super::{add_cookie, checked, form_expired, Api, CsrfForm, FormOf};
 use crate::accounts::{expired_session_cookie, session_cookie};
+use crate::client_address::ClientAddress;
 use crate::console::html::page;
 use crate::console::i18n::Lang;
 use crate::console::pages;
@@ -12,8 +13,8 @@ use crate::console::{csrf, ConsoleApi};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::Form;
-use patron_hub_domain::accounts::{AccountError, SecretToken};
+use axum::{Extension, Form};
+use patron_hub_domain::accounts::{AccountError, AddressFlow, SecretToken};
 use serde::Deserialize;
 
 /// `GET /console/login`: the form, bound to a pre-session cookie (the one the
@@ -57,6 +58,7 @@ pub(super) async fn login(
     State(api): Api,
     lang: Lang,
     headers: HeaderMap,
+    address: Option<Extension<ClientAddress>>,
     form: FormOf<LoginForm>,
 ) -> Response {
     let t = lang.text();
@@ -72,7 +74,17 @@ pub(super) async fn login(
         }
         _ => return form_expired(&lang, None, "/console/login"),
     };
-    match api.accounts.login(&form.user_name, &form.password).await {
+    let admitted = match address {
+        Some(Extension(ClientAddress(address))) => {
+            api.accounts.admit(AddressFlow::Login, address).await
+        }
+        None => Ok(()),
+    };
+    let answer = match admitted {
+        Ok(()) => api.accounts.login(&form.user_name, &form.password).await,
+        Err(refused) => Err(refused),
+    };
+    match answer {
         Ok((session, account)) if is_staff(&account) => {
             tracing::info!(account = %account.id.0, "console login");
             let mut response = see_other(&lang.href("/console"));

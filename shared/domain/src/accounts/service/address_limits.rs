@@ -1,0 +1,36 @@
+//! Per-address limits of the flows anyone may call without a session.
+
+use super::AccountService;
+use crate::accounts::{AccountError, AddressFlow};
+use std::net::IpAddr;
+
+/// The prefix of the per-address counters kept beside the login-failure
+/// counters (a login identifier with this prefix matches no account).
+const ADDRESS_COUNTER_PREFIX: &str = "address:";
+
+impl AccountService {
+    /// Counts a request of `flow` from `address`; past the flow's limit within
+    /// its window, `TooManyAttempts` (429), whatever the request names.
+    pub async fn admit(&self, flow: AddressFlow, address: IpAddr) -> Result<(), AccountError> {
+        let limit = self.settings.address_limits.of(flow);
+        let now = self.now();
+        // An IPv6 client usually holds a whole /64: count the /64.
+        let counted = match address {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        };
+        let key = format!("{ADDRESS_COUNTER_PREFIX}{}:{counted}", flow.as_str());
+        let requests = self
+            .attempts
+            .record_failure(&key, now, now - limit.window)
+            .await?;
+        if requests > limit.requests {
+            Err(AccountError::TooManyAttempts)
+        } else {
+            Ok(())
+        }
+    }
+}
