@@ -5,6 +5,7 @@
 mod console_search;
 mod fanout;
 mod import;
+mod password_reset;
 mod registration_status;
 mod rollover;
 mod timing;
@@ -31,6 +32,8 @@ pub enum BenchCommand {
     RegistrationStatus(registration_status::RegistrationStatusArgs),
     /// Time N staff console searches over 3 institutions with injected Alma latency.
     ConsoleSearch(console_search::ConsoleSearchArgs),
+    /// Compare forgotten-password answers for existing accounts and unknown addresses.
+    PasswordReset(password_reset::PasswordResetArgs),
 }
 
 /// Runs one benchmark.
@@ -42,6 +45,7 @@ pub async fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::RegistrationStatus(args) => registration_status::run(args).await,
         BenchCommand::Rollover(args) => rollover::run(args).await,
         BenchCommand::ConsoleSearch(args) => console_search::run(args).await,
+        BenchCommand::PasswordReset(args) => password_reset::run(args).await,
     }
 }
 
