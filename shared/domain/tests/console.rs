@@ -15,8 +15,9 @@ use patron_hub_domain::alma::{AlmaError, AlmaUsers};
 use patron_hub_domain::console::{
     AuditEntry, AuditLog, ConsoleAction, ConsoleError, InstitutionResult, PatronOverview, Presence,
 };
+use patron_hub_domain::ports::{EventReceipt, WebhookInbox};
 use patron_hub_domain::registration::PatronRegistry;
-use patron_hub_domain::JobAction;
+use patron_hub_domain::{Job, JobAction};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -659,4 +660,56 @@ async fn redistributing_a_zone_patron_links_her_into_every_member() {
         let copy = world.record(member, "p-ada").expect("linked");
         assert_eq!(copy["source_institution_code"]["value"], ZONE, "{member}");
     }
+}
+
+/// A librarian's newer change in DEMO_A (its webhook accepted while the
+/// action waits on the queue) wins there: the action's job is skipped, and
+/// the patron page says so instead of calling it done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_overtaken_by_a_newer_change_reports_it_as_stale() {
+    let world = World::demo().await;
+    ada_in_a_and_c(&world).await;
+    let entry = on_ada(
+        &world,
+        ConsoleAction::SetExpiry {
+            expiry_date: day(2031, 6, 30),
+        },
+    )
+    .await;
+    let later = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    let edit = Job {
+        event_id: "librarian-edit".to_owned(),
+        institution: code("DEMO_C"),
+        origin: code("DEMO_A"),
+        action: JobAction::Upsert,
+        primary_id: id("p-ada"),
+        event_time: later,
+        user: Some(ada("p-ada", json!({}))),
+    };
+    let receipt = EventReceipt {
+        event_id: edit.event_id.clone(),
+        institution: code("DEMO_A"),
+        received_at: chrono::Utc::now(),
+        keep_until: later,
+    };
+    world.store.accept(&receipt, &[edit]).await.unwrap();
+    let before = world.record("DEMO_A", "p-ada").unwrap();
+    world.drain().await;
+
+    assert_eq!(world.record("DEMO_A", "p-ada").unwrap(), before);
+    let overview = world
+        .console
+        .overview(&staff(), &id("p-ada"))
+        .await
+        .unwrap();
+    let results = results_of(&overview, &entry.id);
+    assert!(
+        matches!(&results[0], (institution, InstitutionResult::Refused { code, .. })
+            if institution == "DEMO_A" && code == "STALE"),
+        "{results:?}"
+    );
+    assert!(
+        matches!(&results[1], (institution, InstitutionResult::Done) if institution == "DEMO_C"),
+        "{results:?}"
+    );
 }

@@ -410,7 +410,16 @@ fn report(entry: AuditEntry, outcomes: &[JobOutcome]) -> AuditReport {
                 .find(|o| o.event_id == entry.id && &o.institution == institution);
             let result = match outcome {
                 None => InstitutionResult::Queued,
-                Some(o) if o.status != OutcomeStatus::DeadLettered => InstitutionResult::Done,
+                Some(o) if o.status == OutcomeStatus::Applied => InstitutionResult::Done,
+                // A newer change of the patron was applied there first: this
+                // action's job was skipped, and says so.
+                Some(o) if o.status == OutcomeStatus::Skipped => {
+                    let reason = o.reason.clone().unwrap_or_default();
+                    InstitutionResult::Refused {
+                        code: reason.code,
+                        message: reason.message,
+                    }
+                }
                 Some(o) => {
                     let reason = o.reason.clone().unwrap_or_default();
                     if reason.code == "ALMA_UNAVAILABLE" || reason.code == "PER_SECOND_THRESHOLD" {
