@@ -178,6 +178,7 @@ macro_rules! contract_tests {
                 revoke_all_removes_only_that_accounts_tokens,
                 purge_expired_counts_then_removes_exactly_the_expired_tokens,
                 used_and_revoked_tokens_are_not_purged,
+                find_shows_a_working_token_without_using_it,
             }
             sessions {
                 created_session_is_found_until_deleted,

@@ -259,3 +259,42 @@ pub async fn used_and_revoked_tokens_are_not_purged(b: Backend) {
         "the purged token"
     );
 }
+
+/// A token is found, as often as asked, until it is used or expires, and
+/// finding it never uses it.
+pub async fn find_shows_a_working_token_without_using_it(b: Backend) {
+    let t = now_ms();
+    let record = token(AccountId::new(), TokenPurpose::Activation, t);
+    issue(&b, &record).await;
+    let find = |hash: TokenHash, now| {
+        let tokens = b.tokens.clone();
+        async move {
+            match tokens.find(&hash, now).await {
+                Ok(found) => found,
+                Err(error) => panic!("find of a token failed: {error}"),
+            }
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            find(record.hash.clone(), plus(t, 60)).await.as_ref(),
+            Some(&record)
+        );
+    }
+    assert_eq!(
+        find(record.hash.clone(), plus(t, 1_800)).await,
+        None,
+        "not at its expiry"
+    );
+    assert_eq!(find(token_hash(), t).await, None, "an unknown token");
+    assert_eq!(
+        consume(&b, &record.hash, plus(t, 60)).await.as_ref(),
+        Some(&record),
+        "finding did not use it"
+    );
+    assert_eq!(
+        find(record.hash.clone(), plus(t, 61)).await,
+        None,
+        "a used token"
+    );
+}

@@ -6,7 +6,9 @@ use accounts_support::{
     assert_error, token_of, Harness, ParseEmail, GOOD_PASSWORD, OTHER_PASSWORD,
 };
 use chrono::Duration;
-use patron_hub_domain::accounts::{AccountError, AccountState, AccountStore, Registration};
+use patron_hub_domain::accounts::{
+    AccountError, AccountState, AccountStore, MailedLink, Registration,
+};
 
 fn registration(email: &str, password: &str) -> Registration {
     Registration {
@@ -308,4 +310,48 @@ async fn registrations_of_one_address_mail_it_five_times_an_hour_at_most() {
         .await
         .unwrap();
     assert_eq!(h.mails_to("zoe@example.org").len(), 6);
+}
+
+/// A mailed link's page asks whether the link works without using it: only
+/// for its own kind of page, as often as asked, until it is used or expires.
+#[tokio::test]
+async fn a_link_works_for_its_own_page_until_it_is_used() {
+    let h = Harness::new();
+    h.service
+        .register(registration("zoe@example.org", GOOD_PASSWORD))
+        .await
+        .unwrap();
+    let token = token_of(&h.last_link("zoe@example.org", "/accounts/activate"));
+    for _ in 0..2 {
+        assert_eq!(
+            h.service.link_works(&token, MailedLink::Activation).await,
+            Ok(true)
+        );
+    }
+    for other in [MailedLink::NewPassword, MailedLink::EmailConfirmation] {
+        assert_eq!(h.service.link_works(&token, other).await, Ok(false));
+    }
+    assert_eq!(
+        h.service
+            .link_works("not-a-token", MailedLink::Activation)
+            .await,
+        Ok(false)
+    );
+    h.service.activate(&token, GOOD_PASSWORD).await.unwrap();
+    assert_eq!(
+        h.service.link_works(&token, MailedLink::Activation).await,
+        Ok(false),
+        "a used link"
+    );
+    h.service
+        .register(registration("late@example.org", GOOD_PASSWORD))
+        .await
+        .unwrap();
+    let late = token_of(&h.last_link("late@example.org", "/accounts/activate"));
+    h.clock.advance(Duration::hours(72));
+    assert_eq!(
+        h.service.link_works(&late, MailedLink::Activation).await,
+        Ok(false),
+        "an expired link"
+    );
 }

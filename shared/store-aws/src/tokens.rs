@@ -100,6 +100,22 @@ impl TokenStore for AwsStore {
         Ok(Some(record))
     }
 
+    async fn find(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        let Some(item) = self
+            .get_item("GetItem token", key(token_key(hash), TOKEN_SK))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record: TokenRecord = json(&item, "token")?;
+        // TTL removes expired items only eventually: the expiry decides.
+        Ok((record.expires_at > now).then_some(record))
+    }
+
     async fn revoke_all(&self, account_id: AccountId) -> Result<(), StoreError> {
         let pk = account_pk(account_id);
         let entries = self

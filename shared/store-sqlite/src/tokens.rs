@@ -3,7 +3,7 @@
 //! it, so two concurrent uses cannot both succeed. The tokens expired before
 //! an instant are one range of the expiry index, purged in one statement.
 
-use crate::codec::{db_error, from_json, micros, to_json};
+use crate::codec::{db_error, from_json, json_row, micros, to_json};
 use crate::purge::Purge;
 use crate::SqliteStore;
 use async_trait::async_trait;
@@ -75,6 +75,24 @@ impl TokenStore for SqliteStore {
     ) -> Result<Option<TokenRecord>, StoreError> {
         let hash = hash.clone();
         self.write(move |tx| consume(tx, &hash, now)).await
+    }
+
+    async fn find(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        let hash = hash.clone();
+        let token: Option<TokenRecord> = self
+            .read(move |tx| {
+                json_row(
+                    tx,
+                    "SELECT token FROM account_tokens WHERE hash = ?1",
+                    params![hash.as_str()],
+                )
+            })
+            .await?;
+        Ok(token.filter(|token| token.expires_at > now))
     }
 
     async fn revoke_all(&self, account_id: AccountId) -> Result<(), StoreError> {

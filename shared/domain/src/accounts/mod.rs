@@ -34,7 +34,8 @@ pub use ports::{
 };
 pub use requests::{AccountPatch, ImportRow, MailOption, NewAccount, ProfileChange, Registration};
 pub use service::{
-    AccountService, ImportProgress, DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME, MAX_SEARCH_RESULTS,
+    AccountService, ImportProgress, MailedLink, DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME,
+    MAX_SEARCH_RESULTS,
 };
 pub use settings::{AccountServices, AccountSettings, AddressFlow, AddressLimit, AddressLimits};
 pub use token::{SecretToken, TokenHash};

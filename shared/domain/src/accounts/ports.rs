@@ -102,6 +102,13 @@ pub trait TokenStore: Send + Sync {
         hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<TokenRecord>, StoreError>;
+    /// The token, if it exists and has not expired at `now`, without using it
+    /// (a mailed link's page shows its form only while the link works).
+    async fn find(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TokenRecord>, StoreError>;
     /// Removes every outstanding token of an account (after a password reset).
     async fn revoke_all(&self, account_id: AccountId) -> Result<(), StoreError>;
     /// Counts, and unless `dry_run` removes, the tokens that expired before

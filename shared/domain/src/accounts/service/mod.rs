@@ -10,6 +10,7 @@ mod address_limits;
 mod administration;
 mod bootstrap;
 mod import;
+mod links;
 mod password_reset;
 mod permissions;
 mod profile;
@@ -19,6 +20,7 @@ mod sessions;
 pub use administration::MAX_SEARCH_RESULTS;
 pub use bootstrap::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME};
 pub use import::ImportProgress;
+pub use links::MailedLink;
 
 use super::{
     Account, AccountError, AccountId, AccountMail, AccountServices, AccountSettings, AccountStore,

@@ -27,7 +27,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use patron_hub_domain::accounts::{AccountError, AccountService, PasswordPolicy};
+use patron_hub_domain::accounts::{AccountError, AccountService, MailedLink, PasswordPolicy};
 use serde::Deserialize;
 use std::sync::Arc;
 use text::words;
@@ -76,18 +76,35 @@ fn link_token(query: Result<Query<LinkQuery>, QueryRejection>) -> Option<String>
         .filter(|token| !token.is_empty())
 }
 
+/// The link's token if the link still works (without using it); otherwise
+/// the page that says it does not, or that the service is unavailable.
+async fn working_link(
+    service: &AccountService,
+    lang: &Lang,
+    query: Result<Query<LinkQuery>, QueryRejection>,
+    kind: MailedLink,
+) -> Result<String, Response> {
+    let token = link_token(query).ok_or_else(|| invalid_link(lang))?;
+    match service.link_works(&token, kind).await {
+        Ok(true) => Ok(token),
+        Ok(false) => Err(invalid_link(lang)),
+        Err(error) => Err(failure(lang, error)),
+    }
+}
+
 /// `GET /accounts/activate?token=…`: the activation form.
 pub(super) async fn activation_page(
+    State(service): Service,
     lang: Lang,
     query: Result<Query<LinkQuery>, QueryRejection>,
 ) -> Response {
     let w = words(&lang);
-    match link_token(query) {
-        Some(token) => {
+    match working_link(&service, &lang, query, MailedLink::Activation).await {
+        Ok(token) => {
             let main = view::activation_form(&lang, w, &token, None);
             respond(&lang, w, StatusCode::OK, w.activate_title, &main)
         }
-        None => invalid_link(&lang),
+        Err(page) => page,
     }
 }
 
@@ -98,27 +115,28 @@ pub(super) async fn reset_page(
     query: Result<Query<LinkQuery>, QueryRejection>,
 ) -> Response {
     let w = words(&lang);
-    match link_token(query) {
-        Some(token) => {
+    match working_link(&service, &lang, query, MailedLink::NewPassword).await {
+        Ok(token) => {
             let main = view::reset_form(&lang, w, policy(&service), &token, None);
             respond(&lang, w, StatusCode::OK, w.reset_title, &main)
         }
-        None => invalid_link(&lang),
+        Err(page) => page,
     }
 }
 
 /// `GET /accounts/email-confirmation?token=…`: the confirmation button.
 pub(super) async fn email_page(
+    State(service): Service,
     lang: Lang,
     query: Result<Query<LinkQuery>, QueryRejection>,
 ) -> Response {
     let w = words(&lang);
-    match link_token(query) {
-        Some(token) => {
+    match working_link(&service, &lang, query, MailedLink::EmailConfirmation).await {
+        Ok(token) => {
             let main = view::email_form(&lang, w, &token);
             respond(&lang, w, StatusCode::OK, w.email_title, &main)
         }
-        None => invalid_link(&lang),
+        Err(page) => page,
     }
 }
 
