@@ -14,6 +14,10 @@ mod webhook;
 use crate::config::Runtime;
 use crate::node::LocalNode;
 use crate::CliError;
+use chrono::{NaiveDate, Utc};
+use patron_hub_domain::accounts::{
+    Account, AccountId, AccountState, Email, Language, PersonName, UserName,
+};
 use std::net::SocketAddr;
 use tempfile::TempDir;
 
@@ -72,5 +76,29 @@ impl BenchNode {
 
     fn webhook_url(&self) -> String {
         format!("http://{}/webhooks/alma", self.address)
+    }
+}
+
+/// The active account `n` of a benchmark: `bench-{n}`, `bench-{n}@bench.example.org`.
+pub(super) fn bench_account(n: usize, expires_on: Option<NaiveDate>) -> Account {
+    let name = |text: &str| PersonName::parse("name", text).expect("a valid name");
+    Account {
+        id: AccountId::new(),
+        user_name: UserName::parse(&format!("bench-{n}")).expect("a valid user name"),
+        email: Email::parse(&format!("bench-{n}@bench.example.org")).expect("a valid e-mail"),
+        first_name: name("Bench"),
+        last_name: name("Member"),
+        department: None,
+        department_roles: Vec::new(),
+        paid: false,
+        state: AccountState::Active,
+        expires_on,
+        network_roles: Default::default(),
+        password_hash: None,
+        language: Language::Fr,
+        created_at: Utc::now(),
+        last_seen_at: None,
+        password_changed_at: None,
+        version: 1,
     }
 }

@@ -3,15 +3,13 @@
 //! unknown address, over loopback: both kinds are sent at the same time, each
 //! to its own addresses, and their median latencies compared.
 
+use super::bench_account;
 use super::fanout::round;
 use super::timing::timed_requests;
 use super::BenchNode;
 use crate::config::Runtime;
 use crate::CliError;
-use chrono::Utc;
-use patron_hub_domain::accounts::{
-    Account, AccountId, AccountState, AccountStore, Email, Language, PersonName, UserName,
-};
+use patron_hub_domain::accounts::AccountStore;
 use serde_json::json;
 
 /// Options of `bench password-reset`.
@@ -31,10 +29,11 @@ pub async fn run(args: PasswordResetArgs) -> Result<(), CliError> {
     // No Alma call is made: only the accounts route is measured.
     let bench = BenchNode::start(Runtime::demo("http://127.0.0.1:9"), listener).await?;
     for n in 0..args.requests {
-        bench.node.store.create(&account(n)?).await?;
+        bench.node.store.create(&bench_account(n, None)).await?;
     }
     let client = reqwest::Client::new();
     let url = format!("http://{}/password-reset", bench.address);
+    // `bench-{n}` are the accounts, `nobody-{n}` nobody's addresses.
     let requests = |kind: &str| {
         (0..args.requests)
             .map(|n| {
@@ -46,7 +45,7 @@ pub async fn run(args: PasswordResetArgs) -> Result<(), CliError> {
     };
     let accepted = |status: reqwest::StatusCode, _: &str| status.as_u16() == 202;
     let (existing, unknown) = tokio::join!(
-        timed_requests(requests("reader"), args.concurrency, accepted),
+        timed_requests(requests("bench"), args.concurrency, accepted),
         timed_requests(requests("nobody"), args.concurrency, accepted),
     );
     let (existing, unknown) = (existing?, unknown?);
@@ -65,28 +64,4 @@ pub async fn run(args: PasswordResetArgs) -> Result<(), CliError> {
         })
     );
     Ok(())
-}
-
-/// The active reader `n`, who has forgotten their password.
-fn account(n: usize) -> Result<Account, CliError> {
-    let word = format!("reader-{n}");
-    Ok(Account {
-        id: AccountId::new(),
-        user_name: UserName::parse(&word)?,
-        email: Email::parse(&format!("{word}@bench.example.org"))?,
-        first_name: PersonName::parse("first_name", "Bench")?,
-        last_name: PersonName::parse("last_name", "Reader")?,
-        department: None,
-        department_roles: Vec::new(),
-        paid: false,
-        state: AccountState::Active,
-        expires_on: None,
-        network_roles: Default::default(),
-        password_hash: None,
-        language: Language::Fr,
-        created_at: Utc::now(),
-        last_seen_at: None,
-        password_changed_at: None,
-        version: 1,
-    })
 }

@@ -2,15 +2,14 @@
 //! store holds many organizations and accounts of which a few are due — it
 //! must read only what is due, so its time follows the due count, not the size.
 
+use super::bench_account;
 use super::fanout::round;
 use crate::config::Runtime;
 use crate::node::LocalNode;
 use crate::CliError;
 use chrono::{Days, NaiveDate, Utc};
 use patron_hub_domain::accounts::OrganizationId;
-use patron_hub_domain::accounts::{
-    Account, AccountId, AccountState, AccountStore, Email, Language, PersonName, UserName,
-};
+use patron_hub_domain::accounts::{Account, AccountStore};
 use patron_hub_domain::organizations::{
     Membership, MembershipId, MembershipPolicy, Organization, OrganizationStore, Role,
 };
@@ -45,13 +44,13 @@ pub async fn run(args: RolloverArgs) -> Result<(), CliError> {
         .max(1.0) as usize;
 
     let seeding = Instant::now();
-    let founder = account(0, None);
+    let founder = bench_account(0, None);
     let accounts: &dyn AccountStore = &node.store;
     let organizations: &dyn OrganizationStore = &node.store;
     accounts.create(&founder).await?;
     for n in 1..args.accounts {
         let expiry = (n % every == 0).then(|| today - Days::new(1));
-        accounts.create(&account(n, expiry)).await?;
+        accounts.create(&bench_account(n, expiry)).await?;
     }
     for n in 0..args.organizations {
         let start = if n % every == 0 {
@@ -87,29 +86,6 @@ pub async fn run(args: RolloverArgs) -> Result<(), CliError> {
         })
     );
     Ok(())
-}
-
-fn account(n: usize, expires_on: Option<NaiveDate>) -> Account {
-    let name = |text: &str| PersonName::parse("name", text).expect("a valid name");
-    Account {
-        id: AccountId::new(),
-        user_name: UserName::parse(&format!("bench-{n}")).expect("a valid user name"),
-        email: Email::parse(&format!("bench-{n}@bench.example.org")).expect("a valid e-mail"),
-        first_name: name("Bench"),
-        last_name: name("Member"),
-        department: None,
-        department_roles: Vec::new(),
-        paid: false,
-        state: AccountState::Active,
-        expires_on,
-        network_roles: Default::default(),
-        password_hash: None,
-        language: Language::Fr,
-        created_at: Utc::now(),
-        last_seen_at: None,
-        password_changed_at: None,
-        version: 1,
-    }
 }
 
 fn club(n: usize, start: NaiveDate, founder: &Account) -> (Organization, Membership) {
