@@ -158,7 +158,7 @@ impl LocalNode {
                 Arc::new(store.clone()),
                 clock.clone(),
             )))
-            .with_memberships(Arc::new(store.clone())),
+            .with_organizations(Arc::new(store.clone()), Arc::new(store.clone())),
         );
         let console = Arc::new(Console::new(
             ConsolePorts {

@@ -11,6 +11,8 @@ use patron_hub_domain::accounts::{
     AccountError, AccountId, AccountPatch, AccountState, AccountStore, MailOption, NetworkRole,
     NewAccount, ProfileChange, Registration, DEMO_ADMIN_USER_NAME,
 };
+use patron_hub_domain::organizations::{OrganizationInput, OrganizationService};
+use std::sync::Arc;
 
 fn new_account(
     user_name: &str,
@@ -169,7 +171,28 @@ async fn a_super_admin_changes_any_account_and_grants_network_roles() {
     let member = h.member(&admin, "clefebvre", "camille@example.org").await;
     let (session, before) = h.service.login("clefebvre", GOOD_PASSWORD).await.unwrap();
 
-    let department = "0b6f1c3e-5d0a-4c1b-9a8e-2f1d3c4b5a69";
+    // A department is an organization that exists.
+    let nowhere = AccountPatch {
+        department: Some(Some("0b6f1c3e-5d0a-4c1b-9a8e-2f1d3c4b5a69".into())),
+        ..AccountPatch::default()
+    };
+    match h.service.update_account(&admin, member.id, nowhere).await {
+        Err(AccountError::Invalid(field)) => assert_eq!(field.field, "department"),
+        other => panic!("an unknown department must be refused: {other:?}"),
+    }
+    let store = Arc::new(h.store.clone());
+    let organizations =
+        OrganizationService::new(store.clone(), store.clone(), store, h.clock.clone());
+    let input = OrganizationInput {
+        name: Some("Bibliothèque de droit".into()),
+        ..OrganizationInput::default()
+    };
+    let (law, _) = organizations
+        .create_organization(&admin, input)
+        .await
+        .unwrap();
+    let department = law.id.0.to_string();
+    let department = department.as_str();
     let changed = h
         .service
         .update_account(

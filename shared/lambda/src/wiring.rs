@@ -296,7 +296,8 @@ pub async fn account_service(
         mailer: Arc::new(mailer),
         clock,
     };
-    Ok(AccountService::new(services, settings).with_memberships(Arc::new(store)))
+    let store = Arc::new(store);
+    Ok(AccountService::new(services, settings).with_organizations(store.clone(), store))
 }
 
 /// The registration use cases: staging records and the registry in the table,

@@ -90,7 +90,7 @@ impl Harness {
         };
         Self {
             service: AccountService::new(services, settings)
-                .with_memberships(Arc::new(store.clone())),
+                .with_organizations(Arc::new(store.clone()), Arc::new(store.clone())),
             clock,
             store,
             database,

@@ -110,7 +110,7 @@ impl Hub {
                     ..AccountSettings::default()
                 },
             )
-            .with_memberships(Arc::new(store.clone())),
+            .with_organizations(Arc::new(store.clone()), Arc::new(store.clone())),
         );
         let service = Arc::new(OrganizationService::new(
             Arc::new(store.clone()),

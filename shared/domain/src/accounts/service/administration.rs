@@ -28,9 +28,10 @@ impl AccountService {
         let last_name = PersonName::parse("last_name", &new.last_name)?;
         let language = fields::language(new.language.as_deref())?;
         let network_roles = fields::network_roles(&new.network_roles)?;
-        let department = non_empty(new.department.as_deref())
-            .map(fields::department)
-            .transpose()?;
+        let department = match non_empty(new.department.as_deref()) {
+            Some(text) => Some(self.existing_department(fields::department(text)?).await?),
+            None => None,
+        };
         let expires_on = non_empty(new.expires_on.as_deref())
             .map(|day| fields::day("expires_on", day))
             .transpose()?;
@@ -183,6 +184,7 @@ impl AccountService {
             if !actor.has_role(NetworkRole::SuperAdmin) && !administers.contains(department) {
                 return Err(AccountError::Forbidden);
             }
+            self.existing_department(*department).await?;
         }
         let expires_on = patch
             .expires_on

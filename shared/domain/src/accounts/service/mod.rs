@@ -24,10 +24,10 @@ pub use links::MailedLink;
 
 use super::{
     Account, AccountError, AccountId, AccountMail, AccountServices, AccountSettings, AccountStore,
-    Email, EmailConfirmed, LoginAttempts, Mailer, OrganizationId, PasswordHasher, PasswordPolicy,
-    SecretToken, SessionStore, TokenPurpose, TokenRecord, TokenStore, UserName,
+    Email, EmailConfirmed, InvalidField, LoginAttempts, Mailer, OrganizationId, PasswordHasher,
+    PasswordPolicy, SecretToken, SessionStore, TokenPurpose, TokenRecord, TokenStore, UserName,
 };
-use crate::organizations::{MembershipStore, Role};
+use crate::organizations::{MembershipStore, OrganizationStore, Role};
 use crate::Clock;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
@@ -54,6 +54,7 @@ pub struct AccountService {
     hasher: PasswordHasher,
     email_confirmed: Option<Arc<dyn EmailConfirmed>>,
     memberships: Option<Arc<dyn MembershipStore>>,
+    organizations: Option<Arc<dyn OrganizationStore>>,
 }
 
 impl AccountService {
@@ -71,14 +72,36 @@ impl AccountService {
             hasher: PasswordHasher::new(),
             email_confirmed: None,
             memberships: None,
+            organizations: None,
         }
     }
 
     /// Also lets the administrators of an account's department (an
-    /// organization) administer it: their memberships are read from `memberships`.
-    pub fn with_memberships(mut self, memberships: Arc<dyn MembershipStore>) -> Self {
+    /// organization) administer it, their memberships read from
+    /// `memberships`; and a department must then be one of `organizations`.
+    pub fn with_organizations(
+        mut self,
+        organizations: Arc<dyn OrganizationStore>,
+        memberships: Arc<dyn MembershipStore>,
+    ) -> Self {
+        self.organizations = Some(organizations);
         self.memberships = Some(memberships);
         self
+    }
+
+    /// `department` as given, once it is known to name an organization (when
+    /// the service knows the organizations): 422 on `department` otherwise.
+    async fn existing_department(
+        &self,
+        department: OrganizationId,
+    ) -> Result<OrganizationId, AccountError> {
+        let Some(organizations) = &self.organizations else {
+            return Ok(department);
+        };
+        match organizations.get(department).await? {
+            Some(_) => Ok(department),
+            None => Err(InvalidField::new("department", "no such organization").into()),
+        }
     }
 
     /// The organizations `actor` administers today (through a valid membership
