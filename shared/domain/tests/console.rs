@@ -297,11 +297,7 @@ async fn delete_everywhere_is_refused_with_almas_words_where_there_are_loans() {
         other => panic!("Alma should refuse to delete a patron with loans: {other:?}"),
     };
     assert!(matches!(&refusal, InstitutionResult::Refused { code, .. } if code == "401850"));
-    let overview = world
-        .console
-        .overview(&staff(), &id("p-ada"))
-        .await
-        .unwrap();
+    let overview = ada_page(&world).await;
     assert_eq!(
         results_of(&overview, &entry.id),
         [
@@ -507,6 +503,15 @@ async fn a_search_never_changes_an_institution() {
     );
 }
 
+/// Ada's patron page, as staff see it.
+async fn ada_page(world: &World) -> PatronOverview {
+    world
+        .console
+        .overview(&staff(), &id("p-ada"))
+        .await
+        .unwrap()
+}
+
 /// Staff perform `action` on Ada.
 async fn on_ada(world: &World, action: ConsoleAction) -> AuditEntry {
     world
@@ -567,11 +572,7 @@ async fn set_expiry_of_a_zone_patron_changes_the_zone_record_and_every_copy() {
         assert_eq!(record["purge_date"], "2031-06-30Z", "{holder}");
     }
     assert_eq!(world.record("DEMO_B", "p-ada"), None, "no copy made");
-    let overview = world
-        .console
-        .overview(&staff(), &id("p-ada"))
-        .await
-        .unwrap();
+    let overview = ada_page(&world).await;
     assert_eq!(
         results_of(&overview, &entry.id),
         [ZONE, "DEMO_A", "DEMO_C"]
@@ -697,11 +698,7 @@ async fn an_action_overtaken_by_a_newer_change_reports_it_as_stale() {
     world.drain().await;
 
     assert_eq!(world.record("DEMO_A", "p-ada").unwrap(), before);
-    let overview = world
-        .console
-        .overview(&staff(), &id("p-ada"))
-        .await
-        .unwrap();
+    let overview = ada_page(&world).await;
     let results = results_of(&overview, &entry.id);
     assert!(
         matches!(&results[0], (institution, InstitutionResult::Refused { code, .. })
