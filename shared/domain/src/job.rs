@@ -3,6 +3,7 @@
 use crate::{AlmaUser, InstitutionCode, PrimaryId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// What a job does in its target institution.
@@ -63,6 +64,21 @@ impl Job {
     }
 }
 
+/// The changes the origins of `jobs` already hold: for each patron and origin
+/// (a job whose origin is its own target, such as a console action, names
+/// none), the job of the latest event. An inbox accepting `jobs` moves each
+/// origin's position of the patron forward to it.
+pub fn origin_changes(jobs: &[Job]) -> Vec<&Job> {
+    let mut latest: BTreeMap<(&PrimaryId, &InstitutionCode), &Job> = BTreeMap::new();
+    for job in jobs.iter().filter(|job| job.origin != job.institution) {
+        let kept = latest.entry((&job.primary_id, &job.origin)).or_insert(job);
+        if job.event_time > kept.event_time {
+            *kept = job;
+        }
+    }
+    latest.into_values().collect()
+}
+
 /// Identity of a job: the event it comes from and the institution it targets.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct JobKey {
@@ -75,5 +91,44 @@ pub struct JobKey {
 impl fmt::Display for JobKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}#{}", self.event_id, self.institution)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(target: &str, origin: &str, patron: &str, second: i64) -> Job {
+        Job {
+            event_id: format!("e{second}"),
+            institution: InstitutionCode::parse(target).unwrap(),
+            origin: InstitutionCode::parse(origin).unwrap(),
+            action: JobAction::Upsert,
+            primary_id: PrimaryId::parse(patron).unwrap(),
+            event_time: DateTime::from_timestamp(second, 0).unwrap(),
+            user: None,
+        }
+    }
+
+    #[test]
+    fn origin_changes_name_each_patron_and_origin_once_at_its_latest_event() {
+        let jobs = [
+            job("B", "A", "p", 1),
+            job("C", "A", "p", 3),
+            job("C", "A", "p", 2),
+            job("A", "B", "q", 5),
+            job("C", "C", "p", 9),
+        ];
+        let changes: Vec<(&str, &str, &str)> = origin_changes(&jobs)
+            .iter()
+            .map(|j| {
+                (
+                    j.primary_id.as_str(),
+                    j.origin.as_str(),
+                    j.event_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(changes, [("p", "A", "e3"), ("q", "B", "e5")]);
     }
 }

@@ -25,5 +25,5 @@ pub mod webhook;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::StoreError;
 pub use institution::{InstitutionCode, Network};
-pub use job::{Job, JobAction, JobKey};
+pub use job::{origin_changes, Job, JobAction, JobKey};
 pub use patron::{AlmaUser, PrimaryId};

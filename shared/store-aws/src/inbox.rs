@@ -19,8 +19,7 @@ use crate::AwsStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use patron_hub_domain::ports::{Acceptance, EventReceipt, WebhookInbox};
-use patron_hub_domain::{InstitutionCode, Job, PrimaryId, StoreError};
-use std::collections::BTreeSet;
+use patron_hub_domain::{origin_changes, Job, StoreError};
 use std::time::Duration;
 
 /// How long one delivery may hold a pending receipt before another takes over.
@@ -136,20 +135,14 @@ impl AwsStore {
     /// forward to the event (the origin holds that change already).
     async fn queue_and_advance(&self, jobs: &[Job]) -> Result<(), StoreError> {
         self.send_jobs(jobs).await?;
-        let origins: BTreeSet<(&PrimaryId, &InstitutionCode, DateTime<Utc>, &str)> = jobs
-            .iter()
-            .filter(|job| job.origin != job.institution)
-            .map(|job| {
-                (
-                    &job.primary_id,
-                    &job.origin,
-                    job.event_time,
-                    job.event_id.as_str(),
-                )
-            })
-            .collect();
-        for (patron, origin, event_time, event_id) in origins {
-            self.advance(patron, origin, event_time, event_id).await?;
+        for change in origin_changes(jobs) {
+            self.advance(
+                &change.primary_id,
+                &change.origin,
+                change.event_time,
+                &change.event_id,
+            )
+            .await?;
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use crate::queue::insert_jobs;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use patron_hub_domain::ports::{Acceptance, EventReceipt, WebhookInbox};
-use patron_hub_domain::{Job, StoreError};
+use patron_hub_domain::{origin_changes, Job, StoreError};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 /// How many expired receipts one accept deletes: enough to keep up with the
@@ -62,8 +62,8 @@ fn accept(
     )
     .map_err(db_error)?;
     insert_jobs(tx, jobs, now_us)?;
-    for job in jobs.iter().filter(|job| job.origin != job.institution) {
-        advance(tx, &job.primary_id, &job.origin, job.event_time)?;
+    for change in origin_changes(jobs) {
+        advance(tx, &change.primary_id, &change.origin, change.event_time)?;
     }
     Ok(Acceptance::Accepted)
 }

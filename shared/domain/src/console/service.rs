@@ -411,15 +411,9 @@ fn report(entry: AuditEntry, outcomes: &[JobOutcome]) -> AuditReport {
             let result = match outcome {
                 None => InstitutionResult::Queued,
                 Some(o) if o.status == OutcomeStatus::Applied => InstitutionResult::Done,
-                // A newer change of the patron was applied there first: this
-                // action's job was skipped, and says so.
-                Some(o) if o.status == OutcomeStatus::Skipped => {
-                    let reason = o.reason.clone().unwrap_or_default();
-                    InstitutionResult::Refused {
-                        code: reason.code,
-                        message: reason.message,
-                    }
-                }
+                // Dead-lettered, or skipped because a newer change of the
+                // patron was applied there first (`STALE`): refused with its
+                // reason, unless Alma could not be reached.
                 Some(o) => {
                     let reason = o.reason.clone().unwrap_or_default();
                     if reason.code == "ALMA_UNAVAILABLE" || reason.code == "PER_SECOND_THRESHOLD" {

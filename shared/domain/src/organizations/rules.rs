@@ -105,9 +105,9 @@ pub fn new_membership(
 
 /// The renewal of `current`: allowed when the organization has a window
 /// start, `current` is valid today and started before it, and none of the
-/// person's memberships here starts on or after it. Same roles; starts at the later of the day
-/// after `current` ends and the window start. Parent and window checks apply
-/// as for any new membership.
+/// person's memberships here starts on or after it. Same roles; starts at the
+/// later of the day after `current` ends and the window start. Parent and
+/// window checks apply as for any new membership.
 pub fn renewal(
     organization: &Organization,
     parent: Option<(&Organization, &[Membership])>,

@@ -13,7 +13,6 @@ impl AccountService {
     /// its window, `TooManyAttempts` (429), whatever the request names.
     pub async fn admit(&self, flow: AddressFlow, address: IpAddr) -> Result<(), AccountError> {
         let limit = self.settings.address_limits.of(flow);
-        let now = self.now();
         // An IPv6 client usually holds a whole /64: count the /64.
         let counted = match address {
             IpAddr::V4(v4) => v4.to_string(),
@@ -23,10 +22,7 @@ impl AccountService {
             }
         };
         let key = format!("{ADDRESS_COUNTER_PREFIX}{}:{counted}", flow.as_str());
-        let requests = self
-            .attempts
-            .record_failure(&key, now, now - limit.window)
-            .await?;
+        let requests = self.count_request(&key, limit.window).await?;
         if requests > limit.requests {
             Err(AccountError::TooManyAttempts)
         } else {

@@ -89,6 +89,17 @@ impl AccountService {
         self
     }
 
+    /// Counts one more request under `counter` (a counter kept beside the
+    /// login failures); how many it had within the last `window`, this one
+    /// included.
+    async fn count_request(&self, counter: &str, window: Duration) -> Result<u32, AccountError> {
+        let now = self.now();
+        Ok(self
+            .attempts
+            .record_failure(counter, now, now - window)
+            .await?)
+    }
+
     /// `department` as given, once it is known to name an organization (when
     /// the service knows the organizations): 422 on `department` otherwise.
     async fn existing_department(

@@ -32,10 +32,7 @@ impl AccountService {
     async fn mail_reset_link(&self, identifier: &str) -> Result<(), AccountError> {
         let now = self.now();
         let counter = format!("{RESET_COUNTER_PREFIX}{}", attempt_key(identifier));
-        let requests = self
-            .attempts
-            .record_failure(&counter, now, now - Duration::hours(1))
-            .await?;
+        let requests = self.count_request(&counter, Duration::hours(1)).await?;
         let today = now.date_naive();
         let mut matches = self.lookup(identifier).await?;
         matches.retain(|a| {

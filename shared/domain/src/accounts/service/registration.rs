@@ -45,10 +45,7 @@ impl AccountService {
             "{REGISTRATION_COUNTER_PREFIX}{}",
             attempt_key(email.as_str())
         );
-        let registrations = self
-            .attempts
-            .record_failure(&counter, now, now - Duration::hours(1))
-            .await?;
+        let registrations = self.count_request(&counter, Duration::hours(1)).await?;
         if registrations > REGISTRATION_MAILS_PER_HOUR {
             return Ok(());
         }

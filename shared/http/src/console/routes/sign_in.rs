@@ -74,17 +74,13 @@ pub(super) async fn login(
         }
         _ => return form_expired(&lang, None, "/console/login"),
     };
-    let admitted = match address {
-        Some(Extension(ClientAddress(address))) => {
-            api.accounts.admit(AddressFlow::Login, address).await
+    let answer = async {
+        if let Some(Extension(ClientAddress(address))) = address {
+            api.accounts.admit(AddressFlow::Login, address).await?;
         }
-        None => Ok(()),
+        api.accounts.login(&form.user_name, &form.password).await
     };
-    let answer = match admitted {
-        Ok(()) => api.accounts.login(&form.user_name, &form.password).await,
-        Err(refused) => Err(refused),
-    };
-    match answer {
+    match answer.await {
         Ok((session, account)) if is_staff(&account) => {
             tracing::info!(account = %account.id.0, "console login");
             let mut response = see_other(&lang.href("/console"));
