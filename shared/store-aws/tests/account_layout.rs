@@ -3,6 +3,7 @@
 //! duplicate marker or directory entry, identifiers of failed logins are kept
 //! only as their SHA-256, and tokens and sessions get their TTL.
 
+mod raw;
 mod support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -12,13 +13,12 @@ use patron_hub_domain::accounts::{
     SecretToken, SessionRecord, SessionStore, TokenPurpose, TokenRecord, TokenStore, UserName,
 };
 use patron_hub_domain::SystemClock;
+use raw::{item, partition, text, Item};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use support::Fixture;
-
-type Item = HashMap<String, AttributeValue>;
 
 fn word() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_owned()
@@ -45,40 +45,6 @@ fn account() -> Account {
         password_changed_at: None,
         version: 1,
     }
-}
-
-fn text(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-async fn item(fixture: &Fixture, pk: &str, sk: &str) -> Option<Item> {
-    fixture
-        .dynamodb
-        .get_item()
-        .table_name(&fixture.table)
-        .key("pk", text(pk))
-        .key("sk", text(sk))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("GetItem on moto")
-        .item
-}
-
-/// Every item of one partition.
-async fn partition(fixture: &Fixture, pk: &str) -> Vec<Item> {
-    fixture
-        .dynamodb
-        .query()
-        .table_name(&fixture.table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", text(pk))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("Query on moto")
-        .items
-        .unwrap_or_default()
 }
 
 fn ttl(item: &Item) -> i64 {

@@ -1,6 +1,11 @@
-//! What several router test suites share: the first super administrator, logged in.
+//! What several router test suites share: the first super administrator,
+//! logged in, and accounts with network roles.
 
-use patron_hub_domain::accounts::{Account, AccountService, Email, UserName};
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use patron_hub_domain::accounts::{
+    Account, AccountService, Email, MailOption, NewAccount, UserName,
+};
 
 /// A password the policy accepts, for every account the suites make.
 pub const PASSWORD: &str = "tortue bleue du lundi matin";
@@ -21,4 +26,31 @@ pub async fn super_admin_session(accounts: &AccountService) -> (Account, String)
         .unwrap();
     let (session, chief) = accounts.login("chief", PASSWORD).await.unwrap();
     (chief, session.expose().to_owned())
+}
+
+/// A new active account `user_name@patrons.test` holding the network `roles`,
+/// with [`PASSWORD`], created by the holder of `admin_token`.
+pub async fn account_with_roles(
+    accounts: &AccountService,
+    admin_token: &str,
+    user_name: &str,
+    roles: &[&str],
+) -> Account {
+    let admin = accounts.authenticate(admin_token).await.unwrap();
+    accounts
+        .create_account(
+            &admin,
+            NewAccount {
+                user_name: user_name.to_owned(),
+                email: format!("{user_name}@patrons.test"),
+                first_name: "Camille".to_owned(),
+                last_name: "Lefebvre".to_owned(),
+                password: Some(PASSWORD.to_owned()),
+                mail: MailOption::None,
+                network_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                ..NewAccount::default()
+            },
+        )
+        .await
+        .unwrap()
 }

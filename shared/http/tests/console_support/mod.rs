@@ -4,7 +4,7 @@
 //! mailer, a distributor to work the queues), a browser-like way to call it
 //! (cookies, forms, the CSRF token read from the page), and sample patrons.
 
-use crate::common::{super_admin_session, PASSWORD};
+use crate::common::{account_with_roles, super_admin_session, PASSWORD};
 use axum::body::Body;
 use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -13,9 +13,7 @@ use chrono::Utc;
 use http_body_util::BodyExt;
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_alma_sandbox::{spawn, RunningSandbox, SandboxConfig};
-use patron_hub_domain::accounts::{
-    AccountService, AccountServices, AccountSettings, MailOption, NewAccount,
-};
+use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::{work_once, Distributor, WorkerSettings};
@@ -177,23 +175,7 @@ impl Desk {
 
     /// A new active account with `roles`, password [`PASSWORD`].
     pub async fn account(&self, user_name: &str, roles: &[&str]) {
-        let admin = self.accounts.authenticate(&self.admin_token).await.unwrap();
-        self.accounts
-            .create_account(
-                &admin,
-                NewAccount {
-                    user_name: user_name.to_owned(),
-                    email: format!("{user_name}@patrons.test"),
-                    first_name: "Camille".to_owned(),
-                    last_name: "Lefebvre".to_owned(),
-                    password: Some(PASSWORD.to_owned()),
-                    mail: MailOption::None,
-                    network_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                    ..NewAccount::default()
-                },
-            )
-            .await
-            .unwrap();
+        account_with_roles(&self.accounts, &self.admin_token, user_name, roles).await;
     }
 
     /// Logs `user_name` in through the login form: the answer to the POST.

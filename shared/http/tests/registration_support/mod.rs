@@ -3,7 +3,7 @@
 //! Alma client talking to a sandbox on a local port; an account service with
 //! the outbox mailer), a fixed clock, and helpers to call it and seed it.
 
-use crate::common::{super_admin_session, PASSWORD};
+use crate::common::{account_with_roles, super_admin_session, PASSWORD};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
@@ -11,9 +11,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use http_body_util::BodyExt;
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_alma_sandbox::{spawn, RunningSandbox, SandboxConfig};
-use patron_hub_domain::accounts::{
-    AccountService, AccountServices, AccountSettings, MailOption, NewAccount,
-};
+use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::registration::{
     ClientKey, ClientKeys, ClientScope, RegistrationPorts, RegistrationService,
@@ -221,23 +219,7 @@ impl Hub {
 
     /// A session token of a new active account holding `roles`.
     pub async fn session(&self, user_name: &str, roles: &[&str]) -> String {
-        let admin = self.accounts.authenticate(&self.admin_token).await.unwrap();
-        self.accounts
-            .create_account(
-                &admin,
-                NewAccount {
-                    user_name: user_name.to_owned(),
-                    email: format!("{user_name}@patrons.test"),
-                    first_name: "Camille".to_owned(),
-                    last_name: "Lefebvre".to_owned(),
-                    password: Some(PASSWORD.to_owned()),
-                    mail: MailOption::None,
-                    network_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                    ..NewAccount::default()
-                },
-            )
-            .await
-            .unwrap();
+        account_with_roles(&self.accounts, &self.admin_token, user_name, roles).await;
         let (token, _) = self.accounts.login(user_name, PASSWORD).await.unwrap();
         token.expose().to_owned()
     }

@@ -1,5 +1,7 @@
 //! The table read back raw through the SDK, as the crate doc lays it out.
 
+#![allow(dead_code)] // each test file uses its own part of this module
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
