@@ -136,6 +136,26 @@ impl AccountStore for AwsStore {
                 |entry| holder(&entry).map(Some),
             )
             .await?;
+        // An account changed since its entry was read is left to the next run.
+        Ok(self
+            .accounts_by_id(&ids)
+            .await?
+            .into_iter()
+            .filter(|account| {
+                account.state != AccountState::Inactive
+                    && account.expires_on.is_some_and(|day| day < today)
+            })
+            .collect())
+    }
+}
+
+impl AwsStore {
+    /// The accounts `ids` name, in that order, read in batches; an id whose
+    /// account is gone is left out.
+    pub(crate) async fn accounts_by_id(
+        &self,
+        ids: &[AccountId],
+    ) -> Result<Vec<Account>, StoreError> {
         let keys = ids
             .iter()
             .map(|id| key(account_pk(*id), ACCOUNT_SK))
@@ -146,19 +166,9 @@ impl AccountStore for AwsStore {
             .iter()
             .map(|item| read_account(item).map(|account| (account.id, account)))
             .collect::<Result<_, _>>()?;
-        // An account changed since its entry was read is left to the next run.
-        Ok(ids
-            .iter()
-            .filter_map(|id| accounts.remove(id))
-            .filter(|account| {
-                account.state != AccountState::Inactive
-                    && account.expires_on.is_some_and(|day| day < today)
-            })
-            .collect())
+        Ok(ids.iter().filter_map(|id| accounts.remove(id)).collect())
     }
-}
 
-impl AwsStore {
     /// One item by key, strongly consistent.
     pub(crate) async fn get_item(
         &self,

@@ -11,14 +11,13 @@
 //! search, an index outside DynamoDB (OpenSearch fed by a stream) would be the
 //! next step; prefix search alone could instead use `begins_with` on the sort key.
 
-use crate::account_items::{holder, read_account, SEARCH};
+use crate::account_items::{holder, SEARCH};
 use crate::error::unavailable;
-use crate::item::{key, s};
-use crate::keys::{account_pk, ACCOUNT_SK, DIRECTORY_PK};
+use crate::item::s;
+use crate::keys::DIRECTORY_PK;
 use crate::AwsStore;
 use patron_hub_domain::accounts::{Account, AccountId};
 use patron_hub_domain::StoreError;
-use std::collections::HashMap;
 
 impl AwsStore {
     /// Accounts whose user name, e-mail or names contain `text` whatever its
@@ -56,16 +55,6 @@ impl AwsStore {
                 None => break,
             }
         }
-        let keys = ids
-            .iter()
-            .map(|id| key(account_pk(*id), ACCOUNT_SK))
-            .collect();
-        let mut accounts: HashMap<AccountId, Account> = self
-            .get_many(keys)
-            .await?
-            .iter()
-            .map(|item| read_account(item).map(|account| (account.id, account)))
-            .collect::<Result<_, _>>()?;
-        Ok(ids.iter().filter_map(|id| accounts.remove(id)).collect())
+        self.accounts_by_id(&ids).await
     }
 }
