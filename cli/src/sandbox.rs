@@ -3,8 +3,9 @@
 //! pointed at it.
 
 use crate::CliError;
-use patron_hub_alma_sandbox::{spawn, SandboxConfig};
+use patron_hub_alma_sandbox::{spawn, Redelivery, SandboxConfig};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Options of `sandbox`.
 #[derive(Debug, clap::Args)]
@@ -18,6 +19,14 @@ pub struct SandboxArgs {
     /// Each institution's per-second threshold.
     #[arg(long, default_value_t = 25)]
     pub calls_per_second: u32,
+    /// Delivery attempts of a webhook the listener does not take, the first
+    /// included (Alma makes 4); 0: until it is taken.
+    #[arg(long, default_value_t = 4)]
+    pub webhook_attempts: u32,
+    /// Milliseconds before the first redelivery; each later one waits twice
+    /// as long, up to eight times this.
+    #[arg(long, default_value_t = 1000)]
+    pub webhook_retry_ms: u64,
 }
 
 /// Runs the demo network's sandbox until Ctrl-C.
@@ -25,6 +34,10 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
     let mut config = SandboxConfig::demo();
     config.webhook_listener = args.webhook_listener;
     config.calls_per_second = args.calls_per_second;
+    config.webhook_redelivery = Redelivery {
+        attempts: args.webhook_attempts,
+        first_delay: Duration::from_millis(args.webhook_retry_ms),
+    };
     let sandbox = spawn(config, &args.listen.to_string()).await?;
     println!("Alma sandbox listening on {}", sandbox.base_url);
     tokio::signal::ctrl_c().await?;

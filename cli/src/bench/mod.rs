@@ -2,10 +2,12 @@
 //! JSON. They run a real local node (SQLite, workers, Alma client) against the
 //! real sandbox over loopback; nothing is simulated but Alma itself.
 
+mod chaos;
 mod console_search;
 mod fanout;
 mod import;
 mod password_reset;
+mod process;
 mod registration_status;
 mod rollover;
 mod timing;
@@ -38,6 +40,9 @@ pub enum BenchCommand {
     ConsoleSearch(console_search::ConsoleSearchArgs),
     /// Compare forgotten-password answers for existing accounts and unknown addresses.
     PasswordReset(password_reset::PasswordResetArgs),
+    /// Make N librarian changes while `serve` is SIGKILLed and Alma misbehaves,
+    /// then check every effect in every institution.
+    Chaos(chaos::ChaosArgs),
 }
 
 /// Runs one benchmark.
@@ -50,6 +55,7 @@ pub async fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Rollover(args) => rollover::run(args).await,
         BenchCommand::ConsoleSearch(args) => console_search::run(args).await,
         BenchCommand::PasswordReset(args) => password_reset::run(args).await,
+        BenchCommand::Chaos(args) => chaos::run(args).await,
     }
 }
 

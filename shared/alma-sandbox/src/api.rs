@@ -58,7 +58,7 @@ async fn gate(State(sandbox): State<Sandbox>, mut request: Request, next: Next) 
         if faults.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
         }
-        match faults.draw() {
+        match faults.draw(method != axum::http::Method::GET) {
             Outcome::Answer => {
                 request.extensions_mut().insert(Caller(code.clone()));
                 next.run(request).await
@@ -66,6 +66,13 @@ async fn gate(State(sandbox): State<Sandbox>, mut request: Request, next: Next) 
             Outcome::Fail => ApiError::General.into_alma_response(),
             Outcome::Throttle => ApiError::PerSecondThreshold.into_alma_response(),
             Outcome::Drop => {
+                inner.stats.record(&code, &method, 0);
+                return dropped_connection();
+            }
+            Outcome::LoseReply => {
+                request.extensions_mut().insert(Caller(code.clone()));
+                // Applied: only the answer is lost.
+                drop(next.run(request).await);
                 inner.stats.record(&code, &method, 0);
                 return dropped_connection();
             }

@@ -1,5 +1,6 @@
 //! Which network the sandbox plays: its zone, members, keys, threshold and webhook settings.
 
+use crate::webhook::Redelivery;
 use std::collections::BTreeMap;
 
 /// The network the sandbox simulates. Fixed at start except the webhook listener
@@ -18,6 +19,8 @@ pub struct SandboxConfig {
     pub webhook_secret: String,
     /// Where the librarian routes POST their webhooks; `None` sends nothing.
     pub webhook_listener: Option<String>,
+    /// How a webhook the listener did not take is delivered again.
+    pub webhook_redelivery: Redelivery,
     /// Accepted `user_group.value`s per institution; an institution absent here accepts any.
     pub user_groups: BTreeMap<String, Vec<String>>,
 }
@@ -25,7 +28,8 @@ pub struct SandboxConfig {
 impl SandboxConfig {
     /// The demo network of DESIGN.md: zone `DEMO_NETWORK`, members `DEMO_A`,
     /// `DEMO_B`, `DEMO_C`, keys `demo-key-<CODE>`, 25 calls per second, secret
-    /// `demo-webhook-secret`, no listener, any user group.
+    /// `demo-webhook-secret`, no listener, Alma's four delivery attempts
+    /// (a second apart and doubling), any user group.
     pub fn demo() -> Self {
         Self {
             network_zone: "DEMO_NETWORK".into(),
@@ -34,6 +38,7 @@ impl SandboxConfig {
             calls_per_second: 25,
             webhook_secret: "demo-webhook-secret".into(),
             webhook_listener: None,
+            webhook_redelivery: Redelivery::default(),
             user_groups: BTreeMap::new(),
         }
     }

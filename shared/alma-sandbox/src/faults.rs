@@ -1,6 +1,8 @@
-//! Injected faults of the API routes: slow answers, server errors and
-//! connections dropped before the answer is complete.
+//! Injected faults: of the API routes (slow answers, server errors, throttling,
+//! connections dropped before or after the call is applied) and of the
+//! webhooks the librarian routes send (lost, or posted twice).
 
+use crate::webhook::WebhookFaults;
 use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -22,6 +24,16 @@ pub struct Faults {
     /// The share of calls refused with 429 `PER_SECOND_THRESHOLD` whatever the
     /// real rate: Alma's throttling, injected.
     pub throttle_rate: f64,
+    /// The share of writes (`POST`, `PUT`, `DELETE`) that are applied, but
+    /// whose connection is dropped before the answer: the caller cannot tell
+    /// whether its write happened. Reads are not affected.
+    pub lost_reply_rate: f64,
+    /// The share of librarian changes whose webhook is never sent (the change
+    /// is made): a webhook Alma lost.
+    pub webhook_drop_rate: f64,
+    /// The share of webhooks posted a second time after the listener took
+    /// them, as Alma may redeliver.
+    pub webhook_duplicate_rate: f64,
 }
 
 /// What happens to one call.
@@ -35,31 +47,48 @@ pub(crate) enum Outcome {
     Drop,
     /// Answered 429 `PER_SECOND_THRESHOLD`.
     Throttle,
+    /// Applied, then the connection dropped before the answer.
+    LoseReply,
 }
 
 impl Faults {
-    /// Draws the fate of one call.
-    pub(crate) fn draw(&self) -> Outcome {
-        if self.drop_rate <= 0.0 && self.error_rate <= 0.0 && self.throttle_rate <= 0.0 {
-            return Outcome::Answer;
-        }
+    /// Draws the fate of one call; `write` when it changes something.
+    pub(crate) fn draw(&self, write: bool) -> Outcome {
         let mut rng = rand::thread_rng();
-        if rng.gen::<f64>() < self.drop_rate {
+        let mut happens = |rate: f64| rate > 0.0 && rng.gen::<f64>() < rate;
+        if happens(self.drop_rate) {
             Outcome::Drop
-        } else if rng.gen::<f64>() < self.throttle_rate {
+        } else if happens(self.throttle_rate) {
             Outcome::Throttle
-        } else if rng.gen::<f64>() < self.error_rate {
+        } else if happens(self.error_rate) {
             Outcome::Fail
+        } else if write && happens(self.lost_reply_rate) {
+            Outcome::LoseReply
         } else {
             Outcome::Answer
         }
     }
 
+    /// The faults of the webhooks the librarian routes send.
+    pub(crate) fn webhooks(&self) -> WebhookFaults {
+        WebhookFaults {
+            drop_rate: self.webhook_drop_rate,
+            duplicate_rate: self.webhook_duplicate_rate,
+        }
+    }
+
     /// Whether the rates are probabilities.
     pub(crate) fn is_valid(&self) -> bool {
-        [self.error_rate, self.drop_rate, self.throttle_rate]
-            .iter()
-            .all(|rate| (0.0..=1.0).contains(rate))
+        [
+            self.error_rate,
+            self.drop_rate,
+            self.throttle_rate,
+            self.lost_reply_rate,
+            self.webhook_drop_rate,
+            self.webhook_duplicate_rate,
+        ]
+        .iter()
+        .all(|rate| (0.0..=1.0).contains(rate))
     }
 }
 
@@ -121,10 +150,18 @@ mod tests {
             error_rate: 1.0,
             ..Faults::default()
         };
+        let unheard = Faults {
+            lost_reply_rate: 1.0,
+            ..Faults::default()
+        };
         for _ in 0..100 {
-            assert_eq!(calm.draw(), Outcome::Answer);
-            assert_eq!(broken.draw(), Outcome::Fail);
-            assert_eq!(severed.draw(), Outcome::Drop);
+            for write in [false, true] {
+                assert_eq!(calm.draw(write), Outcome::Answer);
+                assert_eq!(broken.draw(write), Outcome::Fail);
+                assert_eq!(severed.draw(write), Outcome::Drop);
+            }
+            assert_eq!(unheard.draw(true), Outcome::LoseReply);
+            assert_eq!(unheard.draw(false), Outcome::Answer, "reads are answered");
         }
     }
 

@@ -9,8 +9,9 @@
 //! there sends a signed `USER_*` webhook to the configured listener.
 //!
 //! It must never send a webhook for a change made through the API (real Alma
-//! does not), never apply faults, threshold or counters to the `/sandbox/…`
-//! routes, and never hold a lock across an `.await`. It is a test and demo
+//! does not), never apply the API's faults, threshold or counters to the
+//! `/sandbox/…` routes (only the webhook faults apply to the webhooks they
+//! send), and never hold a lock across an `.await`. It is a test and demo
 //! double: it is not a place for patron-hub's own rules.
 
 mod api;
@@ -26,7 +27,7 @@ mod webhook;
 pub use config::SandboxConfig;
 pub use faults::Faults;
 pub use stats::CallCount;
-pub use webhook::WebhookDelivery;
+pub use webhook::{Redelivery, WebhookDelivery, WebhookSummary};
 
 use faults::FaultPlan;
 use state::Directory;
@@ -69,7 +70,11 @@ impl Sandbox {
             allowance: DailyAllowance::new(config.all_codes()),
             faults: Mutex::new(FaultPlan::default()),
             stats: Stats::default(),
-            webhooks: Webhooks::new(config.webhook_secret, config.webhook_listener),
+            webhooks: Webhooks::new(
+                config.webhook_secret,
+                config.webhook_listener,
+                config.webhook_redelivery,
+            ),
         };
         Self {
             inner: Arc::new(inner),
@@ -133,6 +138,18 @@ impl Sandbox {
     /// Every webhook the librarian routes sent, in order.
     pub fn deliveries(&self) -> Vec<WebhookDelivery> {
         self.inner.webhooks.deliveries()
+    }
+
+    /// The webhooks sent so far, in numbers: delivered, lost, waiting for a redelivery.
+    pub fn webhook_summary(&self) -> WebhookSummary {
+        self.inner.webhooks.summary()
+    }
+
+    /// Every user created more than once under one primary id in one
+    /// institution (created, removed, created again): `(institution,
+    /// primary id, creations)`.
+    pub fn repeated_creations(&self) -> Vec<(String, String, u32)> {
+        lock(&self.inner.directory).repeated_creations()
     }
 }
 

@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/sandbox/faults", put(set_faults).delete(clear_faults))
         .route("/sandbox/webhook-listener", put(set_webhook_listener))
         .route("/sandbox/webhooks", get(deliveries))
+        .route("/sandbox/webhooks/summary", get(webhook_summary))
         .route(
             "/sandbox/{institution}/users",
             get(list_users).post(create_user),
@@ -104,10 +105,13 @@ async fn notify(
         Ok(user) => user,
         Err(error) => return error.into_sandbox_response(),
     };
+    let faults = lock(&sandbox.inner.faults)
+        .for_institution(institution)
+        .webhooks();
     let delivery = sandbox
         .inner
         .webhooks
-        .send(institution, change, user.clone())
+        .send(institution, change, user.clone(), faults)
         .await;
     let body = json!({
         "user": user,
@@ -157,9 +161,22 @@ async fn set_user_groups(
     }
 }
 
-/// `GET /sandbox/stats`.
+/// `GET /sandbox/stats`: the API calls by institution, method and status,
+/// and the users created more than once under one primary id.
 async fn stats(State(sandbox): State<Sandbox>) -> Response {
-    Json(json!({"calls": sandbox.stats()})).into_response()
+    let repeated: Vec<Value> = sandbox
+        .repeated_creations()
+        .into_iter()
+        .map(|(institution, primary_id, creations)| {
+            json!({"institution": institution, "primary_id": primary_id, "creations": creations})
+        })
+        .collect();
+    Json(json!({"calls": sandbox.stats(), "repeated_creations": repeated})).into_response()
+}
+
+/// `GET /sandbox/webhooks/summary`.
+async fn webhook_summary(State(sandbox): State<Sandbox>) -> Response {
+    Json(sandbox.webhook_summary()).into_response()
 }
 
 /// `DELETE /sandbox/stats`: 204.
@@ -189,7 +206,7 @@ async fn set_faults(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         return sandbox_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "INVALID_FAULTS",
-            "error_rate, drop_rate and throttle_rate must be between 0 and 1",
+            "every *_rate must be between 0 and 1",
         );
     }
     if let Some(code) = &institution {

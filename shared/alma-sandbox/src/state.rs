@@ -51,11 +51,13 @@ impl<'a> IdType<'a> {
     }
 }
 
-/// The users of one institution and the user groups it accepts.
+/// The users of one institution, the user groups it accepts, and how many
+/// times each primary id was created.
 #[derive(Debug, Default)]
 struct Institution {
     users: BTreeMap<String, UserRecord>,
     user_groups: Option<Vec<String>>,
+    creations: HashMap<String, u32>,
 }
 
 /// Every institution's users, the network zone's included.
@@ -72,8 +74,8 @@ impl Directory {
             .all_codes()
             .map(|code| {
                 let institution = Institution {
-                    users: BTreeMap::new(),
                     user_groups: config.user_groups.get(code).cloned(),
+                    ..Institution::default()
                 };
                 (code.to_owned(), institution)
             })
@@ -103,6 +105,24 @@ impl Directory {
             Some(user) => Ok(Value::Object(user.clone())),
             None => Err(ApiError::UserNotFound(primary_id.to_owned())),
         }
+    }
+
+    /// Every primary id created more than once in one institution, with its
+    /// institution and count, sorted.
+    pub(crate) fn repeated_creations(&self) -> Vec<(String, String, u32)> {
+        let mut repeated: Vec<_> = self
+            .institutions
+            .iter()
+            .flat_map(|(code, institution)| {
+                institution
+                    .creations
+                    .iter()
+                    .filter(|(_, count)| **count > 1)
+                    .map(|(id, count)| (code.clone(), id.clone(), *count))
+            })
+            .collect();
+        repeated.sort();
+        repeated
     }
 
     /// Every record of an institution, by primary id.
@@ -376,8 +396,9 @@ impl Institution {
                 return Err(ApiError::IdentifierExists((*kind).to_owned()));
             }
         }
-        if let Some(old_id) = replacing {
-            self.users.remove(old_id);
+        match replacing {
+            Some(old_id) => drop(self.users.remove(old_id)),
+            None => *self.creations.entry(primary_id.clone()).or_default() += 1,
         }
         let answer = Value::Object(user.clone());
         self.users.insert(primary_id, user);

@@ -46,8 +46,8 @@ async fn assert_queued_once(b: &Backend, jobs: &[Job]) {
             "the queued job differs from the accepted one"
         );
         assert_eq!(
-            delivery.attempt, 1,
-            "a newly queued job starts at attempt 1"
+            delivery.receive_count, 1,
+            "a newly queued job has never been received"
         );
     }
     for code in crate::institutions() {
@@ -205,13 +205,13 @@ pub async fn acceptance_moves_the_origin_forward(b: Backend) {
             .claim(&elsewhere, Utc::now(), LONG_LEASE)
             .await
             .ok(),
-        Some(Claim::Proceed),
+        Some(Claim::Proceed { tries: 0 }),
         "only the origin moved"
     );
     let newer = for_origin(at + TimeDelta::seconds(1));
     assert_eq!(
         b.ledger.claim(&newer, Utc::now(), LONG_LEASE).await.ok(),
-        Some(Claim::Proceed),
+        Some(Claim::Proceed { tries: 0 }),
         "a newer event for the origin goes ahead"
     );
 }

@@ -84,7 +84,7 @@ fn job_at(patron: &PrimaryId, i: usize, event_time: DateTime<Utc>) -> Job {
 pub async fn first_claim_proceeds_and_a_held_claim_is_busy(b: Backend) {
     let job = any_job();
     let t = now_ms();
-    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed { tries: 0 });
     assert_eq!(claim(&b, &job, plus(t, 1)).await, Claim::Busy);
     assert_eq!(claim(&b, &job, plus(t, 59)).await, Claim::Busy);
 }
@@ -93,8 +93,11 @@ pub async fn first_claim_proceeds_and_a_held_claim_is_busy(b: Backend) {
 pub async fn expired_claim_can_be_taken_again(b: Backend) {
     let job = any_job();
     let t = now_ms();
-    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
-    assert_eq!(claim(&b, &job, plus(t, 61)).await, Claim::Proceed);
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed { tries: 0 });
+    assert_eq!(
+        claim(&b, &job, plus(t, 61)).await,
+        Claim::Proceed { tries: 0 }
+    );
     assert_eq!(
         claim(&b, &job, plus(t, 62)).await,
         Claim::Busy,
@@ -115,7 +118,7 @@ pub async fn concurrent_claims_let_one_worker_proceed(b: Backend) {
     let mut proceeding = 0;
     for result in futures::future::join_all(tasks).await {
         match result.expect("a claiming task panicked") {
-            Ok(Claim::Proceed) => proceeding += 1,
+            Ok(Claim::Proceed { tries: 0 }) => proceeding += 1,
             Ok(Claim::Busy) => {}
             Ok(other) => panic!("a concurrent claim answered {other:?}"),
             Err(error) => panic!("a concurrent claim failed: {error}"),
@@ -128,7 +131,7 @@ pub async fn concurrent_claims_let_one_worker_proceed(b: Backend) {
 pub async fn applied_job_is_already_done(b: Backend) {
     let job = any_job();
     let t = now_ms();
-    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed { tries: 0 });
     record(&b, &outcome(&job, OutcomeStatus::Applied, plus(t, 1))).await;
     assert_eq!(claim(&b, &job, plus(t, 2)).await, Claim::AlreadyDone);
     assert_eq!(
@@ -150,25 +153,32 @@ pub async fn skipped_job_is_already_done(b: Backend) {
 pub async fn released_claim_proceeds(b: Backend) {
     let job = any_job();
     let t = now_ms();
-    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed { tries: 0 });
     if let Err(error) = b.ledger.release(&job).await {
         panic!("release failed: {error}");
     }
-    assert_eq!(claim(&b, &job, plus(t, 1)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &job, plus(t, 1)).await,
+        Claim::Proceed { tries: 1 },
+        "the retry learns of the failed try"
+    );
     let unclaimed = any_job();
     if let Err(error) = b.ledger.release(&unclaimed).await {
         panic!("release of an unclaimed job failed: {error}");
     }
-    assert_eq!(claim(&b, &unclaimed, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &unclaimed, t).await, Claim::Proceed { tries: 0 });
 }
 
 /// A dead-lettered job may run again (its dead letter can be replayed).
 pub async fn dead_lettered_job_may_run_again(b: Backend) {
     let job = any_job();
     let t = now_ms();
-    assert_eq!(claim(&b, &job, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed { tries: 0 });
     record(&b, &outcome(&job, OutcomeStatus::DeadLettered, plus(t, 1))).await;
-    assert_eq!(claim(&b, &job, plus(t, 2)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &job, plus(t, 2)).await,
+        Claim::Proceed { tries: 0 }
+    );
 }
 
 /// After an applied event at T2 for a patron in an institution, an older event of
@@ -178,7 +188,7 @@ pub async fn older_event_is_stale(b: Backend) {
     let (someone, t) = (patron(), now_ms());
     let t2 = plus(t, -3_600);
     let applied = job_at(&someone, 0, t2);
-    assert_eq!(claim(&b, &applied, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &applied, t).await, Claim::Proceed { tries: 0 });
     record(&b, &outcome(&applied, OutcomeStatus::Applied, plus(t, 1))).await;
 
     let older = job_at(&someone, 0, plus(t2, -60));
@@ -187,15 +197,27 @@ pub async fn older_event_is_stale(b: Backend) {
         Claim::Stale { newer: t2 }
     );
     let same_time = job_at(&someone, 0, t2);
-    assert_eq!(claim(&b, &same_time, plus(t, 2)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &same_time, plus(t, 2)).await,
+        Claim::Proceed { tries: 0 }
+    );
     release(&b, &same_time).await;
     let newer = job_at(&someone, 0, plus(t2, 60));
-    assert_eq!(claim(&b, &newer, plus(t, 2)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &newer, plus(t, 2)).await,
+        Claim::Proceed { tries: 0 }
+    );
     release(&b, &newer).await;
     let elsewhere = job_at(&someone, 1, plus(t2, -60));
-    assert_eq!(claim(&b, &elsewhere, plus(t, 2)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &elsewhere, plus(t, 2)).await,
+        Claim::Proceed { tries: 0 }
+    );
     let other_patron = job_at(&patron(), 0, plus(t2, -60));
-    assert_eq!(claim(&b, &other_patron, plus(t, 2)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &other_patron, plus(t, 2)).await,
+        Claim::Proceed { tries: 0 }
+    );
 
     let failed = job_at(&someone, 0, plus(t2, 600));
     record(
@@ -208,7 +230,7 @@ pub async fn older_event_is_stale(b: Backend) {
     let between = job_at(&someone, 0, plus(t2, 300));
     assert_eq!(
         claim(&b, &between, plus(t, 4)).await,
-        Claim::Proceed,
+        Claim::Proceed { tries: 0 },
         "dead-lettered and skipped outcomes do not move the last applied event"
     );
 }
@@ -221,7 +243,7 @@ pub async fn a_patrons_next_event_waits_for_the_held_one(b: Backend) {
     let first = job_at(&someone, 0, plus(t, -60));
     let newer = job_at(&someone, 0, plus(t, -30));
     let older = job_at(&someone, 0, plus(t, -90));
-    assert_eq!(claim(&b, &first, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &first, t).await, Claim::Proceed { tries: 0 });
     assert_eq!(claim(&b, &newer, plus(t, 1)).await, Claim::Busy);
     assert_eq!(claim(&b, &older, plus(t, 1)).await, Claim::Busy);
     assert_eq!(
@@ -236,7 +258,10 @@ pub async fn a_patrons_next_event_waits_for_the_held_one(b: Backend) {
             newer: first.event_time
         }
     );
-    assert_eq!(claim(&b, &newer, plus(t, 3)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &newer, plus(t, 3)).await,
+        Claim::Proceed { tries: 0 }
+    );
     assert_eq!(
         claim(&b, &first, plus(t, 4)).await,
         Claim::AlreadyDone,
@@ -250,10 +275,13 @@ pub async fn a_released_or_dead_lettered_job_frees_the_lane(b: Backend) {
     let (someone, t) = (patron(), now_ms());
     let first = job_at(&someone, 0, plus(t, -60));
     let second = job_at(&someone, 0, plus(t, -30));
-    assert_eq!(claim(&b, &first, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &first, t).await, Claim::Proceed { tries: 0 });
     assert_eq!(claim(&b, &second, plus(t, 1)).await, Claim::Busy);
     release(&b, &first).await;
-    assert_eq!(claim(&b, &second, plus(t, 2)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &second, plus(t, 2)).await,
+        Claim::Proceed { tries: 0 }
+    );
     assert_eq!(
         claim(&b, &first, plus(t, 3)).await,
         Claim::Busy,
@@ -264,7 +292,10 @@ pub async fn a_released_or_dead_lettered_job_frees_the_lane(b: Backend) {
         &outcome(&second, OutcomeStatus::DeadLettered, plus(t, 4)),
     )
     .await;
-    assert_eq!(claim(&b, &first, plus(t, 5)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &first, plus(t, 5)).await,
+        Claim::Proceed { tries: 1 }
+    );
 }
 
 /// A lane whose lease has ended may be taken by the patron's next event; the
@@ -274,9 +305,12 @@ pub async fn a_lane_whose_lease_ended_can_be_taken(b: Backend) {
     let late = job_at(&someone, 0, plus(t, -90));
     let next = job_at(&someone, 0, plus(t, -60));
     let third = job_at(&someone, 0, plus(t, -30));
-    assert_eq!(claim(&b, &late, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &late, t).await, Claim::Proceed { tries: 0 });
     assert_eq!(claim(&b, &next, plus(t, 59)).await, Claim::Busy);
-    assert_eq!(claim(&b, &next, plus(t, 61)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &next, plus(t, 61)).await,
+        Claim::Proceed { tries: 0 }
+    );
     assert_eq!(
         claim(&b, &late, plus(t, 62)).await,
         Claim::Busy,
@@ -291,7 +325,10 @@ pub async fn a_lane_whose_lease_ended_can_be_taken(b: Backend) {
         "only the holder's own record frees the lane"
     );
     record(&b, &outcome(&next, OutcomeStatus::Applied, plus(t, 66))).await;
-    assert_eq!(claim(&b, &third, plus(t, 67)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &third, plus(t, 67)).await,
+        Claim::Proceed { tries: 0 }
+    );
 }
 
 /// A held lane blocks only its own patron in its own institution: the same
@@ -299,13 +336,19 @@ pub async fn a_lane_whose_lease_ended_can_be_taken(b: Backend) {
 pub async fn other_patrons_and_institutions_are_never_blocked(b: Backend) {
     let (someone, t) = (patron(), now_ms());
     let held = job_at(&someone, 0, plus(t, -60));
-    assert_eq!(claim(&b, &held, t).await, Claim::Proceed);
+    assert_eq!(claim(&b, &held, t).await, Claim::Proceed { tries: 0 });
     for i in 1..3 {
         let elsewhere = job_at(&someone, i, plus(t, -30));
-        assert_eq!(claim(&b, &elsewhere, plus(t, 1)).await, Claim::Proceed);
+        assert_eq!(
+            claim(&b, &elsewhere, plus(t, 1)).await,
+            Claim::Proceed { tries: 0 }
+        );
     }
     let stranger = job_at(&patron(), 0, plus(t, -30));
-    assert_eq!(claim(&b, &stranger, plus(t, 1)).await, Claim::Proceed);
+    assert_eq!(
+        claim(&b, &stranger, plus(t, 1)).await,
+        Claim::Proceed { tries: 0 }
+    );
     assert_eq!(
         claim(&b, &job_at(&someone, 0, plus(t, -30)), plus(t, 1)).await,
         Claim::Busy
@@ -326,7 +369,7 @@ pub async fn concurrent_claims_of_one_patrons_events_let_one_proceed(b: Backend)
     let mut proceeding = 0;
     for result in futures::future::join_all(tasks).await {
         match result.expect("a claiming task panicked") {
-            Ok(Claim::Proceed) => proceeding += 1,
+            Ok(Claim::Proceed { tries: 0 }) => proceeding += 1,
             Ok(Claim::Busy) => {}
             Ok(other) => panic!("a concurrent claim answered {other:?}"),
             Err(error) => panic!("a concurrent claim failed: {error}"),
@@ -400,5 +443,119 @@ pub async fn outcomes_are_the_patrons_newest_first(b: Backend) {
     match b.ledger.outcomes(&patron()).await {
         Ok(listed) => assert!(listed.is_empty(), "a patron with no jobs has no outcomes"),
         Err(error) => panic!("outcomes failed: {error}"),
+    }
+}
+
+/// Only a release after a failed try counts it: the next claim proceeds with
+/// the tries so far, while claims refused as Busy (waits) count nothing; a
+/// dead-lettered job starts afresh when replayed.
+pub async fn failed_tries_are_counted_and_waits_are_not(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let job = job_at(&someone, 0, plus(t, -60));
+    let other = job_at(&someone, 0, plus(t, -30));
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed { tries: 0 });
+    release(&b, &job).await;
+    assert_eq!(
+        claim(&b, &other, plus(t, 1)).await,
+        Claim::Proceed { tries: 0 }
+    );
+    for wait in 2..12 {
+        assert_eq!(
+            claim(&b, &job, plus(t, wait)).await,
+            Claim::Busy,
+            "the lane is the other event's"
+        );
+    }
+    release(&b, &other).await;
+    assert_eq!(
+        claim(&b, &job, plus(t, 13)).await,
+        Claim::Proceed { tries: 1 },
+        "ten waits later, still one failed try"
+    );
+    release(&b, &job).await;
+    assert_eq!(
+        claim(&b, &job, plus(t, 14)).await,
+        Claim::Proceed { tries: 2 }
+    );
+    record(&b, &outcome(&job, OutcomeStatus::DeadLettered, plus(t, 15))).await;
+    assert_eq!(
+        claim(&b, &job, plus(t, 16)).await,
+        Claim::Proceed { tries: 0 },
+        "a replayed dead letter has all its attempts again"
+    );
+}
+
+/// A renewed claim and lane outlive their first lease: the job stays Busy for
+/// its twin delivery and its patron's lane for the next event, until the
+/// renewed lease lapses. Renewing a job no longer held in progress is false.
+pub async fn renewal_keeps_the_claim_and_the_lane(b: Backend) {
+    let (someone, t) = (patron(), now_ms());
+    let job = job_at(&someone, 0, plus(t, -60));
+    let next = job_at(&someone, 0, plus(t, -30));
+    assert_eq!(claim(&b, &job, t).await, Claim::Proceed { tries: 0 });
+    assert!(renew(&b, &job, plus(t, 50)).await, "held, so renewed");
+    assert_eq!(claim(&b, &job, plus(t, 100)).await, Claim::Busy);
+    assert_eq!(claim(&b, &next, plus(t, 100)).await, Claim::Busy);
+    assert_eq!(
+        claim(&b, &next, plus(t, 111)).await,
+        Claim::Proceed { tries: 0 },
+        "once the renewed lease lapses, the lane may be taken"
+    );
+    assert!(
+        !renew(&b, &job, plus(t, 112)).await,
+        "the lane is the next event's now"
+    );
+    record(&b, &outcome(&next, OutcomeStatus::Applied, plus(t, 113))).await;
+    assert!(
+        !renew(&b, &next, plus(t, 114)).await,
+        "a finished job is not renewed"
+    );
+    let never_claimed = any_job();
+    assert!(!renew(&b, &never_claimed, t).await);
+}
+
+/// A patron's known holdings: where patron-hub noted a write, and where it
+/// holds a position (an applied job), per institution and patron only.
+pub async fn known_holdings_are_noted_writes_and_positions(b: Backend) {
+    let (someone, stranger, t) = (patron(), patron(), now_ms());
+    let (a, bee, c) = (
+        crate::support::institution(0),
+        crate::support::institution(1),
+        crate::support::institution(2),
+    );
+    for institution in [&a, &bee, &c] {
+        assert!(!known_holding(&b, &someone, institution).await);
+    }
+    for _ in 0..2 {
+        if let Err(error) = b.ledger.note_writing(&someone, &a).await {
+            panic!("note_writing failed: {error}");
+        }
+    }
+    assert!(known_holding(&b, &someone, &a).await, "a noted write");
+    let applied = job_at(&someone, 1, plus(t, -60));
+    assert_eq!(claim(&b, &applied, t).await, Claim::Proceed { tries: 0 });
+    record(&b, &outcome(&applied, OutcomeStatus::Applied, plus(t, 1))).await;
+    assert!(known_holding(&b, &someone, &bee).await, "an applied job");
+    assert!(!known_holding(&b, &someone, &c).await, "only where");
+    assert!(!known_holding(&b, &stranger, &a).await, "only whom");
+}
+
+/// Renews with the cases' lease, failing the case on a storage error.
+async fn renew(b: &Backend, job: &Job, now: DateTime<Utc>) -> bool {
+    match b.ledger.renew(job, now, LEASE).await {
+        Ok(renewed) => renewed,
+        Err(error) => panic!("renew of {} failed: {error}", job.key()),
+    }
+}
+
+/// Whether the ledger knows `patron`'s record in `institution` as the patron's.
+async fn known_holding(
+    b: &Backend,
+    patron: &PrimaryId,
+    institution: &patron_hub_domain::InstitutionCode,
+) -> bool {
+    match b.ledger.known_holding(patron, institution).await {
+        Ok(known) => known,
+        Err(error) => panic!("known_holding failed: {error}"),
     }
 }

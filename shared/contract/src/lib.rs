@@ -135,6 +135,8 @@ macro_rules! contract_tests {
                 replay_puts_it_back_as_a_fresh_job,
                 replay_of_an_unknown_dead_letter_is_false,
                 twenty_five_jobs_in_one_call_all_arrive,
+                keep_hidden_extends_a_lease_in_progress,
+                depth_counts_the_jobs_waiting_and_in_progress,
             }
             ledger {
                 first_claim_proceeds_and_a_held_claim_is_busy,
@@ -152,6 +154,9 @@ macro_rules! contract_tests {
                 a_lane_whose_lease_ended_can_be_taken,
                 other_patrons_and_institutions_are_never_blocked,
                 concurrent_claims_of_one_patrons_events_let_one_proceed,
+                failed_tries_are_counted_and_waits_are_not,
+                renewal_keeps_the_claim_and_the_lane,
+                known_holdings_are_noted_writes_and_positions,
             }
             accounts {
                 created_account_is_found_by_id_email_and_user_name,

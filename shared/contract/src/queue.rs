@@ -78,17 +78,17 @@ async fn dead_letters(
     }
 }
 
-/// Receives a job, puts it back at once and receives it again: a delivery at attempt 2.
+/// Receives a job, puts it back at once and receives it again: its second delivery.
 async fn second_attempt(b: &Backend, job: &Job, lease: Duration) -> Delivery {
     let queue = b.queue.as_ref();
     let first = receive_one(queue, &job.institution, LONG_LEASE, PATIENCE).await;
     retry_later(b, &first, Duration::ZERO).await;
     let second = receive_one(queue, &job.institution, lease, PATIENCE).await;
-    assert_eq!(second.attempt, 2);
+    assert_eq!(second.receive_count, 2);
     second
 }
 
-/// A queued job comes out intact (user record included, or absent) at attempt 1.
+/// A queued job comes out intact (user record included, or absent), received once.
 pub async fn receive_returns_the_job_intact(b: Backend) {
     let a = institution(0);
     let jobs = vec![
@@ -100,12 +100,15 @@ pub async fn receive_returns_the_job_intact(b: Backend) {
     for job in &jobs {
         let delivery = delivery_of(&deliveries, job);
         assert_eq!(&delivery.job, job, "the job changed on the queue");
-        assert_eq!(delivery.attempt, 1, "the first delivery is attempt 1");
+        assert_eq!(
+            delivery.receive_count, 1,
+            "the first delivery is received once"
+        );
         assert!(!delivery.handle.is_empty(), "a delivery needs a handle");
     }
 }
 
-/// A received job stays hidden while its lease runs, then comes back at attempt 2.
+/// A received job stays hidden while its lease runs, then comes back, received twice.
 pub async fn received_job_is_hidden_during_its_lease_then_returns(b: Backend) {
     let a = institution(0);
     let job = upsert(&event_id(), &a, &patron(), now_ms());
@@ -113,13 +116,16 @@ pub async fn received_job_is_hidden_during_its_lease_then_returns(b: Backend) {
     let lease = Duration::from_secs(3);
     let queue = b.queue.as_ref();
     let first = receive_one(queue, &a, lease, PATIENCE).await;
-    assert_eq!(first.attempt, 1);
+    assert_eq!(first.receive_count, 1);
     assert_empty(queue, &a, "a leased job is hidden").await;
     tokio::time::sleep(lease - SLACK).await;
     assert_empty(queue, &a, "a leased job is hidden until its lease ends").await;
     let again = receive_one(queue, &a, LONG_LEASE, 3 * SLACK).await;
     assert_eq!(again.job, job);
-    assert_eq!(again.attempt, 2, "the second delivery is attempt 2");
+    assert_eq!(
+        again.receive_count, 2,
+        "the second delivery is received twice"
+    );
 }
 
 /// A completed job never comes back, while an unsettled one leased alongside does.
@@ -143,7 +149,7 @@ pub async fn complete_removes_the_job_for_good(b: Backend) {
     assert_empty(queue, &a, "a completed job is gone for good").await;
 }
 
-/// `retry_later` with no delay makes the job visible again at once, at attempt 2.
+/// `retry_later` with no delay makes the job visible again at once, received twice.
 pub async fn retry_later_without_delay_makes_it_visible_at_once(b: Backend) {
     let a = institution(0);
     let job = upsert(&event_id(), &a, &patron(), now_ms());
@@ -153,7 +159,7 @@ pub async fn retry_later_without_delay_makes_it_visible_at_once(b: Backend) {
     retry_later(&b, &first, Duration::ZERO).await;
     let again = receive_one(queue, &a, LONG_LEASE, SLACK).await;
     assert_eq!(again.job, job);
-    assert_eq!(again.attempt, 2);
+    assert_eq!(again.receive_count, 2);
 }
 
 /// `retry_later` with a delay hides the job for about that delay.
@@ -174,7 +180,7 @@ pub async fn retry_later_hides_it_for_the_delay(b: Backend) {
         asked_at.elapsed()
     );
     assert_eq!(again.job, job);
-    assert_eq!(again.attempt, 2);
+    assert_eq!(again.receive_count, 2);
 }
 
 /// `receive` never hands out more than `max` jobs (none for 0), and repeated
@@ -254,7 +260,8 @@ pub async fn concurrent_receivers_never_share_a_job(b: Backend) {
 }
 
 /// `dead_letter` takes the job off its queue for good and keeps it, oldest first,
-/// with its reason, its attempts and when it was given up, in its institution only.
+/// with its reason, the attempts it is given (not its receive count) and when
+/// it was given up, in its institution only.
 pub async fn dead_letter_moves_the_job_to_dead_letters(b: Backend) {
     let a = institution(0);
     let jobs = upserts(&a, 3);
@@ -278,8 +285,13 @@ pub async fn dead_letter_moves_the_job_to_dead_letters(b: Backend) {
     ];
     let given_up = now_ms();
     let times = [given_up, given_up + TimeDelta::seconds(1)];
-    for (delivery, (reason, at)) in [&second, first].into_iter().zip(reasons.iter().zip(times)) {
-        if let Err(error) = queue.dead_letter(delivery, reason, at).await {
+    let attempts = [4, 1];
+    for ((delivery, attempts), (reason, at)) in [&second, first]
+        .into_iter()
+        .zip(attempts)
+        .zip(reasons.iter().zip(times))
+    {
+        if let Err(error) = queue.dead_letter(delivery, reason, attempts, at).await {
             panic!("dead_letter of {} failed: {error}", delivery.job.key());
         }
     }
@@ -290,7 +302,7 @@ pub async fn dead_letter_moves_the_job_to_dead_letters(b: Backend) {
 
     let letters = dead_letters(&b, &a).await;
     assert_eq!(letters.len(), 2, "two dead letters, got {letters:?}");
-    for (letter, (job, attempts)) in letters.iter().zip([(twice, 2), (once, 1)]) {
+    for (letter, (job, attempts)) in letters.iter().zip([(twice, 4), (once, 1)]) {
         assert_eq!(
             &letter.job, job,
             "dead letters are listed oldest first, intact"
@@ -317,7 +329,7 @@ pub async fn dead_letter_moves_the_job_to_dead_letters(b: Backend) {
     }
 }
 
-/// `replay` puts a dead letter back on its own queue as a fresh job (attempt 1) and
+/// `replay` puts a dead letter back on its own queue as a fresh job (received once) and
 /// forgets it; the wrong institution or a second replay is refused with `false`.
 pub async fn replay_puts_it_back_as_a_fresh_job(b: Backend) {
     let a = institution(0);
@@ -328,7 +340,7 @@ pub async fn replay_puts_it_back_as_a_fresh_job(b: Backend) {
         code: "401861".to_owned(),
         message: "User not found".to_owned(),
     };
-    if let Err(error) = b.queue.dead_letter(&second, &reason, now_ms()).await {
+    if let Err(error) = b.queue.dead_letter(&second, &reason, 2, now_ms()).await {
         panic!("dead_letter failed: {error}");
     }
     let letters = dead_letters(&b, &a).await;
@@ -361,7 +373,10 @@ pub async fn replay_puts_it_back_as_a_fresh_job(b: Backend) {
     );
     let fresh = receive_one(b.queue.as_ref(), &a, LONG_LEASE, PATIENCE).await;
     assert_eq!(fresh.job, job);
-    assert_eq!(fresh.attempt, 1, "a replayed job starts again at attempt 1");
+    assert_eq!(
+        fresh.receive_count, 1,
+        "a replayed job starts again as never received"
+    );
     assert!(
         !replay(&b, &a, &id).await,
         "a dead letter is replayed only once"
@@ -393,4 +408,56 @@ pub async fn twenty_five_jobs_in_one_call_all_arrive(b: Backend) {
         assert_eq!(event_ids(got.iter().map(|d| &d.job)), expected);
         assert_empty(queue, code, "every job is queued once").await;
     }
+}
+
+/// `keep_hidden` (a worker's heartbeat) keeps a job in progress hidden past
+/// its first lease, for the new lease; then it comes back as usual.
+pub async fn keep_hidden_extends_a_lease_in_progress(b: Backend) {
+    let a = institution(0);
+    let job = upsert(&event_id(), &a, &patron(), now_ms());
+    enqueue(&b, std::slice::from_ref(&job)).await;
+    let queue = b.queue.as_ref();
+    let lease = Duration::from_secs(2);
+    let first = receive_one(queue, &a, lease, PATIENCE).await;
+    tokio::time::sleep(lease / 2).await;
+    let renewed_at = Instant::now();
+    if let Err(error) = queue.keep_hidden(&first, Duration::from_secs(4)).await {
+        panic!("keep_hidden failed: {error}");
+    }
+    tokio::time::sleep(lease + SLACK).await;
+    assert_empty(queue, &a, "a renewed lease outlives the first one").await;
+    let again = receive_one(queue, &a, LONG_LEASE, Duration::from_secs(4) + 2 * SLACK).await;
+    assert!(
+        renewed_at.elapsed() >= Duration::from_secs(4) - SLACK,
+        "came back {:?} after the renewal of 4 s",
+        renewed_at.elapsed()
+    );
+    assert_eq!(again.job, job);
+    assert_eq!(again.receive_count, 2);
+}
+
+/// `depth` counts an institution's jobs, hidden ones included, and only its own.
+pub async fn depth_counts_the_jobs_waiting_and_in_progress(b: Backend) {
+    let (a, bee, c) = (institution(0), institution(1), institution(2));
+    let jobs = upserts(&a, 3);
+    enqueue(&b, &jobs).await;
+    enqueue(&b, &upserts(&bee, 1)).await;
+    let depth = |code: InstitutionCode| {
+        let queue = b.queue.clone();
+        async move {
+            match queue.depth(&code).await {
+                Ok(depth) => depth,
+                Err(error) => panic!("depth of {code} failed: {error}"),
+            }
+        }
+    };
+    assert_eq!(depth(a.clone()).await, 3);
+    assert_eq!(depth(bee.clone()).await, 1);
+    assert_eq!(depth(c.clone()).await, 0);
+    let taken = receive_count(b.queue.as_ref(), &a, 3, 10, LONG_LEASE, PATIENCE).await;
+    assert_eq!(depth(a.clone()).await, 3, "jobs in progress still count");
+    if let Err(error) = b.queue.complete(&taken[0]).await {
+        panic!("complete failed: {error}");
+    }
+    assert_eq!(depth(a).await, 2, "a completed job no longer counts");
 }

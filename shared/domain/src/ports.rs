@@ -50,8 +50,11 @@ pub struct Delivery {
     pub handle: String,
     /// The job.
     pub job: Job,
-    /// How many times it has been handed out, this time included (1 the first time).
-    pub attempt: u32,
+    /// How many times the queue has handed it out, this time included (1 the
+    /// first time). Not the attempt count: waits for a busy patron lane, an
+    /// unavailable store or a lost lease raise it too. It only bounds those
+    /// waits (the ledger counts the tries that reached Alma).
+    pub receive_count: u32,
 }
 
 /// A job that will not be retried any more, kept with its reason until replayed.
@@ -85,13 +88,23 @@ pub trait JobQueue: Send + Sync {
     async fn complete(&self, delivery: &Delivery) -> Result<(), StoreError>;
     /// Makes a job visible again after `delay`.
     async fn retry_later(&self, delivery: &Delivery, delay: Duration) -> Result<(), StoreError>;
-    /// Moves a job to its institution's dead letters, with the reason.
+    /// Keeps a job that is still being worked on hidden for `lease` from now:
+    /// the worker's heartbeat, so that a short lease only lapses when the
+    /// worker holding it is dead. A delivery that was handed out again since
+    /// (its lease had lapsed) is left as it is.
+    async fn keep_hidden(&self, delivery: &Delivery, lease: Duration) -> Result<(), StoreError>;
+    /// Moves a job to its institution's dead letters, with the reason and the
+    /// number of tries that counted against its attempts.
     async fn dead_letter(
         &self,
         delivery: &Delivery,
         reason: &FailureReason,
+        attempts: u32,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// How many jobs one institution's queue holds, visible or not (on SQS an
+    /// approximation): how far its worker is behind.
+    async fn depth(&self, institution: &InstitutionCode) -> Result<u64, StoreError>;
     /// The dead letters of one institution, oldest first.
     async fn dead_letters(
         &self,
@@ -109,7 +122,12 @@ pub trait JobQueue: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// Go ahead: the job is now held by this worker until the lease ends.
-    Proceed,
+    Proceed {
+        /// How many earlier tries of this job failed after reaching Alma (or
+        /// failing at the network, or answered 429 / 5xx): the try about to be
+        /// made is `tries + 1`. Waits never count.
+        tries: u32,
+    },
     /// The job was already applied (a duplicate delivery): do nothing.
     AlreadyDone,
     /// A newer event was already applied to this patron in this institution.
@@ -141,10 +159,39 @@ pub trait DistributionLedger: Send + Sync {
         lease: Duration,
     ) -> Result<Claim, StoreError>;
     /// Records how a claimed job ended and frees the claim; an applied job moves
-    /// the patron's "last applied event" forward in that institution.
+    /// the patron's "last applied event" forward in that institution. A
+    /// dead-lettered job forgets its tries: a replay starts afresh.
     async fn record(&self, outcome: &JobOutcome) -> Result<(), StoreError>;
-    /// Frees a claim after a transient failure so that the retry may claim it.
+    /// Frees a claim after a try that failed transiently, counting that try,
+    /// so that the retry may claim it and learn how many tries it has had.
     async fn release(&self, job: &Job) -> Result<(), StoreError>;
+    /// Extends the lease of a job this worker holds, and of its patron's lane,
+    /// to `lease` from `now`: the heartbeat of a job in progress. False when
+    /// the job is no longer held in progress (finished, released, or its claim
+    /// lapsed and was taken over), in which case nothing changes.
+    async fn renew(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, StoreError>;
     /// Every recorded outcome for one patron, newest first.
     async fn outcomes(&self, primary_id: &PrimaryId) -> Result<Vec<JobOutcome>, StoreError>;
+    /// Remembers, before the write, that patron-hub writes `patron`'s record
+    /// in `institution`: from then on the user there under that primary id is
+    /// a known holding of the patron, whatever its names become.
+    async fn note_writing(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<(), StoreError>;
+    /// Whether the user under `patron`'s primary id in `institution` is known
+    /// to be this patron: patron-hub wrote it there (or was about to), or
+    /// the institution holds a position of the patron (a job applied there,
+    /// or a distributed change of the patron came from there).
+    async fn known_holding(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<bool, StoreError>;
 }

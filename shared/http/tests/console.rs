@@ -578,7 +578,7 @@ async fn dead_letter(desk: &Desk, institution: &str, code_text: &str) {
         message: "User has loans <and fees>".to_owned(),
     };
     desk.store
-        .dead_letter(&delivery, &reason, Utc::now())
+        .dead_letter(&delivery, &reason, 1, Utc::now())
         .await
         .unwrap();
 }

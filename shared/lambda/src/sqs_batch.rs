@@ -53,7 +53,8 @@ pub async fn handle_batch(event: SqsEvent, worker: &InstitutionWorker) -> SqsBat
     }
 }
 
-/// Reads one record: its body is a job, its receive count the attempt number.
+/// Reads one record: its body is a job; its receive count only bounds the
+/// job's waits (the ledger counts its tries).
 fn delivery(record: SqsMessage) -> Result<Delivery, String> {
     let handle = record
         .receipt_handle
@@ -68,7 +69,7 @@ fn delivery(record: SqsMessage) -> Result<Delivery, String> {
             e.column()
         )
     })?;
-    let attempt = record
+    let receive_count = record
         .attributes
         .get("ApproximateReceiveCount")
         .and_then(|count| count.parse().ok())
@@ -76,6 +77,6 @@ fn delivery(record: SqsMessage) -> Result<Delivery, String> {
     Ok(Delivery {
         handle,
         job,
-        attempt,
+        receive_count,
     })
 }

@@ -271,7 +271,7 @@ impl Deployment {
             message: "refused by Alma".to_owned(),
         };
         self.store
-            .dead_letter(&delivery, &reason, Utc::now())
+            .dead_letter(&delivery, &reason, 1, Utc::now())
             .await
             .unwrap();
     }

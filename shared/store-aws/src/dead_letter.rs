@@ -16,6 +16,7 @@ impl AwsStore {
         &self,
         delivery: &Delivery,
         reason: &FailureReason,
+        attempts: u32,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut item = key(
@@ -26,7 +27,7 @@ impl AwsStore {
             ("job".to_owned(), s(to_json(&delivery.job)?)),
             ("reason_code".to_owned(), s(&reason.code)),
             ("reason_message".to_owned(), s(&reason.message)),
-            ("attempts".to_owned(), n(delivery.attempt)),
+            ("attempts".to_owned(), n(attempts)),
             ("dead_at".to_owned(), s(time_key(at))),
         ]);
         self.put_unconditionally(item, "PutItem dead letter")

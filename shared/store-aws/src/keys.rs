@@ -49,6 +49,13 @@ pub(crate) fn lane_sk(institution: &InstitutionCode) -> String {
     format!("LANE#{institution}")
 }
 
+/// Sort key of the note that patron-hub wrote a patron's record in one
+/// institution (kept for good: it tells a patron it wrote from a stranger
+/// with the same primary id).
+pub(crate) fn wrote_sk(institution: &InstitutionCode) -> String {
+    format!("WROTE#{institution}")
+}
+
 /// Sort key of one outcome: ordered by when the job ended, unique per job.
 pub(crate) fn outcome_sk(
     finished_at: DateTime<Utc>,

@@ -1,6 +1,7 @@
 //! The distribution ledger on DynamoDB, all with conditional writes:
-//! - a claim item per job (`in_progress` with a lease, then `applied`,
-//!   `skipped` or `dead_lettered`), expiring after [`CLAIM_RETENTION`];
+//! - a claim item per job (`in_progress` with a lease, `released` after a try
+//!   that failed transiently, then `applied`, `skipped` or `dead_lettered`),
+//!   with the count of its failed `tries`, expiring after [`CLAIM_RETENTION`];
 //! - a lane item per patron and institution: the job (`holder`, its event id)
 //!   applying a change to that patron there, until `lease_until`. A claim takes
 //!   it in the same TransactWriteItems as the claim item, with a check that no
@@ -10,13 +11,15 @@
 //! - a position item per patron and institution: the time of the last applied
 //!   event, only ever moved forward;
 //! - an outcome item per finished job in the patron's partition, sorted by
-//!   when it finished, so a patron's history is one Query.
+//!   when it finished, so a patron's history is one Query;
+//! - a "wrote" item per patron and institution where patron-hub wrote (or was
+//!   about to write) the patron's record.
 
 use crate::error::{conditional, unavailable};
-use crate::item::{json, key, n, nanos_time, s, text, to_json, Item};
+use crate::item::{json, key, n, nanos_time, number, s, text, to_json, Item};
 use crate::keys::{
-    claim_pk, epoch_seconds, lane_sk, later, nanos, outcome_sk, patron_pk, position_sk, CLAIM_SK,
-    EXPIRES_AT, OUTCOME_PREFIX,
+    claim_pk, epoch_seconds, lane_sk, later, nanos, outcome_sk, patron_pk, position_sk, wrote_sk,
+    CLAIM_SK, EXPIRES_AT, OUTCOME_PREFIX,
 };
 use crate::transact::{self, Condition, Outcome};
 use crate::AwsStore;
@@ -32,11 +35,15 @@ use std::time::Duration;
 const CLAIM_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 const IN_PROGRESS: &str = "in_progress";
+const RELEASED: &str = "released";
 
-/// A job's claim may be taken: nobody has it, its lease ended, or it was dead-lettered.
+/// A job's claim may be taken: nobody has it, its lease ended, it was
+/// released after a failed try or dead-lettered; and its count of tries is
+/// still the one read before (so the answer's count is exact).
 const CLAIMABLE: &str =
-    "attribute_not_exists(pk) OR (#state = :in_progress AND lease_until <= :now) \
-     OR #state = :dead_lettered";
+    "(attribute_not_exists(pk) OR (#state = :in_progress AND lease_until <= :now) \
+     OR #state = :released OR #state = :dead_lettered) \
+     AND (attribute_not_exists(tries) OR tries = :tries)";
 
 /// A patron's lane may be taken: free, its lease ended, or this job holds it already.
 const LANE_FREE: &str = "attribute_not_exists(pk) OR lease_until <= :now OR holder = :this_job";
@@ -50,8 +57,23 @@ enum Held {
     Done,
     /// In progress under a lease that has not ended.
     Busy,
-    /// Absent, released, dead-lettered, or its lease has ended.
-    Free,
+    /// Absent, released, dead-lettered, or its lease has ended; with the
+    /// failed tries it has had.
+    Free {
+        /// The count of failed tries stored on the claim (0 when none).
+        tries: u32,
+    },
+}
+
+/// What the reads before a claim tell.
+enum Reading {
+    /// The claim's answer, without taking it.
+    Answer(Claim),
+    /// The job may be taken; it has had this many failed tries.
+    Claimable {
+        /// As stored on the claim.
+        tries: u32,
+    },
 }
 
 #[async_trait]
@@ -62,14 +84,16 @@ impl DistributionLedger for AwsStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Claim, StoreError> {
-        if let Some(answer) = self.answer_without_claiming(job, now).await? {
-            return Ok(answer);
-        }
+        let tries = match self.read_before_claiming(job, now).await? {
+            Reading::Answer(answer) => return Ok(answer),
+            Reading::Claimable { tries } => tries,
+        };
         let lease_until = later(now, lease);
         let mut claim = key(claim_pk(&job.institution, &job.event_id), CLAIM_SK);
         claim.extend([
             ("state".to_owned(), s(IN_PROGRESS)),
             ("lease_until".to_owned(), n(nanos(lease_until))),
+            ("tries".to_owned(), n(tries)),
             (
                 EXPIRES_AT.to_owned(),
                 n(epoch_seconds(later(now, CLAIM_RETENTION))),
@@ -90,8 +114,10 @@ impl DistributionLedger for AwsStore {
                     Condition::new(CLAIMABLE)
                         .naming("#state", "state")
                         .with(":in_progress", s(IN_PROGRESS))
+                        .with(":released", s(RELEASED))
                         .with(":dead_lettered", s(OutcomeStatus::DeadLettered.as_str()))
-                        .with(":now", n(nanos(now))),
+                        .with(":now", n(nanos(now)))
+                        .with(":tries", n(tries)),
                 ),
             )?,
             transact::put(
@@ -110,13 +136,13 @@ impl DistributionLedger for AwsStore {
             )?,
         ];
         match self.transact("TransactWriteItems claim", items).await? {
-            Outcome::Written => Ok(Claim::Proceed),
-            // Another worker won the race for the job or the lane, or a newer
-            // event was applied since the reads above.
-            Outcome::Refused(_) => Ok(self
-                .answer_without_claiming(job, now)
-                .await?
-                .unwrap_or(Claim::Busy)),
+            Outcome::Written => Ok(Claim::Proceed { tries }),
+            // Another worker won the race for the job or the lane (or settled
+            // a try of it), or a newer event was applied since the reads above.
+            Outcome::Refused(_) => Ok(match self.read_before_claiming(job, now).await? {
+                Reading::Answer(answer) => answer,
+                Reading::Claimable { .. } => Claim::Busy,
+            }),
         }
     }
 
@@ -146,28 +172,83 @@ impl DistributionLedger for AwsStore {
     }
 
     async fn release(&self, job: &Job) -> Result<(), StoreError> {
-        // Only a claim in progress is freed: a finished job stays finished.
-        let delete_claim = async {
-            let delete = self
+        // Only a claim in progress is released: a finished job stays finished.
+        let release_claim = async {
+            let update = self
                 .dynamodb
-                .delete_item()
+                .update_item()
                 .table_name(&*self.table)
                 .set_key(Some(key(
                     claim_pk(&job.institution, &job.event_id),
                     CLAIM_SK,
                 )))
+                .update_expression(
+                    "SET #state = :released, tries = if_not_exists(tries, :zero) + :one \
+                     REMOVE lease_until",
+                )
                 .condition_expression("#state = :in_progress")
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+                .expression_attribute_values(":released", s(RELEASED))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1))
                 .send()
                 .await;
-            conditional("DeleteItem claim", delete).map(drop)
+            conditional("UpdateItem release claim", update).map(drop)
         };
         tokio::try_join!(
-            delete_claim,
+            release_claim,
             self.free_lane(&job.primary_id, &job.institution, &job.event_id),
         )?;
         Ok(())
+    }
+
+    async fn renew(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let lease_until = later(now, lease);
+        let renew_claim = async {
+            let update = self
+                .dynamodb
+                .update_item()
+                .table_name(&*self.table)
+                .set_key(Some(key(
+                    claim_pk(&job.institution, &job.event_id),
+                    CLAIM_SK,
+                )))
+                .update_expression("SET lease_until = :lease_until")
+                .condition_expression("#state = :in_progress")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+                .expression_attribute_values(":lease_until", n(nanos(lease_until)))
+                .send()
+                .await;
+            conditional("UpdateItem renew claim", update).map(|renewed| renewed.is_some())
+        };
+        let renew_lane = async {
+            let update = self
+                .dynamodb
+                .update_item()
+                .table_name(&*self.table)
+                .set_key(Some(key(
+                    patron_pk(&job.primary_id),
+                    lane_sk(&job.institution),
+                )))
+                .update_expression("SET lease_until = :lease_until, #expires = :expires")
+                .condition_expression("holder = :this_job")
+                .expression_attribute_names("#expires", EXPIRES_AT)
+                .expression_attribute_values(":this_job", s(&job.event_id))
+                .expression_attribute_values(":lease_until", n(nanos(lease_until)))
+                .expression_attribute_values(":expires", n(epoch_seconds(lease_until)))
+                .send()
+                .await;
+            conditional("UpdateItem renew lane", update).map(|renewed| renewed.is_some())
+        };
+        let (claim, lane) = tokio::try_join!(renew_claim, renew_lane)?;
+        Ok(claim && lane)
     }
 
     async fn outcomes(&self, primary_id: &PrimaryId) -> Result<Vec<JobOutcome>, StoreError> {
@@ -187,25 +268,64 @@ impl DistributionLedger for AwsStore {
             .map_err(|e| unavailable("Query outcomes", e))?;
         items.iter().map(|item| json(item, "outcome")).collect()
     }
+
+    async fn note_writing(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<(), StoreError> {
+        self.put_unconditionally(
+            key(patron_pk(patron), wrote_sk(institution)),
+            "PutItem wrote",
+        )
+        .await
+    }
+
+    async fn known_holding(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<bool, StoreError> {
+        let exists = |sk: String, operation: &'static str| async move {
+            let output = self
+                .dynamodb
+                .get_item()
+                .table_name(&*self.table)
+                .set_key(Some(key(patron_pk(patron), sk)))
+                .projection_expression("pk")
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| unavailable(operation, e))?;
+            Ok::<_, StoreError>(output.item.is_some())
+        };
+        let (wrote, positioned) = tokio::try_join!(
+            exists(wrote_sk(institution), "GetItem wrote"),
+            exists(position_sk(institution), "GetItem position"),
+        )?;
+        Ok(wrote || positioned)
+    }
 }
 
 impl AwsStore {
     /// What a claim of `job` answers without taking it, from consistent reads:
-    /// done already, held by another worker, or stale; `None` if it may be taken.
-    async fn answer_without_claiming(
+    /// done already, held by another worker, or stale; or that it may be
+    /// taken, with the tries it has had.
+    async fn read_before_claiming(
         &self,
         job: &Job,
         now: DateTime<Utc>,
-    ) -> Result<Option<Claim>, StoreError> {
+    ) -> Result<Reading, StoreError> {
         let (claim, newer) = tokio::try_join!(self.read_claim(job), self.read_position(job))?;
-        match held(claim.as_ref(), now)? {
-            Held::Done => return Ok(Some(Claim::AlreadyDone)),
-            Held::Busy => return Ok(Some(Claim::Busy)),
-            Held::Free => {}
-        }
-        Ok(newer
-            .filter(|newer| *newer > job.event_time)
-            .map(|newer| Claim::Stale { newer }))
+        let tries = match held(claim.as_ref(), now)? {
+            Held::Done => return Ok(Reading::Answer(Claim::AlreadyDone)),
+            Held::Busy => return Ok(Reading::Answer(Claim::Busy)),
+            Held::Free { tries } => tries,
+        };
+        Ok(match newer.filter(|newer| *newer > job.event_time) {
+            Some(newer) => Reading::Answer(Claim::Stale { newer }),
+            None => Reading::Claimable { tries },
+        })
     }
 
     /// Deletes the lane of `patron` in `institution` if the job of `event_id`
@@ -308,7 +428,7 @@ impl AwsStore {
 /// Reads a claim item at `now`.
 fn held(item: Option<&Item>, now: DateTime<Utc>) -> Result<Held, StoreError> {
     let Some(item) = item else {
-        return Ok(Held::Free);
+        return Ok(Held::Free { tries: 0 });
     };
     let state = text(item, "state")?;
     if state == OutcomeStatus::Applied.as_str() || state == OutcomeStatus::Skipped.as_str() {
@@ -317,5 +437,9 @@ fn held(item: Option<&Item>, now: DateTime<Utc>) -> Result<Held, StoreError> {
     if state == IN_PROGRESS && nanos_time(item, "lease_until")? > now {
         return Ok(Held::Busy);
     }
-    Ok(Held::Free)
+    let tries = match item.contains_key("tries") {
+        true => number(item, "tries")?,
+        false => 0,
+    };
+    Ok(Held::Free { tries })
 }

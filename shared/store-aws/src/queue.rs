@@ -4,7 +4,7 @@
 use crate::error::{json_error, unavailable};
 use crate::AwsStore;
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use chrono::{DateTime, Utc};
 use patron_hub_domain::distribution::FailureReason;
 use patron_hub_domain::ports::{DeadLetter, Delivery, JobQueue};
@@ -61,25 +61,45 @@ impl JobQueue for AwsStore {
     }
 
     async fn retry_later(&self, delivery: &Delivery, delay: Duration) -> Result<(), StoreError> {
-        self.sqs
-            .change_message_visibility()
-            .queue_url(self.queue_url(&delivery.job.institution)?)
-            .receipt_handle(&delivery.handle)
-            .visibility_timeout(visibility_seconds(delay))
-            .send()
-            .await
-            .map_err(|e| unavailable("ChangeMessageVisibility", e))?;
-        Ok(())
+        self.hide_for(delivery, delay).await
+    }
+
+    async fn keep_hidden(&self, delivery: &Delivery, lease: Duration) -> Result<(), StoreError> {
+        self.hide_for(delivery, lease).await
     }
 
     async fn dead_letter(
         &self,
         delivery: &Delivery,
         reason: &FailureReason,
+        attempts: u32,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.keep_dead_letter(delivery, reason, at).await?;
+        self.keep_dead_letter(delivery, reason, attempts, at)
+            .await?;
         self.complete(delivery).await
+    }
+
+    /// The queue's approximate counts of visible, in-flight and delayed messages.
+    async fn depth(&self, institution: &InstitutionCode) -> Result<u64, StoreError> {
+        let counts = [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        ];
+        let output = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(self.queue_url(institution)?)
+            .set_attribute_names(Some(counts.to_vec()))
+            .send()
+            .await
+            .map_err(|e| unavailable("GetQueueAttributes", e))?;
+        let attributes = output.attributes();
+        Ok(counts
+            .iter()
+            .filter_map(|name| attributes?.get(name)?.parse::<u64>().ok())
+            .sum())
     }
 
     async fn dead_letters(
@@ -95,6 +115,23 @@ impl JobQueue for AwsStore {
         dead_letter_id: &str,
     ) -> Result<bool, StoreError> {
         self.replay_dead_letter(institution, dead_letter_id).await
+    }
+}
+
+impl AwsStore {
+    /// Changes the message's visibility to `delay` from now: a retry's wait,
+    /// or a heartbeat (a receipt handle of an earlier receive is refused by
+    /// SQS, as a superseded local lease is).
+    async fn hide_for(&self, delivery: &Delivery, delay: Duration) -> Result<(), StoreError> {
+        self.sqs
+            .change_message_visibility()
+            .queue_url(self.queue_url(&delivery.job.institution)?)
+            .receipt_handle(&delivery.handle)
+            .visibility_timeout(visibility_seconds(delay))
+            .send()
+            .await
+            .map_err(|e| unavailable("ChangeMessageVisibility", e))?;
+        Ok(())
     }
 }
 
@@ -114,7 +151,7 @@ fn delivery(message: &Message) -> Option<Delivery> {
             return None;
         }
     };
-    let attempt = message
+    let receive_count = message
         .attributes()
         .and_then(|attributes| attributes.get(&MessageSystemAttributeName::ApproximateReceiveCount))
         .and_then(|count| count.parse::<u32>().ok())
@@ -123,7 +160,7 @@ fn delivery(message: &Message) -> Option<Delivery> {
     Some(Delivery {
         handle,
         job,
-        attempt,
+        receive_count,
     })
 }
 
@@ -164,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn the_receive_count_is_the_attempt() {
+    fn the_receive_count_is_read() {
         let job = serde_json::json!({
             "event_id": "e1", "institution": "INST_A", "origin": "INST_B",
             "action": "delete", "primary_id": "p1", "event_time": "2026-01-01T00:00:00Z"
@@ -175,7 +212,7 @@ mod tests {
             .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "3")
             .build();
         let delivery = delivery(&message).unwrap();
-        assert_eq!(delivery.attempt, 3);
+        assert_eq!(delivery.receive_count, 3);
         assert_eq!(delivery.handle, "handle");
         assert_eq!(delivery.job.event_id, "e1");
     }

@@ -1,9 +1,13 @@
-//! The distribution ledger: one claim per job (held with a lease, or done), one
-//! lane per patron and institution (the job applying a change there, held with
+//! The distribution ledger: one claim per job (held with a lease, released
+//! after a failed try with the count of its tries, or done), one lane per
+//! patron and institution (the job applying a change there, held with
 //! the same lease), the time of the last event applied to each patron in each
-//! institution, and every outcome, listed per patron for the staff console.
+//! institution, the patrons patron-hub wrote in each institution, and every
+//! outcome, listed per patron for the staff console.
 
-use crate::codec::{db_error, from_json, micros, micros_after, parse_time, time_text, to_json};
+use crate::codec::{
+    attempts, db_error, from_json, micros, micros_after, parse_time, time_text, to_json,
+};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -42,19 +46,25 @@ fn claim(
     lease: Duration,
 ) -> Result<Claim, StoreError> {
     let (event_id, institution) = (job.event_id.as_str(), job.institution.as_str());
-    let held: Option<(String, Option<i64>)> = tx
+    let held: Option<(String, Option<i64>, i64)> = tx
         .query_row(
-            "SELECT state, lease_until_us FROM job_claims WHERE event_id = ?1 AND institution = ?2",
+            "SELECT state, lease_until_us, tries FROM job_claims
+             WHERE event_id = ?1 AND institution = ?2",
             params![event_id, institution],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .optional()
         .map_err(db_error)?;
-    match held {
-        Some((state, _)) if state == "done" => return Ok(Claim::AlreadyDone),
-        Some((_, Some(lease_until_us))) if lease_until_us > micros(now) => return Ok(Claim::Busy),
-        _ => {}
-    }
+    let tries = match held {
+        Some((state, _, _)) if state == "done" => return Ok(Claim::AlreadyDone),
+        Some((state, Some(lease_until_us), _))
+            if state == "held" && lease_until_us > micros(now) =>
+        {
+            return Ok(Claim::Busy)
+        }
+        Some((_, _, tries)) => attempts(tries)?,
+        None => 0,
+    };
     if let Some(newer) = last_applied(tx, &job.primary_id, &job.institution)? {
         if job.event_time < newer {
             return Ok(Claim::Stale { newer });
@@ -71,7 +81,32 @@ fn claim(
         params![event_id, institution, micros_after(now, lease)],
     )
     .map_err(db_error)?;
-    Ok(Claim::Proceed)
+    Ok(Claim::Proceed { tries })
+}
+
+/// Extends the job's claim and its patron's lane to `lease_until_us` if the
+/// job holds both in progress; true if it did.
+fn renew(tx: &Transaction<'_>, job: &Job, lease_until_us: i64) -> Result<bool, StoreError> {
+    let claim = tx
+        .execute(
+            "UPDATE job_claims SET lease_until_us = ?3
+             WHERE event_id = ?1 AND institution = ?2 AND state = 'held'",
+            params![job.event_id, job.institution.as_str(), lease_until_us],
+        )
+        .map_err(db_error)?;
+    let lane = tx
+        .execute(
+            "UPDATE patron_lanes SET lease_until_us = ?4
+             WHERE primary_id = ?1 AND institution = ?2 AND holder = ?3",
+            params![
+                job.primary_id.as_str(),
+                job.institution.as_str(),
+                job.event_id,
+                lease_until_us
+            ],
+        )
+        .map_err(db_error)?;
+    Ok(claim == 1 && lane == 1)
 }
 
 /// Takes the lane of the job's patron in its institution until the lease ends,
@@ -136,7 +171,8 @@ fn record(tx: &Transaction<'_>, outcome: &JobOutcome) -> Result<(), StoreError> 
              ON CONFLICT (event_id, institution) DO UPDATE SET state = 'done', lease_until_us = NULL",
             key,
         ),
-        // A dead letter may be replayed: its job must be claimable again.
+        // A dead letter may be replayed: its job must be claimable again,
+        // with all its attempts ahead of it.
         OutcomeStatus::DeadLettered => tx.execute(
             "DELETE FROM job_claims WHERE event_id = ?1 AND institution = ?2",
             key,
@@ -203,11 +239,58 @@ impl DistributionLedger for SqliteStore {
         let job = job.clone();
         self.write(move |tx| {
             tx.execute(
-                "DELETE FROM job_claims WHERE event_id = ?1 AND institution = ?2 AND state = 'held'",
+                "UPDATE job_claims SET state = 'released', lease_until_us = NULL, tries = tries + 1
+                 WHERE event_id = ?1 AND institution = ?2 AND state = 'held'",
                 params![job.event_id, job.institution.as_str()],
             )
             .map_err(db_error)?;
             free_lane(tx, &job.primary_id, &job.institution, &job.event_id)
+        })
+        .await
+    }
+
+    async fn renew(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let (job, lease_until_us) = (job.clone(), micros_after(now, lease));
+        self.write(move |tx| renew(tx, &job, lease_until_us)).await
+    }
+
+    async fn note_writing(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<(), StoreError> {
+        let key = (patron.as_str().to_owned(), institution.as_str().to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO patron_writes (primary_id, institution) VALUES (?1, ?2)",
+                params![key.0, key.1],
+            )
+            .map(drop)
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn known_holding(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<bool, StoreError> {
+        let key = (patron.as_str().to_owned(), institution.as_str().to_owned());
+        self.read(move |tx| {
+            tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM patron_writes WHERE primary_id = ?1 AND institution = ?2)
+                     OR EXISTS (SELECT 1 FROM patron_last_applied
+                                WHERE primary_id = ?1 AND institution = ?2)",
+                params![key.0, key.1],
+                |row| row.get(0),
+            )
+            .map_err(db_error)
         })
         .await
     }

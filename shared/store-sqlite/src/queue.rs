@@ -1,6 +1,7 @@
 //! The durable local job queues: one table holds every institution's jobs, each
-//! with its visibility time and attempt count. The attempt count doubles as the
-//! lease's fencing token: a delivery's handle names the job and the attempt it
+//! with its visibility time and receive count (the `attempts` column: every
+//! hand-out, waits included; the ledger counts the tries that reached Alma).
+//! The receive count doubles as the lease's fencing token: a delivery's handle names the job and the attempt it
 //! was handed out at, so a worker whose lease ran out and whose job was handed
 //! out again can no longer complete, retry or dead-letter it.
 
@@ -22,6 +23,10 @@ use std::time::Duration;
 const SELECT_VISIBLE: &str = "SELECT id, job, attempts FROM queue_jobs
      WHERE institution = ?1 AND visible_at_us <= ?2
      ORDER BY visible_at_us, id LIMIT ?3";
+
+/// How many jobs one institution's queue holds: a count over the
+/// institution's range of `queue_jobs_by_visibility`.
+const COUNT_QUEUED: &str = "SELECT count(*) FROM queue_jobs WHERE institution = ?1";
 
 /// The dead letters of one institution, oldest first (`dead_letters_by_institution`).
 const SELECT_DEAD_LETTERS: &str = "SELECT id, job, reason_code, reason_message, attempts, dead_at
@@ -129,7 +134,7 @@ fn take_visible(
         deliveries.push(Delivery {
             handle: Lease { job_id, attempt }.handle(),
             job,
-            attempt: attempts(attempt)?,
+            receive_count: attempts(attempt)?,
         });
     }
     Ok(deliveries)
@@ -194,6 +199,28 @@ impl StoredDeadLetter {
     }
 }
 
+impl SqliteStore {
+    /// Hides the leased job for `delay` from now, unless it was handed out
+    /// again since (its lease had lapsed): a retry's wait or a heartbeat.
+    async fn hide_for(&self, delivery: &Delivery, delay: Duration) -> Result<(), StoreError> {
+        let lease = Lease::of(delivery)?;
+        let visible_at_us = micros_after(self.now(), delay);
+        self.write(move |tx| {
+            let moved = tx
+                .execute(
+                    "UPDATE queue_jobs SET visible_at_us = ?3 WHERE id = ?1 AND attempts = ?2",
+                    params![lease.job_id, lease.attempt, visible_at_us],
+                )
+                .map_err(db_error)?;
+            if moved == 0 {
+                warn_superseded(lease);
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl JobQueue for SqliteStore {
     async fn enqueue(&self, jobs: &[Job]) -> Result<(), StoreError> {
@@ -228,27 +255,18 @@ impl JobQueue for SqliteStore {
     }
 
     async fn retry_later(&self, delivery: &Delivery, delay: Duration) -> Result<(), StoreError> {
-        let lease = Lease::of(delivery)?;
-        let visible_at_us = micros_after(self.now(), delay);
-        self.write(move |tx| {
-            let moved = tx
-                .execute(
-                    "UPDATE queue_jobs SET visible_at_us = ?3 WHERE id = ?1 AND attempts = ?2",
-                    params![lease.job_id, lease.attempt, visible_at_us],
-                )
-                .map_err(db_error)?;
-            if moved == 0 {
-                warn_superseded(lease);
-            }
-            Ok(())
-        })
-        .await
+        self.hide_for(delivery, delay).await
+    }
+
+    async fn keep_hidden(&self, delivery: &Delivery, lease: Duration) -> Result<(), StoreError> {
+        self.hide_for(delivery, lease).await
     }
 
     async fn dead_letter(
         &self,
         delivery: &Delivery,
         reason: &FailureReason,
+        attempts: u32,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let lease = Lease::of(delivery)?;
@@ -266,7 +284,7 @@ impl JobQueue for SqliteStore {
                         job,
                         reason.code,
                         reason.message,
-                        lease.attempt,
+                        attempts,
                         time_text(at),
                         micros(at)
                     ],
@@ -274,6 +292,18 @@ impl JobQueue for SqliteStore {
                 .map_err(db_error)?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn depth(&self, institution: &InstitutionCode) -> Result<u64, StoreError> {
+        let institution = institution.as_str().to_owned();
+        self.read(move |tx| {
+            let count: i64 = tx
+                .prepare_cached(COUNT_QUEUED)
+                .and_then(|mut count| count.query_row(params![institution], |row| row.get(0)))
+                .map_err(db_error)?;
+            Ok(u64::try_from(count).unwrap_or_default())
         })
         .await
     }
@@ -332,14 +362,15 @@ mod tests {
     use crate::schema::tests::{migrated_in_memory, query_plan};
 
     #[test]
-    fn receive_and_dead_letters_are_index_range_scans() {
+    fn receive_depth_and_dead_letters_are_index_range_scans() {
         let conn = migrated_in_memory();
         for (sql, index) in [
             (SELECT_VISIBLE, "queue_jobs_by_visibility"),
             (SELECT_DEAD_LETTERS, "dead_letters_by_institution"),
+            (COUNT_QUEUED, "queue_jobs_by_visibility"),
         ] {
             let plan = query_plan(&conn, sql);
-            assert!(plan.contains(&format!("USING INDEX {index}")), "{plan}");
+            assert!(plan.contains(&format!("INDEX {index}")), "{plan}");
             assert!(!plan.contains("SCAN"), "{plan}");
             assert!(
                 !plan.contains("TEMP B-TREE"),
@@ -385,7 +416,7 @@ mod tests {
             let delivery = Delivery {
                 handle: handle.to_owned(),
                 job: job.clone(),
-                attempt: 1,
+                receive_count: 1,
             };
             assert!(
                 matches!(Lease::of(&delivery), Err(StoreError::Corrupt(_))),
@@ -399,7 +430,7 @@ mod tests {
         let delivery = Delivery {
             handle: lease.handle(),
             job,
-            attempt: 3,
+            receive_count: 3,
         };
         assert_eq!(Lease::of(&delivery).unwrap(), lease);
     }

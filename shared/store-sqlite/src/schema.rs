@@ -237,6 +237,32 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX memberships_by_person_and_organization
         ON memberships (person, organization, date_start);
     ",
+    // 9: a job's claim counts the tries that reached Alma (`tries`), kept
+    // when a transient failure releases it, so that waits for a busy lane
+    // never use up its attempts; and the patrons patron-hub wrote in each
+    // institution (noted before the write), so that an upsert never takes a
+    // different person with the same primary id for one it wrote (jobs
+    // applied before this migration left a position, which counts too).
+    "
+    CREATE TABLE job_claims_v9 (
+        event_id       TEXT NOT NULL,
+        institution    TEXT NOT NULL,
+        state          TEXT NOT NULL CHECK (state IN ('held', 'released', 'done')),
+        lease_until_us INTEGER,
+        tries          INTEGER NOT NULL DEFAULT 0 CHECK (tries >= 0),
+        PRIMARY KEY (event_id, institution)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO job_claims_v9 (event_id, institution, state, lease_until_us)
+        SELECT event_id, institution, state, lease_until_us FROM job_claims;
+    DROP TABLE job_claims;
+    ALTER TABLE job_claims_v9 RENAME TO job_claims;
+
+    CREATE TABLE patron_writes (
+        primary_id  TEXT NOT NULL,
+        institution TEXT NOT NULL,
+        PRIMARY KEY (primary_id, institution)
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The

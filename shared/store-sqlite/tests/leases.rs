@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[tokio::test]
-async fn a_superseded_delivery_cannot_complete_retry_or_dead_letter_the_job() {
+async fn a_superseded_delivery_cannot_complete_retry_renew_or_dead_letter_the_job() {
     let folder = tempfile::tempdir().unwrap();
     let start = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
     let clock = Arc::new(FixedClock::at(start));
@@ -39,7 +39,7 @@ async fn a_superseded_delivery_cannot_complete_retry_or_dead_letter_the_job() {
         .await
         .unwrap()
         .remove(0);
-    assert_eq!(current.attempt, 2);
+    assert_eq!(current.receive_count, 2);
     assert_ne!(slow.handle, current.handle);
 
     let reason = FailureReason {
@@ -48,7 +48,11 @@ async fn a_superseded_delivery_cannot_complete_retry_or_dead_letter_the_job() {
     };
     store.complete(&slow).await.unwrap();
     store.retry_later(&slow, Duration::ZERO).await.unwrap();
-    store.dead_letter(&slow, &reason, start).await.unwrap();
+    store
+        .keep_hidden(&slow, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    store.dead_letter(&slow, &reason, 1, start).await.unwrap();
     assert!(store.dead_letters(&institution).await.unwrap().is_empty());
     assert!(
         store
@@ -62,7 +66,7 @@ async fn a_superseded_delivery_cannot_complete_retry_or_dead_letter_the_job() {
     clock.advance(TimeDelta::seconds(11));
     let third = store.receive(&institution, 1, lease).await.unwrap();
     assert_eq!(third.len(), 1, "the late worker did not remove the job");
-    assert_eq!(third[0].attempt, 3);
+    assert_eq!(third[0].receive_count, 3);
 
     store.complete(&third[0]).await.unwrap();
     clock.advance(TimeDelta::seconds(11));
@@ -120,7 +124,7 @@ async fn a_handle_from_elsewhere_is_an_error_not_a_panic() {
             event_time: DateTime::from_timestamp(0, 0).unwrap(),
             user: None,
         },
-        attempt: 1,
+        receive_count: 1,
     };
     assert!(store.complete(&delivery).await.is_err());
     assert!(store.retry_later(&delivery, Duration::ZERO).await.is_err());

@@ -67,7 +67,10 @@ async fn queued_jobs_leases_dead_letters_receipts_and_outcomes_survive_reopening
             .unwrap();
         let taken = store.receive(&a, 2, Duration::from_secs(60)).await.unwrap();
         assert_eq!(taken.len(), 2);
-        store.dead_letter(&taken[0], &reason, start).await.unwrap();
+        store
+            .dead_letter(&taken[0], &reason, 1, start)
+            .await
+            .unwrap();
         store.record(&applied).await.unwrap();
     }
     let store = SqliteStore::open(&path, clock.clone()).unwrap();
@@ -102,7 +105,7 @@ async fn queued_jobs_leases_dead_letters_receipts_and_outcomes_survive_reopening
         "the lease taken before reopening runs out"
     );
     assert_eq!(
-        (released[0].job.event_id.as_str(), released[0].attempt),
+        (released[0].job.event_id.as_str(), released[0].receive_count),
         ("evt-2", 2)
     );
     assert_eq!(

@@ -2,10 +2,13 @@
 
 use super::{Backoff, FailureReason, JobOutcome, OutcomeStatus};
 use crate::alma::{AlmaError, AlmaUsers};
-use crate::ports::{Claim, DistributionLedger};
+use crate::ports::{Claim, Delivery, DistributionLedger};
 use crate::registration::RegistrySync;
 use crate::{AlmaUser, Clock, InstitutionCode, Job, JobAction, PrimaryId, StoreError};
+use futures::future::{select, Either};
 use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +16,21 @@ use std::time::Duration;
 /// identifier in the target institution.
 pub const IDENTIFIER_MISMATCH: &str = "IDENTIFIER_MISMATCH";
 
-/// How soon a job held by another worker is looked at again.
-const BUSY_RETRY: Duration = Duration::from_secs(5);
+/// The dead-letter code of an upsert that met, in the target institution, a
+/// different person under the same primary id: a user patron-hub never wrote
+/// there for this patron, whose names differ from the distributed record's.
+pub const PRIMARY_ID_COLLISION: &str = "PRIMARY_ID_COLLISION";
+
+/// The dead-letter code of a job that waited [`WorkerSettings::max_waits`]
+/// times for its patron's lane without ever getting it.
+pub const LANE_BUSY: &str = "LANE_BUSY";
+
+/// Added to the lease when a waiting job is put back, so that it looks again
+/// just after a lapsed lease, never just before.
+const WAIT_MARGIN: Duration = Duration::from_secs(1);
+
+/// The first wait of a job put back without a try; later waits double.
+const FIRST_WAIT: Duration = Duration::from_secs(1);
 
 /// How a network-zone user is made to exist in a member institution.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,12 +53,20 @@ pub struct WorkerSettings {
     /// Fields each institution keeps for itself: never copied to another
     /// institution and kept when its record is updated (`user_role` always is).
     pub local_fields: Vec<String>,
-    /// Attempts before a transient failure is given up.
+    /// Tries before a transient failure is given up. Only tries that reached
+    /// Alma, or failed at the network or with 429 / 5xx, count.
     pub max_attempts: u32,
     /// Delays between attempts.
     pub backoff: Backoff,
-    /// How long a worker holds a job before another may take it (seconds).
+    /// How long a worker holds a job, and its patron's lane, before another
+    /// may take them (seconds). A live worker renews it every third of it, so
+    /// it only lapses when the worker died: it bounds how long a patron's
+    /// next job waits after a crash.
     pub lease_seconds: u64,
+    /// How many times a job may be put back without a try (its patron's lane
+    /// held by another job, the store unavailable) before it is given up as
+    /// [`LANE_BUSY`]. Each wait lasts at most the lease plus a margin.
+    pub max_waits: u32,
 }
 
 impl Default for WorkerSettings {
@@ -61,9 +85,10 @@ impl Default for WorkerSettings {
             ]
             .map(str::to_owned)
             .to_vec(),
-            max_attempts: 5,
+            max_attempts: 10,
             backoff: Backoff::default(),
-            lease_seconds: 60,
+            lease_seconds: 15,
+            max_waits: 100,
         }
     }
 }
@@ -72,6 +97,22 @@ impl WorkerSettings {
     /// The lease as a duration.
     pub fn lease(&self) -> Duration {
         Duration::from_secs(self.lease_seconds.max(1))
+    }
+
+    /// How often a worker renews the leases it holds: three times a lease.
+    pub fn heartbeat(&self) -> Duration {
+        self.lease() / 3
+    }
+
+    /// How long a job put back without a try waits, at its `receive_count`-th
+    /// delivery: 1 s, then doubling, never more than the lease plus a margin
+    /// (by then a holder that died has lost its lease), with up to half of it
+    /// drawn at random so that waiting jobs do not come back in step.
+    pub fn wait(&self, receive_count: u32, rng: &mut impl rand::Rng) -> Duration {
+        let doubled = FIRST_WAIT.saturating_mul(1 << receive_count.saturating_sub(1).min(16));
+        let ceiling = doubled.min(self.lease() + WAIT_MARGIN);
+        let half = ceiling / 2;
+        half + Duration::from_millis(rng.gen_range(0..=half.as_millis() as u64))
     }
 }
 
@@ -88,7 +129,12 @@ pub enum Disposition {
         reason: String,
     },
     /// Give up and keep the job as a dead letter.
-    DeadLetter(FailureReason),
+    DeadLetter {
+        /// Why.
+        reason: FailureReason,
+        /// The tries that counted against the job's attempts.
+        attempts: u32,
+    },
 }
 
 /// Applies jobs to institutions. Built once and shared by every worker task.
@@ -100,6 +146,8 @@ pub struct Distributor {
     settings: WorkerSettings,
     registry: Option<Arc<RegistrySync>>,
 }
+
+mod upsert;
 
 /// What an applied job left in the target institution, for the registry.
 enum Applied {
@@ -142,30 +190,32 @@ impl Distributor {
         &self.settings
     }
 
-    /// Handles one delivery of `job`; `attempt` counts deliveries from 1.
-    pub async fn handle(&self, job: &Job, attempt: u32) -> Result<Disposition, StoreError> {
-        let lease = self.settings.lease();
-        match self.ledger.claim(job, self.clock.now(), lease).await? {
-            Claim::Proceed => {}
+    /// Handles one delivery of a job: claims it, applies it while renewing
+    /// the claim, and says what to do with its message. Only tries count
+    /// against `max_attempts`; a job put back because its patron's lane is
+    /// busy keeps its count and is bounded by `max_waits` instead.
+    pub async fn handle(&self, delivery: &Delivery) -> Result<Disposition, StoreError> {
+        let job = &delivery.job;
+        let tries = match self
+            .ledger
+            .claim(job, self.clock.now(), self.settings.lease())
+            .await?
+        {
+            Claim::Proceed { tries } => tries,
             Claim::AlreadyDone => return Ok(Disposition::Done(None)),
-            Claim::Busy => {
-                // Look again soon: the holder may have died, and its lease ends on its own.
-                return Ok(Disposition::Retry {
-                    after: lease.min(BUSY_RETRY),
-                    reason: "another worker holds this job or this patron here".to_owned(),
-                });
-            }
+            Claim::Busy => return Ok(self.wait_for_lane(delivery)),
             Claim::Stale { newer } => {
                 let reason = FailureReason {
                     code: "STALE".to_owned(),
                     message: format!("an event of {newer} was already applied"),
                 };
-                let outcome = self.outcome(job, OutcomeStatus::Skipped, attempt, Some(reason));
+                let outcome = self.outcome(job, OutcomeStatus::Skipped, 0, Some(reason));
                 self.ledger.record(&outcome).await?;
                 return Ok(Disposition::Done(Some(outcome)));
             }
-        }
-        match self.apply(job).await {
+        };
+        let attempt = tries.saturating_add(1);
+        match self.holding_claim(job, self.apply(job)).await? {
             Ok(applied) => {
                 self.note_in_registry(job, applied).await?;
                 let outcome = self.outcome(job, OutcomeStatus::Applied, attempt, None);
@@ -179,7 +229,7 @@ impl Distributor {
                         .settings
                         .backoff
                         .delay(attempt, &mut rand::thread_rng()),
-                    reason: error.to_string(),
+                    reason: format!("try {attempt}: {error}"),
                 })
             }
             Err(error) => {
@@ -191,8 +241,68 @@ impl Distributor {
                     Some(reason.clone()),
                 );
                 self.ledger.record(&outcome).await?;
-                Ok(Disposition::DeadLetter(reason))
+                Ok(Disposition::DeadLetter {
+                    reason,
+                    attempts: attempt,
+                })
             }
+        }
+    }
+
+    /// A job put back without a try: another worker holds it or its patron's
+    /// lane here, or the store did not answer. It waits without using up an
+    /// attempt; past `max_waits` it is given up as [`LANE_BUSY`].
+    pub fn wait(&self, delivery: &Delivery, why: &str) -> Disposition {
+        let waits = delivery.receive_count;
+        if waits
+            > self
+                .settings
+                .max_waits
+                .saturating_add(self.settings.max_attempts)
+        {
+            return Disposition::DeadLetter {
+                reason: FailureReason {
+                    code: LANE_BUSY.to_owned(),
+                    message: format!("handed out {waits} times without getting its turn ({why})"),
+                },
+                attempts: 0,
+            };
+        }
+        Disposition::Retry {
+            after: self
+                .settings
+                .wait(delivery.receive_count, &mut rand::thread_rng()),
+            reason: format!("wait {waits}: {why}"),
+        }
+    }
+
+    fn wait_for_lane(&self, delivery: &Delivery) -> Disposition {
+        self.wait(
+            delivery,
+            "another worker holds this job or another job of this patron here",
+        )
+    }
+
+    /// Runs `work` while renewing the job's claim and lane every heartbeat, so
+    /// that they lapse only if this process dies.
+    async fn holding_claim<T>(&self, job: &Job, work: impl Future<Output = T>) -> T {
+        let renewals = async {
+            loop {
+                tokio::time::sleep(self.settings.heartbeat()).await;
+                match self
+                    .ledger
+                    .renew(job, self.clock.now(), self.settings.lease())
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!("the job's claim lapsed while it ran"),
+                    Err(error) => tracing::warn!(%error, "the job's claim could not be renewed"),
+                }
+            }
+        };
+        match select(pin!(work), pin!(renewals)).await {
+            Either::Left((done, _)) => done,
+            Either::Right(((), work)) => work.await,
         }
     }
 
@@ -221,9 +331,18 @@ impl Distributor {
         }
     }
 
-    async fn apply(&self, job: &Job) -> Result<Applied, AlmaError> {
+    /// Applies the job in its institution. A store failure on the way is the
+    /// outer error (a wait, not a try); Alma's answer is the inner result.
+    async fn apply(&self, job: &Job) -> Result<Result<Applied, AlmaError>, StoreError> {
+        match job.action {
+            JobAction::Upsert => self.upsert(job).await,
+            _ => Ok(self.apply_in_alma(job).await),
+        }
+    }
+
+    /// Applies a job that needs nothing but Alma: link, patch or delete.
+    async fn apply_in_alma(&self, job: &Job) -> Result<Applied, AlmaError> {
         let (institution, primary_id) = (&job.institution, &job.primary_id);
-        let local = &self.settings.local_fields;
         match job.action {
             JobAction::Link => match self.settings.link_method {
                 LinkMethod::Lookup => self
@@ -243,34 +362,9 @@ impl Distributor {
                     }
                 }
             },
-            JobAction::Upsert => {
-                let origin = job.user.as_ref().ok_or_else(|| AlmaError::Rejected {
-                    status: 0,
-                    code: "NO_USER_RECORD".to_owned(),
-                    message: "the job carries no user record to distribute".to_owned(),
-                })?;
-                match self.alma.get_user(institution, primary_id).await {
-                    Ok(target) => {
-                        let merged = same_patron(target, primary_id)?.merged_with(origin, local);
-                        self.alma
-                            .update_user(institution, primary_id, &merged)
-                            .await
-                            .map(Applied::Holds)
-                    }
-                    Err(AlmaError::NotFound { .. }) => self
-                        .alma
-                        .create_user(institution, &origin.distributable(local))
-                        .await
-                        .map(Applied::Holds),
-                    Err(error) => Err(error),
-                }
-            }
+            JobAction::Upsert => Err(no_record("upsert")),
             JobAction::Patch => {
-                let fields = job.user.as_ref().ok_or_else(|| AlmaError::Rejected {
-                    status: 0,
-                    code: "NO_USER_RECORD".to_owned(),
-                    message: "the job carries no fields to change".to_owned(),
-                })?;
+                let fields = job.user.as_ref().ok_or_else(|| no_record("patch"))?;
                 let target = match self.alma.get_user(institution, primary_id).await {
                     Ok(target) => target,
                     Err(AlmaError::NotFound { code }) => {
@@ -342,6 +436,15 @@ impl Distributor {
             attempts,
             reason,
         }
+    }
+}
+
+/// The refusal of a job that carries no user record although its action needs one.
+fn no_record(action: &str) -> AlmaError {
+    AlmaError::Rejected {
+        status: 0,
+        code: "NO_USER_RECORD".to_owned(),
+        message: format!("the {action} job carries no user record"),
     }
 }
 
@@ -434,6 +537,6 @@ mod tests {
     fn settings_parse_with_defaults() {
         let s: WorkerSettings = serde_json::from_str(r#"{"link_method":"linked-post"}"#).unwrap();
         assert_eq!(s.link_method, LinkMethod::LinkedPost);
-        assert_eq!(s.max_attempts, 5);
+        assert_eq!(s.max_attempts, 10);
     }
 }

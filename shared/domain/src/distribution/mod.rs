@@ -7,6 +7,8 @@ mod outcome;
 mod worker;
 
 pub use backoff::Backoff;
-pub use distributor::{Disposition, Distributor, LinkMethod, WorkerSettings};
+pub use distributor::{
+    Disposition, Distributor, LinkMethod, WorkerSettings, LANE_BUSY, PRIMARY_ID_COLLISION,
+};
 pub use outcome::{FailureReason, JobOutcome, OutcomeStatus};
 pub use worker::{settle, work_batch, work_once, Settled};

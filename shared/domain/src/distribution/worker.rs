@@ -4,9 +4,10 @@
 use super::{Disposition, Distributor};
 use crate::ports::{Delivery, JobQueue};
 use crate::{Clock, InstitutionCode, StoreError};
-use futures::future::join_all;
-use std::collections::BTreeMap;
-use std::time::Duration;
+use futures::future::{join_all, select, Either};
+use std::collections::{BTreeMap, BTreeSet};
+use std::pin::pin;
+use std::sync::Mutex;
 use tracing::Instrument;
 
 /// Where a delivery's message ended up.
@@ -36,8 +37,10 @@ pub async fn settle(
             queue.retry_later(delivery, *after).await?;
             Ok(Settled::RetryScheduled)
         }
-        Disposition::DeadLetter(reason) => {
-            queue.dead_letter(delivery, reason, clock.now()).await?;
+        Disposition::DeadLetter { reason, attempts } => {
+            queue
+                .dead_letter(delivery, reason, *attempts, clock.now())
+                .await?;
             Ok(Settled::DeadLettered)
         }
     }
@@ -78,20 +81,60 @@ pub async fn work_batch(
             .or_default()
             .push(index);
     }
+    let unsettled = Mutex::new((0..deliveries.len()).collect::<BTreeSet<usize>>());
+    let unsettled = &unsettled;
     let lanes = by_patron.into_values().map(|mut lane| async move {
         lane.sort_by_key(|&i| deliveries[i].job.event_time);
         let mut results = Vec::with_capacity(lane.len());
         for index in lane {
-            results.push((
-                index,
-                work_on(queue, distributor, clock, &deliveries[index]).await,
-            ));
+            let settled = work_on(queue, distributor, clock, &deliveries[index]).await;
+            lock(unsettled).remove(&index);
+            results.push((index, settled));
         }
         results
     });
-    let mut results: Vec<_> = join_all(lanes).await.into_iter().flatten().collect();
+    let work = join_all(lanes);
+    let heartbeat = keep_hidden(queue, distributor, deliveries, unsettled);
+    let mut results: Vec<_> = match select(pin!(work), pin!(heartbeat)).await {
+        Either::Left((results, _)) => results,
+        Either::Right(((), work)) => work.await,
+    }
+    .into_iter()
+    .flatten()
+    .collect();
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, settled)| settled).collect()
+}
+
+/// The batch's heartbeat: every third of a lease, keeps the deliveries not
+/// settled yet hidden for another lease, so that a short lease lapses only
+/// when the process working on them died, however long the batch takes.
+async fn keep_hidden(
+    queue: &dyn JobQueue,
+    distributor: &Distributor,
+    deliveries: &[Delivery],
+    unsettled: &Mutex<BTreeSet<usize>>,
+) {
+    let settings = distributor.settings();
+    loop {
+        tokio::time::sleep(settings.heartbeat()).await;
+        let pending: Vec<usize> = lock(unsettled).iter().copied().collect();
+        for index in pending {
+            if let Err(error) = queue
+                .keep_hidden(&deliveries[index], settings.lease())
+                .await
+            {
+                tracing::warn!(%error, "a job's queue lease could not be renewed");
+            }
+        }
+    }
+}
+
+/// The set of unsettled deliveries, even if a holder panicked.
+fn lock(unsettled: &Mutex<BTreeSet<usize>>) -> std::sync::MutexGuard<'_, BTreeSet<usize>> {
+    unsettled
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Handles and settles one delivery, inside a span naming the job.
@@ -108,18 +151,12 @@ async fn work_on(
         institution = %job.institution,
         primary_id = %job.primary_id,
         action = job.action.as_str(),
-        attempt = delivery.attempt
+        receive_count = delivery.receive_count
     );
     async {
-        let disposition = match distributor.handle(job, delivery.attempt).await {
+        let disposition = match distributor.handle(delivery).await {
             Ok(disposition) => disposition,
-            Err(error) => {
-                tracing::warn!(%error, "ledger unavailable; job left on its queue");
-                Disposition::Retry {
-                    after: Duration::from_secs(1),
-                    reason: error.to_string(),
-                }
-            }
+            Err(error) => distributor.wait(delivery, &format!("the store did not answer: {error}")),
         };
         let settled = settle(queue, clock, delivery, &disposition).await?;
         log_disposition(&disposition, settled);
@@ -141,8 +178,8 @@ pub(crate) fn log_disposition(disposition: &Disposition, settled: Settled) {
         }
         // Alma's message can name the patron's identifiers: only the code is
         // logged; the message is kept with the dead letter.
-        Disposition::DeadLetter(reason) => {
-            tracing::warn!(outcome = "dead_lettered", code = %reason.code)
+        Disposition::DeadLetter { reason, attempts } => {
+            tracing::warn!(outcome = "dead_lettered", code = %reason.code, attempts)
         }
     }
 }
