@@ -25,6 +25,7 @@ templates need, itself, with PyYAML only:
 """
 
 import copy
+import json
 import pathlib
 import re
 
@@ -235,8 +236,11 @@ def _merge(defaults, local):
 
 
 def _intrinsic(node):
-    return isinstance(node, dict) and len(node) == 1 and next(iter(node)) in ("Ref", "Condition") or (
-        isinstance(node, dict) and len(node) == 1 and next(iter(node)).startswith("Fn::"))
+    """Whether `node` is one intrinsic function ({"Ref": ...}, {"Fn::...": ...})."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return False
+    key = next(iter(node))
+    return key in ("Ref", "Condition") or key.startswith("Fn::")
 
 
 # ------------------------------------------------------------- deployment
@@ -313,8 +317,6 @@ class _Stack:
         deployment.stacks[prefix] = self
 
     def counts(self):
-        import json  # noqa: PLC0415 - only for the size
-
         size = len(json.dumps(self.template, separators=(",", ":")))
         return len(self.resources), len(self.template.get("Outputs", {})), len(self.raw.get("Parameters", {})), size
 
@@ -324,12 +326,10 @@ class _Stack:
             condition = self.resources[name].get("Condition")
             if condition is not None and not self.condition(condition):
                 del self.resources[name]
-        for name, resource in self.resources.items():
-            full = self.prefix + name
-            ref, arn = self.ref(name), self.arn(name)
-            for value in (ref, arn):
+        for name in self.resources:
+            for value in (self.ref(name), self.arn(name)):
                 if value is not None:
-                    deployment._index.setdefault(value, full)
+                    deployment._index.setdefault(value, self.prefix + name)
         for name, resource in self.resources.items():
             try:
                 properties = self.value(resource.get("Properties", {}))
