@@ -1,62 +1,71 @@
 #!/usr/bin/env python3
 """Asserts the queue and permission rules of infra/template.yaml on the deployed shape.
 
-cfn-lint checks that the template is valid; this checks that it says what the
-design needs (reliability targets 16 and 17): it expands the template with
-cfn-lint's own LanguageExtensions + SAM transforms, once per allowed
-WorkerTimeoutSeconds and once with codes holding '_' and '-' (and another
-network zone), drops the resources whose Condition is false as CloudFormation
-would, then checks every SQS event source mapping, queue, dead-letter queue,
-alarm, role and function, that the network zone is one of InstitutionCodes
-with its own job queue and worker, that the webhook may enqueue to exactly the
-member institutions' job queues (not the zone's), that the registration API
-may reach exactly the members' job queues and API keys and the event bus it
-needs, that the members API reaches only the table, that the staff console
-reaches exactly every job queue and API key (network zone included) and the
-generated CSRF key it needs, and that the membership rollover runs once a day
-from its own schedule, with its own roles, retries and a watched dead-letter
-queue.
+cfn-lint checks that the templates are valid; this checks that they say what
+the design needs (reliability targets 16 and 17). infra/cfn_model.py works
+out what CloudFormation would create (ForEach expanded, SAM functions turned
+into Lambda resources, false conditions dropped, each institution's nested
+stack (infra/institution.yaml) flattened in, every name and ARN resolved),
+once per allowed WorkerTimeoutSeconds and once with codes holding '_' and '-'
+(and another network zone). On that it checks every SQS event source mapping,
+queue, dead-letter queue, alarm, role and function: that the network zone is
+one of InstitutionCodes with its own job queue and worker, that the webhook may
+enqueue to exactly the member institutions' job queues (not the zone's, not a
+dead-letter queue), that the registration API may reach exactly the members'
+job queues and API keys and the event bus it needs, that the members API
+reaches only the table, that the staff console reaches exactly every job queue
+and API key (network zone included) and the generated CSRF key it needs, that
+the membership rollover runs once a day from its own schedule, with its own
+roles, retries and a watched dead-letter queue, that each function's queue
+URL prefix builds the URL of every queue it uses, that each function's
+environment fits Lambda's 4 KB, and that the parent stays within
+CloudFormation's quotas. IAM resource patterns are matched against the names
+the stack creates, with Deny statements taken off.
 
     python3 infra/check_template.py [infra/template.yaml]   # exit 1 on any problem
+    python3 infra/check_template.py widen DIR COUNT         # DIR/template.yaml with COUNT institutions
 """
 
-import copy
 import json
 import pathlib
+import re
+import shutil
 import sys
 
-from cfnlint.decode import decode
-from cfnlint.template import Template
-from cfnlint.template.transforms.transform import Transform
+import cfn_model
 
 TEMPLATE = pathlib.Path(__file__).resolve().parent / "template.yaml"
 # The payload the daily schedule sends must be the sample of a scheduled run.
 SCHEDULED_SAMPLE = TEMPLATE.parent.parent / "events" / "membership-rollover" / "scheduled.json"
-TRANSFORMS = ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+TRANSFORMS = [cfn_model.LANGUAGE_EXTENSIONS, cfn_model.SAM]
 SQS_DEFAULT_RETENTION = 345600
-WEBHOOK_ENV = {
+# CloudFormation's quotas for one stack (the processed template, after transforms).
+MAX_RESOURCES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_TEMPLATE_BYTES = 500, 200, 200, 1_000_000
+# Lambda: all environment variables of a function together (keys and values).
+MAX_ENVIRONMENT_BYTES = 4096
+QUEUE_ENV = {"PATRON_HUB_QUEUE_PREFIX", "PATRON_HUB_QUEUE_URL_PREFIX"}
+WEBHOOK_ENV = QUEUE_ENV | {
     "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS",
-    "PATRON_HUB_QUEUE_PREFIX", "PATRON_HUB_WEBHOOK_SECRET_ARN",
-    "PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES", "PATRON_HUB_DISTRIBUTE_DELETIONS",
+    "PATRON_HUB_WEBHOOK_SECRET_ARN", "PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES",
+    "PATRON_HUB_DISTRIBUTE_DELETIONS", "REGISTRATION_SETTINGS", "RUST_LOG",
+}
+WORKER_ENV = QUEUE_ENV | {
+    "PATRON_HUB_INSTITUTION", "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE",
+    "ALMA_API_BASE_URL", "ALMA_CALLS_PER_SECOND", "PATRON_HUB_WORKER_CONCURRENCY",
+    "ALMA_API_KEY_SECRET_ARN", "PATRON_HUB_LINK_METHOD", "PATRON_HUB_MAX_ATTEMPTS",
     "REGISTRATION_SETTINGS", "RUST_LOG",
 }
-WORKER_ENV = {
-    "PATRON_HUB_INSTITUTION", "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE",
-    "PATRON_HUB_QUEUE_PREFIX", "ALMA_API_BASE_URL", "ALMA_CALLS_PER_SECOND",
-    "PATRON_HUB_WORKER_CONCURRENCY", "ALMA_API_KEY_SECRET_ARN",
-    "PATRON_HUB_LINK_METHOD", "PATRON_HUB_MAX_ATTEMPTS", "REGISTRATION_SETTINGS", "RUST_LOG",
-}
-REGISTRATION_ENV = {
+REGISTRATION_ENV = QUEUE_ENV | {
     "PATRON_HUB_TABLE", "PATRON_HUB_PUBLIC_BASE_URL", "PATRON_HUB_MAIL_FROM",
-    "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS", "PATRON_HUB_QUEUE_PREFIX",
+    "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS",
     "ALMA_API_BASE_URL", "ALMA_API_KEY_SECRET_PREFIX",
     "EVENT_BUS_NAME", "CLIENT_KEYS", "REGISTRATION_SETTINGS", "RUST_LOG",
 }
 MEMBERS_ENV = {"PATRON_HUB_TABLE", "PATRON_HUB_PUBLIC_BASE_URL", "PATRON_HUB_MAIL_FROM", "RUST_LOG"}
 ROLLOVER_ENV = {"PATRON_HUB_TABLE", "STAGING_RETENTION_DAYS", "RUST_LOG"}
-CONSOLE_ENV = {
+CONSOLE_ENV = QUEUE_ENV | {
     "PATRON_HUB_TABLE", "PATRON_HUB_PUBLIC_BASE_URL", "PATRON_HUB_MAIL_FROM",
-    "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS", "PATRON_HUB_QUEUE_PREFIX",
+    "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS",
     "ALMA_API_BASE_URL", "ALMA_API_KEY_SECRET_PREFIX", "CONSOLE_CSRF_KEY_SECRET_ARN", "RUST_LOG",
 }
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -69,6 +78,14 @@ MEMBERS_TABLE = {
 ROLLOVER_TABLE = MEMBERS_TABLE - {"dynamodb:UpdateItem"}
 # The console reads no accounts in batches (it searches patrons in Alma).
 CONSOLE_TABLE = MEMBERS_TABLE - {"dynamodb:BatchGetItem"}
+# A worker reads its institution's rows; it never deletes in batches.
+WORKER_TABLE = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+# ... and besides the table: its own job queue (the event source mapping's
+# receive, delete, attributes; its own retry-later visibility change) and its API key.
+WORKER_ACTIONS = LOG_ACTIONS | {
+    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl", "secretsmanager:GetSecretValue",
+}
 # Everything but the table the members API's role may use (no SES, queue or secret).
 MEMBERS_ACTIONS = LOG_ACTIONS
 # ... and the rollover's: its failed invocations go to its dead-letter queue.
@@ -86,125 +103,52 @@ REGISTRATION_ACTIONS = {
 
 
 class Checker:
-    def __init__(self, path, raw):
+    def __init__(self, path):
         self.path = path
-        self.raw = raw
+        self.raw = cfn_model.load(path)
+        self.child_path = path.parent / "institution.yaml"
+        self.child = cfn_model.load(self.child_path)
         self.problems = []
+        self.figures = []
 
     def need(self, condition, what):
         if not condition:
             self.problems.append(what)
         return condition
 
-    # ------------------------------------------------------------ expansion
-
-    def expand(self, **defaults):
-        """The template as CloudFormation would deploy it, with these parameter
-        values: transformed, without the resources whose Condition is false."""
-        raw = copy.deepcopy(self.raw)
-        for name, value in defaults.items():
-            raw["Parameters"][name]["Default"] = value
-        cfn = Template(str(self.path), raw, ["eu-west-1"])
-        try:
-            matches = [str(m) for m in Transform().transform(cfn)]
-        except Exception as error:  # pylint: disable=broad-exception-caught
-            matches = [repr(error)]
-        if not self.need(not matches, f"transform failed with {defaults}: {matches}"):
-            return raw, None
-        template = cfn.template
-        conditions = template.get("Conditions", {})
-        resources = template["Resources"]
-        for name in [k for k, r in resources.items() if "Condition" in r]:
-            try:
-                deployed = self.holds(raw, conditions, {"Condition": resources[name]["Condition"]})
-            except (KeyError, TypeError, ValueError) as error:
-                self.need(False, f"{name}: cannot evaluate its Condition with {defaults}: {error!r}")
-                continue
-            if not deployed:
-                del resources[name]
-        return raw, template
-
-    def holds(self, raw, conditions, condition):
-        """Whether a condition of the expanded template is true with the
-        parameters' defaults; ValueError when it cannot be told here."""
-        if isinstance(condition, dict) and len(condition) == 1:
-            (function, argument), = condition.items()
-            if function == "Condition" and isinstance(argument, str):
-                return self.holds(raw, conditions, conditions[argument])
-            if function == "Fn::Not":
-                return not self.holds(raw, conditions, argument[0])
-            if function == "Fn::And":
-                return all(self.holds(raw, conditions, c) for c in argument)
-            if function == "Fn::Or":
-                return any(self.holds(raw, conditions, c) for c in argument)
-            if function == "Fn::Equals":
-                left, right = (self.text(raw, a) for a in argument)
-                return left == right
-        raise ValueError(f"unsupported condition {condition}")
-
     @staticmethod
-    def text(raw, item):
-        """A literal or a Ref to a parameter (its default), as text; ValueError otherwise."""
-        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
-            return str(item)
-        if isinstance(item, dict) and set(item) == {"Ref"} and item["Ref"] in raw["Parameters"]:
-            return str(raw["Parameters"][item["Ref"]].get("Default"))
-        raise ValueError(f"cannot resolve {item}")
-
-    def value(self, raw, item):
-        """Resolves numbers, Ref to parameters and Fn::FindInMap; None otherwise."""
-        if isinstance(item, (int, float)):
+    def value(item):
+        """A number when the (resolved) value is one, else the value itself."""
+        if isinstance(item, bool):
             return item
-        if isinstance(item, str):
-            try:
-                return float(item)
-            except ValueError:
-                return item
-        if isinstance(item, dict) and len(item) == 1:
-            (function, argument), = item.items()
-            if function == "Ref" and argument in raw["Parameters"]:
-                return self.value(raw, str(raw["Parameters"][argument].get("Default")))
-            if function == "Fn::FindInMap":
-                name, first, second = (self.value(raw, a) for a in argument[:3])
-                first = str(int(first)) if isinstance(first, float) else first
-                return self.value(raw, raw["Mappings"][name][first][second])
-        return None
+        try:
+            return float(item)
+        except (TypeError, ValueError):
+            return item
 
-    @staticmethod
-    def target(item):
-        """The logical id named by {"Ref": id} or {"Fn::GetAtt": [id, attribute]}."""
-        if isinstance(item, dict):
-            if "Ref" in item:
-                return item["Ref"]
-            if "Fn::GetAtt" in item:
-                att = item["Fn::GetAtt"]
-                return att[0] if isinstance(att, list) else att.split(".")[0]
-        return None
-
-    # --------------------------------------------------------------- checks
+    # ------------------------------------------------------- the sources
 
     def check_source(self):
-        self.need(self.raw.get("Transform") == TRANSFORMS, f"Transform must be exactly {TRANSFORMS}")
-        rows = self.raw.get("Mappings", {}).get("WorkerTimeouts", {})
-        allowed = self.raw["Parameters"]["WorkerTimeoutSeconds"].get("AllowedValues", [])
-        self.need({str(v) for v in allowed} == set(rows), "WorkerTimeoutSeconds values must be the WorkerTimeouts rows")
+        self.need(cfn_model.transforms(self.raw) == TRANSFORMS, f"Transform must be exactly {TRANSFORMS}")
+        self.need(cfn_model.transforms(self.child) == [cfn_model.SAM],
+                  f"{self.child_path.name}: Transform must be exactly {cfn_model.SAM}")
+        rows = self.child.get("Mappings", {}).get("WorkerTimeouts", {})
+        for template in (self.raw, self.child):
+            allowed = template["Parameters"]["WorkerTimeoutSeconds"].get("AllowedValues", [])
+            self.need({str(v) for v in allowed} == set(rows),
+                      "WorkerTimeoutSeconds values must be the WorkerTimeouts rows, in both templates")
+            attempts = template["Parameters"]["WorkerMaxAttempts"]
+            self.need(attempts.get("MaxValue", 99) < 8, "WorkerMaxAttempts must stay below maxReceiveCount")
+            concurrency = template["Parameters"]["WorkerMaxConcurrency"]
+            self.need(concurrency.get("MinValue", 0) >= 2, "MaximumConcurrency cannot be below 2")
         for timeout, row in rows.items():
             self.need(row.get("VisibilityTimeout") == 6 * int(timeout),
                       f"WorkerTimeouts[{timeout}] must be 6 x {timeout}")
-        attempts = self.raw["Parameters"]["WorkerMaxAttempts"]
-        self.need(attempts.get("MaxValue", 99) < 8, "WorkerMaxAttempts must stay below maxReceiveCount")
-        concurrency = self.raw["Parameters"]["WorkerMaxConcurrency"]
-        self.need(concurrency.get("MinValue", 0) >= 2, "MaximumConcurrency cannot be below 2")
         # Client key hashes come from a NoEcho parameter, never from the template.
         keys = self.raw["Resources"].get("RegistrationApiFunction", {}).get("Properties", {})
         keys = keys.get("Environment", {}).get("Variables", {}).get("CLIENT_KEYS")
         parameter = self.raw["Parameters"].get(keys.get("Ref") if isinstance(keys, dict) else None, {})
         self.need(parameter.get("NoEcho") is True, "CLIENT_KEYS must be a Ref to a NoEcho parameter")
-        # The webhook, the workers and the registration API read patrons with
-        # the same registration settings (the external id type).
-        settings = list(self.values_of(self.raw["Resources"], "REGISTRATION_SETTINGS"))
-        self.need(len(settings) >= 3 and all(s == settings[0] and "Ref" in s for s in settings),
-                  f"REGISTRATION_SETTINGS must be one parameter wherever it is set: {settings}")
         # The network zone has its own job queue and worker (the staff console's
         # actions on the zone's records), so it is one of InstitutionCodes:
         # by default, and for any deploy (a rule CloudFormation checks).
@@ -221,6 +165,11 @@ class Checker:
             for name, resource in loop[2].items():
                 self.need(not isinstance(resource, dict) or next(iter(resource), None) != "Condition",
                           f"{name}: Condition must not be the first key of a resource in Fn::ForEach")
+        # A nested stack's own name is generated: every name in it must
+        # start with the parent's (NamePrefix), or the parent's name
+        # patterns would miss it.
+        self.need("AWS::StackName" not in json.dumps(self.child.get("Resources", {})),
+                  f"{self.child_path.name}: names must use NamePrefix, not the nested stack's AWS::StackName")
 
     def check_schedule_source(self):
         """The schedule is read in the ScheduleExpressionTimezone parameter
@@ -250,100 +199,141 @@ class Checker:
             return
         self.need(sent == sample, f"the schedule's Input must be events/membership-rollover/{SCHEDULED_SAMPLE.name}")
 
-    @staticmethod
-    def values_of(node, name):
-        """Every value of the key `name` anywhere under `node`."""
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == name:
-                    yield value
-                yield from Checker.values_of(value, name)
-        elif isinstance(node, list):
-            for value in node:
-                yield from Checker.values_of(value, name)
+    # ------------------------------------------------- the deployed shape
 
-    def check_expanded(self, raw, template, codes):
-        resources = template["Resources"]
+    def check_deployment(self, overrides):
+        try:
+            deployment = cfn_model.Deployment(self.path, overrides)
+        except (cfn_model.ModelError, KeyError, TypeError, ValueError) as error:
+            self.need(False, f"cannot work out the deployment with {overrides}: {error!r}")
+            return
+        for problem in deployment.problems:
+            self.need(False, f"with {overrides}: {problem}")
+        self.deployment = deployment
+        self.check_quotas(deployment, report="InstitutionCodes" not in overrides)
+        self.check_expanded(deployment.parameters, deployment.resources, report="InstitutionCodes" not in overrides)
+
+    def check_quotas(self, deployment, report):
+        """The parent and each nested stack within CloudFormation's quotas."""
+        for prefix, stack in deployment.stacks.items():
+            resources, outputs, parameters, size = stack.counts()
+            where = prefix.rstrip(".") or "the parent stack"
+            self.need(resources <= MAX_RESOURCES, f"{where}: {resources} resources (at most {MAX_RESOURCES})")
+            self.need(outputs <= MAX_OUTPUTS, f"{where}: {outputs} outputs (at most {MAX_OUTPUTS})")
+            self.need(parameters <= MAX_PARAMETERS, f"{where}: {parameters} parameters (at most {MAX_PARAMETERS})")
+            self.need(size <= MAX_TEMPLATE_BYTES, f"{where}: processed template of {size} bytes (at most 1 MB)")
+        if not report:
+            return
+        resources, outputs, parameters, size = deployment.counts()
+        codes = len(deployment.parameters["InstitutionCodes"])
+        child = next((s for p, s in deployment.stacks.items() if p), None)
+        nested = f"; one nested stack: {child.counts()[0]} resources" if child else ""
+        self.figures.append(f"{codes} institutions: the parent stack has {resources} resources, {outputs} outputs, "
+                            f"{parameters} parameters, {size} bytes processed{nested}")
+
+    def functions_reading(self, resources, variable):
+        """Lambda function id -> the value of `variable` in its environment."""
+        return {
+            name: r["Properties"].get("Environment", {}).get("Variables", {}).get(variable)
+            for name, r in resources.items()
+            if r["Type"] == "AWS::Lambda::Function"
+            and variable in r["Properties"].get("Environment", {}).get("Variables", {})
+        }
+
+    def check_expanded(self, parameters, resources, report):
+        codes = parameters["InstitutionCodes"]
+        zone = parameters["NetworkZoneCode"]
         of_type = lambda kind: {k: v for k, v in resources.items() if v["Type"] == kind}  # noqa: E731
         mappings = of_type("AWS::Lambda::EventSourceMapping")
         queues = of_type("AWS::SQS::Queue")
         alarms = of_type("AWS::CloudWatch::Alarm").values()
         functions = of_type("AWS::Lambda::Function")
+        target = self.deployment.target
         self.need(len(mappings) == len(codes), f"one worker mapping per institution, got {len(mappings)}")
         consumed = set()
         for name, mapping in mappings.items():
             props = mapping["Properties"]
-            queue_id = self.target(props.get("EventSourceArn"))
-            function = functions.get(self.target(props.get("FunctionName")), {}).get("Properties", {})
+            queue_id = target(props.get("EventSourceArn"))
+            function = functions.get(target(props.get("FunctionName")), {}).get("Properties", {})
             queue = queues.get(queue_id, {}).get("Properties")
             if not self.need(queue is not None and function, f"{name}: must read a queue of this stack"):
                 continue
             consumed.add(queue_id)
             self.need("ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
                       f"{name}: ReportBatchItemFailures must be on")
-            maximum = self.value(raw, props.get("ScalingConfig", {}).get("MaximumConcurrency"))
-            self.need(maximum is not None and maximum >= 2, f"{name}: ScalingConfig.MaximumConcurrency must be set")
-            visibility = self.value(raw, queue.get("VisibilityTimeout"))
-            timeout = self.value(raw, function.get("Timeout"))
-            self.need(None not in (visibility, timeout) and visibility >= 6 * timeout,
+            maximum = self.value(props.get("ScalingConfig", {}).get("MaximumConcurrency"))
+            self.need(isinstance(maximum, float) and maximum >= 2,
+                      f"{name}: ScalingConfig.MaximumConcurrency must be set")
+            visibility = self.value(queue.get("VisibilityTimeout"))
+            timeout = self.value(function.get("Timeout"))
+            self.need(isinstance(visibility, float) and isinstance(timeout, float) and visibility >= 6 * timeout,
                       f"{queue_id}: visibility {visibility} must be >= 6 x worker timeout {timeout}")
-            env = set(function.get("Environment", {}).get("Variables", {}))
-            self.need(env == WORKER_ENV, f"{name}: worker env differs: {sorted(env ^ WORKER_ENV)}")
-            log_group = self.target(function.get("LoggingConfig", {}).get("LogGroup"))
+            log_group = target(function.get("LoggingConfig", {}).get("LogGroup"))
             self.need(self.counts_dead_letters(resources, log_group),
                       f"{name}: needs an alarm counting its dead_lettered log lines")
             redrive = queue.get("RedrivePolicy", {})
-            dlq_id = self.target(redrive.get("deadLetterTargetArn"))
+            dlq_id = target(redrive.get("deadLetterTargetArn"))
             dlq = queues.get(dlq_id, {}).get("Properties")
             if not self.need(dlq is not None, f"{queue_id}: needs a dead-letter queue of this stack"):
                 continue
-            self.need(self.value(raw, redrive.get("maxReceiveCount")) >= 5, f"{queue_id}: maxReceiveCount >= 5")
-            retention = lambda q: self.value(raw, q.get("MessageRetentionPeriod", SQS_DEFAULT_RETENTION))  # noqa: E731
+            self.need(self.value(redrive.get("maxReceiveCount")) >= 5, f"{queue_id}: maxReceiveCount >= 5")
+            retention = lambda q: self.value(q.get("MessageRetentionPeriod", SQS_DEFAULT_RETENTION))  # noqa: E731
             self.need(retention(dlq) > retention(queue), f"{dlq_id}: must keep messages longer than {queue_id}")
-            self.need(any(self.watches(alarm["Properties"], dlq_id) for alarm in alarms),
+            self.need(any(self.watches(alarm["Properties"], dlq) for alarm in alarms),
                       f"{dlq_id}: needs an alarm on ApproximateNumberOfMessagesVisible > 0")
             for q_id, q in ((queue_id, queue), (dlq_id, dlq)):
                 self.need(q.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in q, f"{q_id}: SSE")
             consumed.add(dlq_id)
-        consumed |= self.check_rollover(raw, resources, functions, queues, alarms)
+        consumed |= self.check_rollover(resources, functions, queues, alarms)
         self.need(consumed == set(queues), f"queues without worker or role: {sorted(set(queues) - consumed)}")
         webhook = functions.get("AlmaWebhookFunction", {}).get("Properties", {})
         env = set(webhook.get("Environment", {}).get("Variables", {}))
         self.need(env == WEBHOOK_ENV, f"AlmaWebhookFunction env differs: {sorted(env ^ WEBHOOK_ENV)}")
         self.need(webhook.get("Timeout") == 5, "AlmaWebhookFunction must answer within Alma's 5 s")
-        job_queues = {self.target(m["Properties"].get("EventSourceArn")) for m in mappings.values()}
-        zone = raw["Parameters"]["NetworkZoneCode"]["Default"]
-        members = self.check_institutions(functions, mappings, codes, zone)
+        job_queues = {target(m["Properties"].get("EventSourceArn")) for m in mappings.values()}
+        served = self.check_institutions(functions, mappings, codes, zone)
+        members = {queue: key for code, (queue, key) in served.items() if code != zone}
         self.check_webhook_queues(resources, webhook, members)
         self.check_registration(resources, functions, members, [c for c in codes if c != zone])
         self.check_members(resources, functions)
-        self.check_console(raw, resources, functions, job_queues)
+        self.check_console(parameters, resources, functions, job_queues)
+        self.check_queue_urls(parameters, resources, functions, served)
+        self.check_shared_settings(parameters, functions, mappings)
+        self.check_environment_sizes(functions, report)
         self.check_policies(resources)
 
     def check_institutions(self, functions, mappings, codes, zone):
         """One worker per code of InstitutionCodes (PATRON_HUB_INSTITUTION), the
         network zone's included, each reading its own job queue with its own
-        API key. Returns {job queue: API key} of the member institutions."""
+        API key. Returns {code: (job queue, API key)}."""
+        target = self.deployment.target
         served = {}
         for mapping in mappings.values():
             props = mapping["Properties"]
-            variables = functions.get(self.target(props.get("FunctionName")), {}).get("Properties", {})
+            variables = functions.get(target(props.get("FunctionName")), {}).get("Properties", {})
             variables = variables.get("Environment", {}).get("Variables", {})
             code = variables.get("PATRON_HUB_INSTITUTION")
-            key = self.target(variables.get("ALMA_API_KEY_SECRET_ARN"))
+            key = target(variables.get("ALMA_API_KEY_SECRET_ARN"))
             self.need(isinstance(code, str) and code not in served,
                       f"one worker per institution, PATRON_HUB_INSTITUTION a code: {code}")
-            served[str(code)] = (self.target(props.get("EventSourceArn")), key)
+            queue = target(props.get("EventSourceArn"))
+            served[str(code)] = (queue, key)
+            worker = target(props.get("FunctionName"))
+            granted = self.check_table_role(self.deployment.resources, worker, functions.get(worker, {}).get(
+                "Properties", {}), WORKER_ENV, WORKER_TABLE, WORKER_ACTIONS)
+            self.need(all(t == {queue} for a, t in granted.items() if a.startswith("sqs:"))
+                      and granted.get("secretsmanager:GetSecretValue") == {key},
+                      f"{worker}'s role may reach its own job queue {queue} and API key {key} only")
         self.need(set(served) == set(codes), f"workers serve {sorted(served)}, InstitutionCodes is {codes}")
         self.need(zone in served, f"the network zone {zone} needs a job queue and a worker")
         keys = [key for _, key in served.values()]
-        self.need(len(set(keys)) == len(keys), f"each worker needs its own API key secret: {keys}")
-        return dict(v for c, v in served.items() if c != zone)
+        self.need(None not in keys and len(set(keys)) == len(keys), f"each worker needs its own API key secret: {keys}")
+        return served
 
     def check_webhook_queues(self, resources, webhook, members):
         """The webhook enqueues to the member institutions' job queues only,
         never to the network zone's (no SQS action on any other queue)."""
-        role = self.target(webhook.get("Role"))
+        role = self.deployment.target(webhook.get("Role"))
         if not self.need(role in resources, "AlmaWebhookFunction needs its own role"):
             return
         sqs = {a: t for a, t in self.granted(resources, role).items() if a.startswith("sqs:")}
@@ -359,39 +349,36 @@ class Checker:
         variables = function.get("Environment", {}).get("Variables", {})
         self.need(set(variables) == REGISTRATION_ENV,
                   f"RegistrationApiFunction env differs: {sorted(set(variables) ^ REGISTRATION_ENV)}")
-        role = self.target(function.get("Role"))
+        role = self.deployment.target(function.get("Role"))
         if not self.need(role in resources, "RegistrationApiFunction needs its own role"):
             return
-        granted = {}
-        for effect, actions, targets in self.statements(resources, role):
-            self.need(effect == "Allow", f"{role}: unexpected {effect} statement")
-            for action in actions:
-                granted.setdefault(action, set()).update(targets)
+        granted = self.granted(resources, role)
         extra = {a for a in granted if not a.startswith("dynamodb:")} - REGISTRATION_ACTIONS
         self.need(not extra, f"{role}: grants more than registration needs: {sorted(extra)}")
         for action in ("sqs:SendMessage", "sqs:GetQueueUrl"):
             self.need(granted.get(action) == set(members),
                       f"{role}: {action} must cover exactly the members' job queues {sorted(members)}")
         buses = {k for k, v in resources.items() if v["Type"] == "AWS::Events::EventBus"}
-        bus = self.target(variables.get("EVENT_BUS_NAME"))
+        bus = self.deployment.target(variables.get("EVENT_BUS_NAME"))
         self.need(bus in buses and granted.get("events:PutEvents") == {bus},
                   f"{role}: events:PutEvents only on the bus EVENT_BUS_NAME names")
         member_keys = set(members.values())
         self.need(granted.get("secretsmanager:GetSecretValue") == member_keys,
                   f"{role}: may read exactly the member workers' API key secrets {sorted(map(str, member_keys))}")
-        prefix = self.sub_text(variables.get("ALMA_API_KEY_SECRET_PREFIX"))
-        named = {self.sub_text(resources[s]["Properties"].get("Name")) for s in member_keys if s in resources}
-        self.need(prefix is not None and named == {prefix + code for code in member_codes},
+        prefix = variables.get("ALMA_API_KEY_SECRET_PREFIX")
+        named = {resources[s]["Properties"].get("Name") for s in member_keys if s in resources}
+        self.need(isinstance(prefix, str) and named == {prefix + code for code in member_codes},
                   f"API key secrets must be named ALMA_API_KEY_SECRET_PREFIX + code: {sorted(map(str, named))}")
 
     def granted(self, resources, role):
-        """action -> target ids a role allows (every statement must Allow)."""
-        granted = {}
+        """action -> logical ids a role allows: what its Allow statements
+        name or match, less what its Deny statements do."""
+        allowed, denied = {}, {}
         for effect, actions, targets in self.statements(resources, role):
-            self.need(effect == "Allow", f"{role}: unexpected {effect} statement")
+            self.need(effect in ("Allow", "Deny"), f"{role}: unexpected {effect} statement")
             for action in actions:
-                granted.setdefault(action, set()).update(targets)
-        return granted
+                (allowed if effect == "Allow" else denied).setdefault(action, set()).update(targets)
+        return {action: targets - denied.get(action, set()) for action, targets in allowed.items()}
 
     def check_table_role(self, resources, name, function, env, table_actions, others):
         """A function with exactly `env`, its own role allowed exactly
@@ -399,11 +386,12 @@ class Checker:
         non-DynamoDB actions `others`; its grants."""
         variables = function.get("Environment", {}).get("Variables", {})
         self.need(set(variables) == env, f"{name} env differs: {sorted(set(variables) ^ env)}")
-        role = self.target(function.get("Role"))
+        role = self.deployment.target(function.get("Role"))
         if not self.need(role in resources, f"{name} needs its own role"):
             return {}
+        target = self.deployment.target
         users = [f for f, r in resources.items()
-                 if r["Type"] == "AWS::Lambda::Function" and self.target(r["Properties"].get("Role")) == role]
+                 if r["Type"] == "AWS::Lambda::Function" and target(r["Properties"].get("Role")) == role]
         self.need(users == [name], f"{role} must serve {name} alone, not {users}")
         granted = self.granted(resources, role)
         extra = {a for a in granted if not a.startswith("dynamodb:")} - others
@@ -425,10 +413,14 @@ class Checker:
         if not self.need(function, f"{name} is missing"):
             return
         self.check_table_role(resources, name, function, MEMBERS_ENV, MEMBERS_TABLE, MEMBERS_ACTIONS)
-        self.need(any(r["Type"] == "AWS::Lambda::Url" and self.target(r["Properties"].get("TargetFunctionArn")) == name
-                      for r in resources.values()), f"{name} needs a function URL like the accounts API")
+        self.need(self.has_url(resources, name), f"{name} needs a function URL like the accounts API")
 
-    def check_console(self, raw, resources, functions, job_queues):
+    def has_url(self, resources, name):
+        return any(r["Type"] == "AWS::Lambda::Url"
+                   and self.deployment.target(r["Properties"].get("TargetFunctionArn")) == name
+                   for r in resources.values())
+
+    def check_console(self, parameters, resources, functions, job_queues):
         """The staff console: a public function URL; it sends to every job
         queue (the network zone's included) and receives from none; it reads
         every worker's API key (the zone's worker's among them, named
@@ -438,22 +430,22 @@ class Checker:
         function = functions.get(name, {}).get("Properties", {})
         if not self.need(function, f"{name} is missing"):
             return
+        target = self.deployment.target
         granted = self.check_table_role(resources, name, function, CONSOLE_ENV, CONSOLE_TABLE, CONSOLE_ACTIONS)
-        self.need(any(r["Type"] == "AWS::Lambda::Url" and self.target(r["Properties"].get("TargetFunctionArn")) == name
-                      for r in resources.values()), f"{name} needs a function URL like the accounts API")
+        self.need(self.has_url(resources, name), f"{name} needs a function URL like the accounts API")
         self.need(granted.get("sqs:SendMessage") == job_queues,
                   f"{name}'s role: sqs:SendMessage must cover exactly the job queues {sorted(job_queues)}")
         variables = function.get("Environment", {}).get("Variables", {})
-        csrf = self.target(variables.get("CONSOLE_CSRF_KEY_SECRET_ARN"))
+        csrf = target(variables.get("CONSOLE_CSRF_KEY_SECRET_ARN"))
         secrets = {k for k, v in resources.items() if v["Type"] == "AWS::SecretsManager::Secret"}
         if self.need(csrf in secrets, "CONSOLE_CSRF_KEY_SECRET_ARN must name a secret of this stack"):
             self.check_hex_key(csrf, resources[csrf]["Properties"])
-        prefix = self.sub_text(variables.get("ALMA_API_KEY_SECRET_PREFIX"))
-        zone = raw["Parameters"]["NetworkZoneCode"]["Default"]
-        named = {k: self.sub_text(resources[k]["Properties"].get("Name")) for k in secrets}
-        zone_keys = {k for k, n in named.items() if prefix is not None and n == f"{prefix}{zone}"}
+        prefix = variables.get("ALMA_API_KEY_SECRET_PREFIX")
+        zone = parameters["NetworkZoneCode"]
+        zone_keys = {k for k in secrets if isinstance(prefix, str)
+                     and resources[k]["Properties"].get("Name") == f"{prefix}{zone}"}
         worker_keys = {
-            self.target(f["Properties"].get("Environment", {}).get("Variables", {}).get("ALMA_API_KEY_SECRET_ARN"))
+            target(f["Properties"].get("Environment", {}).get("Variables", {}).get("ALMA_API_KEY_SECRET_ARN"))
             for f in functions.values()
         } - {None}
         self.need(len(zone_keys) == 1 and zone_keys <= worker_keys,
@@ -462,9 +454,56 @@ class Checker:
         self.need(granted.get("secretsmanager:GetSecretValue") == worker_keys | {csrf},
                   f"{name}'s role may read exactly the workers' API keys (the network zone's included) and the CSRF key")
         others = [f for f, r in resources.items() if f != name and r["Type"] == "AWS::Lambda::Function"
-                  and csrf in {t for _, _, targets in self.statements(resources, self.target(r["Properties"].get("Role")))
-                               for t in targets}]
+                  and csrf in self.granted(resources, target(r["Properties"].get("Role"))).get(
+                      "secretsmanager:GetSecretValue", set())]
         self.need(not others, f"only {name} may read the CSRF key, not {others}")
+
+    def check_queue_urls(self, parameters, resources, functions, served):
+        """Queue URLs are built, not looked up: PATRON_HUB_QUEUE_URL_PREFIX +
+        CODE is the URL of CODE's job queue (and PATRON_HUB_QUEUE_PREFIX +
+        CODE its name) for every institution a function queues for."""
+        target = self.deployment.target
+        zone = parameters["NetworkZoneCode"]
+        for name, function in functions.items():
+            variables = function["Properties"].get("Environment", {}).get("Variables", {})
+            url_prefix, name_prefix = variables.get("PATRON_HUB_QUEUE_URL_PREFIX"), variables.get("PATRON_HUB_QUEUE_PREFIX")
+            if url_prefix is None and name_prefix is None:
+                continue
+            if "PATRON_HUB_INSTITUTION" in variables:
+                codes = [variables["PATRON_HUB_INSTITUTION"]]
+            else:
+                codes = [c for c in str(variables.get("PATRON_HUB_INSTITUTIONS", "")).split(",") if c]
+                self.need(codes == parameters["InstitutionCodes"],
+                          f"{name}: PATRON_HUB_INSTITUTIONS must be InstitutionCodes")
+            for code in codes:
+                queue = served.get(code, (None, None))[0]
+                self.need(queue is not None and target(f"{url_prefix}{code}") == queue,
+                          f"{name}: PATRON_HUB_QUEUE_URL_PREFIX + {code} must be the URL of {code}'s job queue")
+                self.need(queue is not None and resources[queue]["Properties"].get("QueueName") == f"{name_prefix}{code}",
+                          f"{name}: PATRON_HUB_QUEUE_PREFIX + {code} must be the name of {code}'s job queue")
+            self.need(zone in codes or "PATRON_HUB_INSTITUTION" in variables, f"{name}: the network zone must be listed")
+
+    def check_shared_settings(self, parameters, functions, mappings):
+        """The webhook, the workers and the registration API read patrons with
+        the same registration settings (the external id type): the parameter's."""
+        readers = self.functions_reading({**functions}, "REGISTRATION_SETTINGS")
+        workers = {self.deployment.target(m["Properties"].get("FunctionName")) for m in mappings.values()}
+        needed = workers | {"AlmaWebhookFunction", "RegistrationApiFunction"}
+        self.need(needed <= set(readers), f"REGISTRATION_SETTINGS must be set for {sorted(needed - set(readers))}")
+        wrong = sorted(n for n, v in readers.items() if v != parameters["RegistrationSettingsJson"])
+        self.need(not wrong, f"REGISTRATION_SETTINGS must be RegistrationSettingsJson in {wrong}")
+
+    def check_environment_sizes(self, functions, report):
+        """Lambda refuses a function whose variables, keys and values
+        together, exceed 4 KB: the largest is reported in the figures."""
+        largest = (0, None)
+        for name, function in functions.items():
+            variables = function["Properties"].get("Environment", {}).get("Variables", {})
+            size = sum(len(k.encode()) + len(str(v).encode()) for k, v in variables.items())
+            self.need(size <= MAX_ENVIRONMENT_BYTES, f"{name}: environment of {size} bytes (Lambda allows 4 KB)")
+            largest = max(largest, (size, name))
+        if report:
+            self.figures.append(f"largest function environment: {largest[1]}, {largest[0]} bytes of 4096")
 
     def check_hex_key(self, name, secret):
         """A secret CloudFormation generates as exactly 64 hexadecimal digits."""
@@ -488,7 +527,7 @@ class Checker:
         self.need(spec.get("PasswordLength") == 64, f"{name}: must be 64 hexadecimal digits (32 bytes)")
         self.need("SecretStringTemplate" not in spec, f"{name}: must be the bare key, not a JSON document")
 
-    def check_rollover(self, raw, resources, functions, queues, alarms):
+    def check_rollover(self, resources, functions, queues, alarms):
         """The membership rollover: no URL, invoked once a day by its schedule
         (flexible window off, retries, dead-letter queue) whose role may only
         invoke it and dead-letter; the function's own failures land in the
@@ -497,37 +536,38 @@ class Checker:
         function = functions.get(name, {}).get("Properties", {})
         if not self.need(function, f"{name} is missing"):
             return set()
+        target = self.deployment.target
         granted = self.check_table_role(resources, name, function, ROLLOVER_ENV, ROLLOVER_TABLE, ROLLOVER_ACTIONS)
-        self.need(not any(r["Type"] == "AWS::Lambda::Url" and self.target(r["Properties"].get("TargetFunctionArn")) == name
-                          for r in resources.values()), f"{name} must not be reachable by URL")
+        self.need(not self.has_url(resources, name), f"{name} must not be reachable by URL")
         schedules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
         if not self.need(len(schedules) == 1, "one schedule expected"):
             return set()
         schedule = schedules[0]
-        target = schedule.get("Target", {})
-        self.need(self.target(target.get("Arn")) == name, f"the schedule must invoke {name}")
+        schedule_target = schedule.get("Target", {})
+        self.need(target(schedule_target.get("Arn")) == name, f"the schedule must invoke {name}")
         self.need(schedule.get("FlexibleTimeWindow", {}).get("Mode") == "OFF", "the schedule's flexible window must be OFF")
         self.need(schedule.get("State", "ENABLED") == "ENABLED", "the schedule must be enabled")
-        retry = target.get("RetryPolicy", {})
-        self.need((self.value(raw, retry.get("MaximumRetryAttempts")) or 0) >= 1
-                  and self.value(raw, retry.get("MaximumEventAgeInSeconds")) is not None,
+        retry = schedule_target.get("RetryPolicy", {})
+        attempts = self.value(retry.get("MaximumRetryAttempts"))
+        self.need(isinstance(attempts, float) and attempts >= 1
+                  and isinstance(self.value(retry.get("MaximumEventAgeInSeconds")), float),
                   "the schedule needs a retry policy")
-        dlq = self.target(target.get("DeadLetterConfig", {}).get("Arn"))
+        dlq = target(schedule_target.get("DeadLetterConfig", {}).get("Arn"))
         queue = queues.get(dlq, {}).get("Properties")
         if not self.need(queue is not None, "the schedule needs a dead-letter queue of this stack"):
             return set()
         self.need(queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue, f"{dlq}: SSE")
-        self.need(any(self.watches(alarm["Properties"], dlq) for alarm in alarms),
+        self.need(any(self.watches(alarm["Properties"], queue) for alarm in alarms),
                   f"{dlq}: needs an alarm on ApproximateNumberOfMessagesVisible > 0")
         configs = [r["Properties"] for r in resources.values()
-                   if r["Type"] == "AWS::Lambda::EventInvokeConfig" and self.target(r["Properties"].get("FunctionName")) == name]
+                   if r["Type"] == "AWS::Lambda::EventInvokeConfig" and target(r["Properties"].get("FunctionName")) == name]
         self.need(len(configs) == 1
-                  and self.target(configs[0].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")) == dlq
-                  and self.value(raw, configs[0].get("MaximumRetryAttempts")) is not None,
+                  and target(configs[0].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")) == dlq
+                  and isinstance(self.value(configs[0].get("MaximumRetryAttempts")), float),
                   f"{name}: failed invocations must be retried, then sent to {dlq}")
         self.need(granted.get("sqs:SendMessage") == {dlq}, f"{name}'s role may send to {dlq} only")
-        role = self.target(target.get("RoleArn"))
-        if self.need(role in resources and role != self.target(function.get("Role")),
+        role = target(schedule_target.get("RoleArn"))
+        if self.need(role in resources and role != target(function.get("Role")),
                      "the schedule needs its own role"):
             trust = resources[role]["Properties"].get("AssumeRolePolicyDocument", {}).get("Statement", [])
             principals = [s.get("Principal", {}).get("Service") for s in trust]
@@ -537,37 +577,36 @@ class Checker:
         return {dlq}
 
     def statements(self, resources, role):
-        """(effect, actions, target ids) of every statement of a role's inline
-        policies and of the RolePolicy resources attached to it."""
+        """(effect, actions, targets) of every statement of a role's inline
+        policies and of the RolePolicy resources attached to it; targets are
+        the logical ids each Resource names or matches (an ARN pattern), or
+        the Resource itself when it names no resource of the stack."""
         documents = [p["PolicyDocument"] for p in resources[role]["Properties"].get("Policies", [])]
         documents += [
             r["Properties"]["PolicyDocument"]
             for r in resources.values()
-            if r["Type"] == "AWS::IAM::RolePolicy" and self.target(r["Properties"].get("RoleName")) == role
+            if r["Type"] == "AWS::IAM::RolePolicy" and self.deployment.target(r["Properties"].get("RoleName")) == role
         ]
         for document in documents:
             for statement in document.get("Statement", []):
                 actions = statement.get("Action", [])
-                targets = statement.get("Resource", [])
+                entries = statement.get("Resource", [])
                 actions = actions if isinstance(actions, list) else [actions]
-                targets = targets if isinstance(targets, list) else [targets]
-                yield statement.get("Effect"), actions, {self.target(r) or str(r) for r in targets}
-
-    @staticmethod
-    def sub_text(item):
-        """The text of a plain string or of a one-argument Fn::Sub."""
-        if isinstance(item, dict) and isinstance(item.get("Fn::Sub"), str):
-            return item["Fn::Sub"]
-        return item if isinstance(item, str) else None
+                entries = entries if isinstance(entries, list) else [entries]
+                targets = set()
+                for entry in entries:
+                    found = self.deployment.matching(entry) if isinstance(entry, str) and entry != "*" else set()
+                    targets |= found or {str(entry)}
+                yield statement.get("Effect"), actions, targets
 
     @staticmethod
     def counts_dead_letters(resources, log_group):
         """Whether a metric filter counts the worker's dead_lettered lines and an alarm watches it."""
         metrics = [
             (t.get("MetricNamespace"), t.get("MetricName"))
-            for r in resources.values()
+            for name, r in resources.items()
             if r["Type"] == "AWS::Logs::MetricFilter"
-            and Checker.target(r["Properties"].get("LogGroupName")) == log_group
+            and r["Properties"].get("LogGroupName") == resources.get(log_group, {}).get("Properties", {}).get("LogGroupName")
             and '$.fields.outcome = "dead_lettered"' in r["Properties"].get("FilterPattern", "")
             for t in r["Properties"].get("MetricTransformations", [])
         ]
@@ -580,14 +619,14 @@ class Checker:
         )
 
     @staticmethod
-    def watches(alarm, dlq_id):
-        dimensions = alarm.get("Dimensions", [])
+    def watches(alarm, queue):
         return (
             alarm.get("Namespace") == "AWS/SQS"
             and alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible"
             and alarm.get("ComparisonOperator") == "GreaterThanThreshold"
             and alarm.get("Threshold") == 0
-            and any(Checker.target(d.get("Value")) == dlq_id for d in dimensions)
+            and any(d.get("Name") == "QueueName" and d.get("Value") == queue.get("QueueName")
+                    for d in alarm.get("Dimensions", []))
         )
 
     def check_policies(self, resources):
@@ -611,27 +650,46 @@ class Checker:
                 self.need("*" not in targets, f"{name}: Resource '*'")
 
 
+def widen(source, directory, count):
+    """`source` with `count` institutions in InstitutionCodes' default (a
+    network zone and count - 1 members, codes as long as real Alma ones),
+    written to directory/template.yaml beside a copy of institution.yaml."""
+    text = source.read_text(encoding="utf-8")
+    zone = "01ALMA_NETWORK"
+    codes = [zone] + [f"01ALMA_INST{i:03d}" for i in range(1, count)]
+    widened, found = re.subn(r"(?m)^(  InstitutionCodes:\n(?:    .*\n)*?    Default: ).*$",
+                             lambda m: m.group(1) + ",".join(codes), text, count=1)
+    widened, zones = re.subn(r"(?m)^(  NetworkZoneCode:\n(?:    .*\n)*?    Default: ).*$",
+                             lambda m: m.group(1) + zone, widened, count=1)
+    if found != 1 or zones != 1:
+        raise SystemExit("check_template: cannot find the defaults of InstitutionCodes and NetworkZoneCode")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / source.name).write_text(widened, encoding="utf-8")
+    shutil.copy(source.parent / "institution.yaml", directory / "institution.yaml")
+    return directory / source.name
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "widen":
+        print(widen(TEMPLATE, pathlib.Path(argv[2]), int(argv[3])))
+        return 0
     path = pathlib.Path(argv[1]) if len(argv) > 1 else TEMPLATE
-    raw, matches = decode(str(path))
-    if matches or raw is None:
-        print(f"check_template: cannot read {path}: {matches}", file=sys.stderr)
-        return 1
-    checker = Checker(path, raw)
+    checker = Checker(path)
     checker.check_source()
     checker.check_schedule_source()
-    runs = [{"WorkerTimeoutSeconds": str(t)} for t in raw["Parameters"]["WorkerTimeoutSeconds"]["AllowedValues"]]
-    # Codes holding '_' and '-', and another network zone (not listed first).
-    runs.append({"InstitutionCodes": "33PUDB_UB,IEP-BDX,33PUDB_NETWORK,INP", "NetworkZoneCode": "33PUDB_NETWORK"})
+    runs = [{"WorkerTimeoutSeconds": str(t)} for t in checker.raw["Parameters"]["WorkerTimeoutSeconds"]["AllowedValues"]]
+    # Codes holding '_' and '-', another network zone (not listed first),
+    # settings and an alarm topic other than the defaults.
+    runs.append({"InstitutionCodes": "33PUDB_UB,IEP-BDX,33PUDB_NETWORK,INP", "NetworkZoneCode": "33PUDB_NETWORK",
+                 "RegistrationSettingsJson": '{"external_id_type":"OTHER_ID_3"}',
+                 "AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:patron-hub-alarms"})
     for run in runs:
-        expanded_raw, template = checker.expand(**run)
-        if template is None:
-            continue
-        codes = expanded_raw["Parameters"]["InstitutionCodes"]["Default"].split(",")
-        checker.check_expanded(expanded_raw, template, codes)
+        checker.check_deployment(run)
     for problem in dict.fromkeys(checker.problems):
         print(f"check_template: {problem}", file=sys.stderr)
-    print(f"check_template: {len(runs)} expansions, {len(set(checker.problems))} problem(s)")
+    for figure in dict.fromkeys(checker.figures):
+        print(f"check_template: {figure}")
+    print(f"check_template: {path.name}, {len(runs)} expansions, {len(set(checker.problems))} problem(s)")
     return 1 if checker.problems else 0
 
 

@@ -20,7 +20,9 @@ with the session cookie of a sample staff session, its forms carrying the CSRF
 token that session gets under the demo CSRF key. `check` holds every HTTP API
 sample to the function URL format, the registration, members and console ones
 to their function's routes and body rules, and the rollover ones to the request
-the function accepts.
+the function accepts. It also checks that every events/ path the READMEs name
+(README.md, infra/README.md) exists, and that every pattern they name
+(events/x/*.json) matches a sample.
 """
 
 import base64
@@ -542,6 +544,20 @@ class Problems(list):
         return condition
 
 
+# The documents whose events/ paths must exist (their commands use them).
+DOCUMENTS = [ROOT / "README.md", ROOT / "infra" / "README.md"]
+NAMED_PATH = re.compile(r"\bevents/[A-Za-z0-9_./*-]*[A-Za-z0-9_/*]")
+
+
+def check_named_paths(problems):
+    """Every events/ path a README names exists; a pattern matches a sample."""
+    for document in DOCUMENTS:
+        for number, line in enumerate(document.read_text(encoding="utf-8").splitlines(), 1):
+            for named in NAMED_PATH.findall(line):
+                found = list(ROOT.glob(named)) if "*" in named else [ROOT / named] if (ROOT / named).exists() else []
+                problems.need(found, f"{document.relative_to(ROOT)}:{number}", f"{named} does not exist")
+
+
 def check_json_files(problems):
     for path in sorted(EVENTS.rglob("*.json")):
         try:
@@ -911,6 +927,7 @@ def check_rollover_events(problems):
 
 def check():
     problems = Problems()
+    check_named_paths(problems)
     check_json_files(problems)
     if not problems:
         check_webhook_events(problems)
