@@ -18,6 +18,7 @@ mod json;
 pub mod organizations;
 pub mod patron;
 pub mod ports;
+pub mod reconciliation;
 pub mod registration;
 pub mod routing;
 pub mod webhook;

@@ -538,5 +538,10 @@ mod tests {
         let s: WorkerSettings = serde_json::from_str(r#"{"link_method":"linked-post"}"#).unwrap();
         assert_eq!(s.link_method, LinkMethod::LinkedPost);
         assert_eq!(s.max_attempts, 10);
+        assert!(
+            s.lease() <= Duration::from_secs(15),
+            "a crashed worker's lane comes back within 15 s"
+        );
+        assert_eq!(s.heartbeat(), s.lease() / 3);
     }
 }
