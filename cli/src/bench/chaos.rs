@@ -322,8 +322,9 @@ fn free_port() -> Result<u16, CliError> {
         .port())
 }
 
-/// Runs the chaos benchmark and prints its figures; fails when an effect was
-/// lost, duplicated or stale, or a job was dead-lettered.
+/// Runs the chaos benchmark and prints its figures (the eight first,
+/// then the jobs applied, the most tries one took, and the run's settings);
+/// fails when an effect was lost, duplicated or stale, or a job was dead-lettered.
 pub async fn run(args: ChaosArgs) -> Result<(), CliError> {
     let folder = tempfile::tempdir()?;
     let seed = args.seed.unwrap_or_else(rand::random);
@@ -383,6 +384,8 @@ pub async fn run(args: ChaosArgs) -> Result<(), CliError> {
         "duplicated": found.duplicated,
         "stale": found.stale,
         "dead_letters": found.dead_letters,
+        "jobs_applied": found.applied,
+        "most_tries_of_a_job": found.most_tries,
         "wall_seconds": super::fanout::round(started.elapsed().as_secs_f64()),
         "seed": seed,
         "calls_per_second": args.calls_per_second,
@@ -478,6 +481,9 @@ struct Found {
     duplicated: usize,
     stale: usize,
     dead_letters: usize,
+    /// Jobs applied, and the most tries one of them took.
+    applied: usize,
+    most_tries: u32,
 }
 
 /// Checks every expected effect: each patron present in every institution it
@@ -529,16 +535,18 @@ async fn check(network: &Network, plan: &Plan, store: &SqliteStore) -> Result<Fo
         .flatten()
         .filter(|c| c["primary_id"].as_str().is_some_and(|id| ours.contains(id)))
         .count();
-    let mut applied_twice = 0;
+    let (mut applied_twice, mut all_applied, mut most_tries) = (0, 0, 0);
     for patron in &plan.patrons {
         let mut applied: BTreeMap<(String, String), u32> = BTreeMap::new();
         for outcome in store.outcomes(&PrimaryId::parse(&patron.id)?).await? {
             if outcome.status == OutcomeStatus::Applied {
+                most_tries = most_tries.max(outcome.attempts);
                 *applied
                     .entry((outcome.event_id, outcome.institution.to_string()))
                     .or_default() += 1;
             }
         }
+        all_applied += applied.len();
         applied_twice += applied.values().filter(|count| **count > 1).count();
     }
     let mut dead_letters = 0;
@@ -553,5 +561,7 @@ async fn check(network: &Network, plan: &Plan, store: &SqliteStore) -> Result<Fo
         duplicated: repeated_creations + applied_twice,
         stale,
         dead_letters,
+        applied: all_applied,
+        most_tries,
     })
 }
