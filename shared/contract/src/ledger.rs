@@ -536,6 +536,17 @@ pub async fn known_holdings_are_noted_writes_and_positions(b: Backend) {
     assert_eq!(claim(&b, &applied, t).await, Claim::Proceed { tries: 0 });
     record(&b, &outcome(&applied, OutcomeStatus::Applied, plus(t, 1))).await;
     assert!(known_holding(&b, &someone, &bee).await, "an applied job");
+    let position = |institution| {
+        let (b, someone) = (b.clone(), someone.clone());
+        async move {
+            match b.ledger.position(&someone, &institution).await {
+                Ok(position) => position,
+                Err(error) => panic!("position failed: {error}"),
+            }
+        }
+    };
+    assert_eq!(position(bee.clone()).await, Some(applied.event_time));
+    assert_eq!(position(a.clone()).await, None, "a noted write is no position");
     assert!(!known_holding(&b, &someone, &c).await, "only where");
     assert!(!known_holding(&b, &stranger, &a).await, "only whom");
 }

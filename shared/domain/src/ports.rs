@@ -177,6 +177,13 @@ pub trait DistributionLedger: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Every recorded outcome for one patron, newest first.
     async fn outcomes(&self, primary_id: &PrimaryId) -> Result<Vec<JobOutcome>, StoreError>;
+    /// The time of the last event applied to (or accepted from) `patron` in
+    /// `institution`: what makes an older job stale there.
+    async fn position(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Remembers, before the write, that patron-hub writes `patron`'s record
     /// in `institution`: from then on the user there under that primary id is
     /// a known holding of the patron, whatever its names become.

@@ -269,6 +269,14 @@ impl DistributionLedger for AwsStore {
         items.iter().map(|item| json(item, "outcome")).collect()
     }
 
+    async fn position(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read_position(patron, institution).await
+    }
+
     async fn note_writing(
         &self,
         patron: &PrimaryId,
@@ -316,7 +324,10 @@ impl AwsStore {
         job: &Job,
         now: DateTime<Utc>,
     ) -> Result<Reading, StoreError> {
-        let (claim, newer) = tokio::try_join!(self.read_claim(job), self.read_position(job))?;
+        let (claim, newer) = tokio::try_join!(
+            self.read_claim(job),
+            self.read_position(&job.primary_id, &job.institution)
+        )?;
         let tries = match held(claim.as_ref(), now)? {
             Held::Done => return Ok(Reading::Answer(Claim::AlreadyDone)),
             Held::Busy => return Ok(Reading::Answer(Claim::Busy)),
@@ -365,16 +376,17 @@ impl AwsStore {
         Ok(output.item)
     }
 
-    /// The time of the last event applied to the job's patron in its institution.
-    async fn read_position(&self, job: &Job) -> Result<Option<DateTime<Utc>>, StoreError> {
+    /// The time of the last event applied to `patron` in `institution`.
+    async fn read_position(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let output = self
             .dynamodb
             .get_item()
             .table_name(&*self.table)
-            .set_key(Some(key(
-                patron_pk(&job.primary_id),
-                position_sk(&job.institution),
-            )))
+            .set_key(Some(key(patron_pk(patron), position_sk(institution))))
             .consistent_read(true)
             .send()
             .await

@@ -259,6 +259,16 @@ impl DistributionLedger for SqliteStore {
         self.write(move |tx| renew(tx, &job, lease_until_us)).await
     }
 
+    async fn position(
+        &self,
+        patron: &PrimaryId,
+        institution: &InstitutionCode,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (patron, institution) = (patron.clone(), institution.clone());
+        self.read(move |tx| last_applied(tx, &patron, &institution))
+            .await
+    }
+
     async fn note_writing(
         &self,
         patron: &PrimaryId,
