@@ -129,6 +129,13 @@ async fn each_librarian_change_sends_a_signed_webhook() {
         assert_eq!(body["webhook_user"]["cause"], "UI");
         assert_eq!(body["webhook_user"]["method"], method);
         assert_eq!(body["webhook_user"]["user"], answer["user"]);
+        let user = &body["webhook_user"]["user"];
+        for date in ["created_date", "last_modified_date"] {
+            assert!(
+                user[date].as_str().is_some_and(|d| d.ends_with('Z')),
+                "{date}: {user}"
+            );
+        }
         let time = body["time"].as_str().unwrap();
         assert!(
             chrono::DateTime::parse_from_rfc3339(time).is_ok() && time.ends_with('Z'),
