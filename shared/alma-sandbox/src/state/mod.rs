@@ -269,7 +269,8 @@ impl Directory {
     }
 
     /// A librarian's edit: each top-level field of `changes` replaces the
-    /// record's (a `null` removes it); the result must still be a valid user.
+    /// record's (a `null` removes it), except the sandbox's system fields; the
+    /// result must still be a valid user.
     pub(crate) fn merge(
         &mut self,
         code: &str,
@@ -289,6 +290,7 @@ impl Directory {
                 user.insert(field, value);
             }
         }
+        keep_system_fields(&mut user, current);
         institution.validate(&user)?;
         stamp(&mut user, now, false);
         let stored = institution.insert(user, Some(primary_id))?;
