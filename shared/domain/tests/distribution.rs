@@ -203,7 +203,11 @@ async fn a_running_job_keeps_its_claim_its_lane_and_its_queue_lease() {
     let camille = reader("lease-1", "Camille", "Lecteur");
     let slow = upsert("evt-slow", "DEMO_B", &camille, t - TimeDelta::seconds(10));
     let next = upsert("evt-next", "DEMO_B", &camille, t);
-    bench.store.enqueue(std::slice::from_ref(&slow)).await.unwrap();
+    bench
+        .store
+        .enqueue(std::slice::from_ref(&slow))
+        .await
+        .unwrap();
     let lease = bench.distributor.settings().lease();
     let deliveries = bench
         .store
