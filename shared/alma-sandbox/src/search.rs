@@ -7,8 +7,12 @@
 //! compared without case; a clause matches a user when **every** word of the
 //! clause is a whole word of the field (`last_name~Lovelace` finds "Lovelace"
 //! and "Byron-Lovelace", not "Lovelaces"; `email~ada@example.org` finds that
-//! address, and `email~example` every address at example.org). Alma documents
-//! "searching for words", not the details: see the crate's notes.
+//! address, and `email~example` every address at example.org). Why: Alma
+//! documents a search "for words" from the fields, not for values or
+//! substrings; requiring every word narrows the way a keyword search does, so
+//! a consumer that keeps the exact values it wants from the answer gets all
+//! of them and drops the few extra. The details Alma does not document
+//! (tokens, wildcards, accents) are in the crate's notes.
 
 use crate::errors::ApiError;
 use crate::state::{identifiers, text, UserRecord};
