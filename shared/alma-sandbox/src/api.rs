@@ -4,14 +4,16 @@
 
 use crate::errors::{api_key_error, ApiError};
 use crate::faults::{dropped_connection, Outcome};
+use crate::search::{ListParams, ListQuery};
 use crate::state::{IdType, UserRecord};
 use crate::{lock, Sandbox};
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
@@ -25,7 +27,7 @@ struct Caller(String);
 /// The API routes, each call gated.
 pub(crate) fn routes(sandbox: Sandbox) -> Router<Sandbox> {
     Router::new()
-        .route("/almaws/v1/users", post(create_user))
+        .route("/almaws/v1/users", get(list_users).post(create_user))
         .route(
             "/almaws/v1/users/{user_id}",
             get(get_user).put(update_user).delete(delete_user),
@@ -117,6 +119,44 @@ struct UserIdParams {
 struct SourceParams {
     source_institution_code: Option<String>,
     source_user_id: Option<String>,
+}
+
+/// `GET /users`: a page of brief records, or the caller's linked copies of
+/// a user of another institution.
+async fn list_users(
+    State(sandbox): State<Sandbox>,
+    Extension(Caller(code)): Extension<Caller>,
+    headers: HeaderMap,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    let query = match params {
+        Ok(Query(params)) => ListQuery::parse(params),
+        Err(_) => Err(ApiError::InvalidParameter {
+            parameter: "query string",
+            valid: "each parameter once, URL-encoded",
+        }),
+    };
+    let page = query.and_then(|query| lock(&sandbox.inner.directory).list(&code, &query));
+    match page {
+        Ok(page) => Json(page.into_json(&users_url(&headers))).into_response(),
+        Err(error) => error.into_alma_response(),
+    }
+}
+
+/// `http://{host}/almaws/v1/users` for the `Host` the caller used, the base
+/// of each list entry's `link`.
+fn users_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}/almaws/v1/users")
 }
 
 /// `GET /users/{user_id}`.

@@ -35,6 +35,18 @@ pub(crate) enum ApiError {
     /// 401651: the source institution is not in the network (or is the caller itself).
     #[error("Source institution {0} is not valid or not in the fulfillment network")]
     BadSourceInstitution(String),
+    /// 401861 (the list's linked lookup): the source institution has no such user.
+    #[error("Source institution user with identifier {0} not found.")]
+    SourceInstitutionUserNotFound(String),
+    /// 4019990 (the list's linked lookup): the caller holds no linked copy of that user.
+    #[error("Local copied user information not found.")]
+    LocalCopyNotFound,
+    /// 40166410: a query parameter Alma cannot use.
+    #[error("The parameter {parameter} is invalid. Valid options are: [{valid}].")]
+    InvalidParameter {
+        parameter: &'static str,
+        valid: &'static str,
+    },
     /// 401850: a user with loans or fees cannot be deleted.
     #[error("Failed to delete user: the user has active loans or fees")]
     ActiveLoansOrFees,
@@ -50,6 +62,9 @@ pub(crate) enum ApiError {
     /// A librarian route named an institution the network does not have.
     #[error("No institution {0} in this network")]
     UnknownInstitution(String),
+    /// A seed the sandbox refuses (its count or prefix).
+    #[error("Invalid seed: {0}")]
+    InvalidSeed(String),
 }
 
 impl ApiError {
@@ -64,11 +79,15 @@ impl ApiError {
             ApiError::LinkedAccountExists => "60227",
             ApiError::SourceUserNotFound { .. } => "4019990",
             ApiError::BadSourceInstitution(_) => "401651",
+            ApiError::SourceInstitutionUserNotFound(_) => "401861",
+            ApiError::LocalCopyNotFound => "4019990",
+            ApiError::InvalidParameter { .. } => "40166410",
             ApiError::ActiveLoansOrFees => "401850",
             ApiError::NotAUserObject => "401658",
             ApiError::PerSecondThreshold => "PER_SECOND_THRESHOLD",
             ApiError::General => "60101",
             ApiError::UnknownInstitution(_) => "401651",
+            ApiError::InvalidSeed(_) => "401658",
         }
     }
 
@@ -101,6 +120,9 @@ impl ApiError {
             ApiError::UserNotFound(_) | ApiError::UserNotFoundOfType { .. } => {
                 (StatusCode::NOT_FOUND, "USER_NOT_FOUND")
             }
+            ApiError::LocalCopyNotFound => (StatusCode::NOT_FOUND, "LINKED_COPY_NOT_FOUND"),
+            ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "INVALID_PARAMETER"),
+            ApiError::InvalidSeed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_SEED"),
             ApiError::UnknownInstitution(_) => (StatusCode::NOT_FOUND, "UNKNOWN_INSTITUTION"),
             ApiError::MandatoryFieldMissing(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "MANDATORY_FIELD_MISSING")
@@ -110,7 +132,9 @@ impl ApiError {
             ApiError::LinkedAccountExists => (StatusCode::CONFLICT, "LINKED_ACCOUNT_EXISTS"),
             ApiError::ActiveLoansOrFees => (StatusCode::CONFLICT, "ACTIVE_LOANS_OR_FEES"),
             ApiError::NotAUserObject => (StatusCode::BAD_REQUEST, "NOT_A_USER_OBJECT"),
-            ApiError::SourceUserNotFound { .. } => (StatusCode::NOT_FOUND, "SOURCE_USER_NOT_FOUND"),
+            ApiError::SourceUserNotFound { .. } | ApiError::SourceInstitutionUserNotFound(_) => {
+                (StatusCode::NOT_FOUND, "SOURCE_USER_NOT_FOUND")
+            }
             ApiError::BadSourceInstitution(_) => {
                 (StatusCode::BAD_REQUEST, "BAD_SOURCE_INSTITUTION")
             }

@@ -2,23 +2,80 @@
 //! of every institution of one network (the institution is chosen by API key),
 //! closely enough that code written against it works against real Alma.
 //!
-//! It owns the simulated users of each institution and network zone, Alma's
-//! JSON and XML error bodies, linked copies of network-zone users, the
-//! per-institution per-second threshold, injected faults, call counters, and the
-//! librarian routes (`/sandbox/…`) that play Alma's staff UI: each change made
-//! there sends a signed `USER_*` webhook to the configured listener.
+//! It owns the simulated users of each institution and network zone (indexed
+//! so that 100,000 users per institution stay fast), Alma's JSON and XML error
+//! bodies, linked copies of network-zone users, the user list with its word
+//! search and linked-copy lookup, the per-institution per-second threshold,
+//! injected faults, call counters, seeding many users at once for benchmarks,
+//! and the librarian routes (`/sandbox/…`) that play Alma's staff UI: each
+//! change made there sends a signed `USER_*` webhook to the configured listener.
 //!
 //! It must never send a webhook for a change made through the API (real Alma
 //! does not), never apply the API's faults, threshold or counters to the
 //! `/sandbox/…` routes (only the webhook faults apply to the webhooks they
 //! send), and never hold a lock across an `.await`. It is a test and demo
 //! double: it is not a place for patron-hub's own rules.
+//!
+//! # How faithful the user list is
+//!
+//! Markers as in `/work/shared/reference/alma.md`: **\[C\]** Ex Libris's own
+//! text, **\[P\]** public code that works against Alma, **\[U\]** not confirmed.
+//!
+//! - \[C\] `GET /almaws/v1/users` ("Retrieve users",
+//!   developers.exlibrisgroup.com/alma/apis/docs/users/R0VUIC9hbG1hd3MvdjEvdXNlcnM=/):
+//!   `limit` 0–100 (default 10), `offset` (default 0), `q` = `field~words` over
+//!   `primary_id`, `first_name`, `last_name`, `middle_name`, `email`,
+//!   `phone_number`, `job_category`, `identifiers`, `birth_date`,
+//!   `general_info` (every field but e-mails, birth date and identifiers) and
+//!   `ALL` (every field, no `AND`); `order_by` one of `last_name`,
+//!   `first_name`, `primary_id`, with the primary id added after a name, the
+//!   default being last name, first name, primary id; `source_institution_code`
+//!   with `source_user_id`. The answer is a `users` object: `user` entries and
+//!   `total_record_count` (rest_users.xsd). Its error table: 402119, 401651
+//!   (source institution not valid), 401861 ("Source institution user with
+//!   given identifier not found"), 4019990 ("Local copied user information not
+//!   found"), 60224–60226.
+//! - \[P\] An empty page has no `user` key: public clients test
+//!   `'user' in …` or `total_record_count == 0` first (SLSP almapiwrapper
+//!   `fetch_users`, MIT's Alma mocks `{"total_record_count": 0}`, DCB). Clauses
+//!   are joined by ` AND ` (UC Davis almapipy). `user_group~` is not in the
+//!   documented list but public code uses it (almapiwrapper, scripts): accepted.
+//! - \[U\] The brief entry. The XSD only says "user"; public code reads only
+//!   `primary_id` from entries. The sandbox gives `primary_id`, `first_name`,
+//!   `last_name`, `user_group`, `status` (those present) and `link` (the full
+//!   record's URL) — no e-mail, no identifier, no date: read the full record.
+//! - \[U\] The word match (`src/search.rs`): every query word must
+//!   be a whole word of the field, compared without case; words are runs of
+//!   letters and digits; no wildcard, phrase, stemming or accent folding; a
+//!   `birth_date` is matched without its trailing `Z`.
+//! - \[U\] Order: names are compared in lower case, and every order (with `q`
+//!   too, where Alma says it does not sort by primary id) ends with the primary
+//!   id, so that pages are stable. Do not rely on Alma's order among equal names.
+//! - \[U\] A `limit` outside 0–100, a bad `offset`, `order_by` or `q`, or half a
+//!   source pair answers 400 `40166410` "The parameter X is invalid. Valid
+//!   options are: \[…\]." — Alma's invalid-parameter error as public code parses
+//!   it on other APIs (Ex Libris cloud apps); the users page lists only 402119.
+//! - \[U\] The linked lookup: 4019990 when the caller holds no copy (an error,
+//!   not an empty list, from the error table), 401861 when the source user does
+//!   not exist, 401651 when the source is not in the network or is the caller;
+//!   60224–60226 are never answered (one network, no fulfillment-network
+//!   layout). `q`, `order_by` and the page apply to it too. Neither it nor the
+//!   list copies a network-zone user (only `GET /users/{id}` does).
+//! - \[P\] Full records carry `created_date` and `last_modified_date`
+//!   (ugent-library alma-go's `User`). \[U\] Their form: the sandbox writes
+//!   them as Alma's JSON writes a `dateTime` (UTC, milliseconds,
+//!   `2019-12-18T14:36:48.659Z` in Ex Libris's sample user), stamps
+//!   `last_modified_date` on every change (API, librarian, zone pass-down) and
+//!   lets no caller write either. Real Alma may give a date only: compare them
+//!   as instants and keep a tie-break.
 
 mod api;
 mod config;
 mod errors;
 mod faults;
 mod librarian;
+mod search;
+mod seed;
 mod state;
 mod stats;
 mod throttle;
@@ -26,6 +83,7 @@ mod webhook;
 
 pub use config::SandboxConfig;
 pub use faults::Faults;
+pub use seed::{Seed, SeedError, Seeded, MAX_SEED};
 pub use stats::CallCount;
 pub use webhook::{Redelivery, WebhookDelivery, WebhookSummary};
 
@@ -116,6 +174,14 @@ impl Sandbox {
         lock(&self.inner.directory)
             .user(institution, primary_id)
             .ok()
+    }
+
+    /// Stores `seed`'s users in `institution` at once, all or none: no
+    /// webhook, no API call counted. For benchmarks and large-list tests.
+    pub fn seed(&self, institution: &str, seed: &Seed) -> Result<Seeded, SeedError> {
+        lock(&self.inner.directory)
+            .seed(institution, seed, chrono::Utc::now())
+            .map_err(SeedError)
     }
 
     /// Every stored record of an institution (empty for an unknown one).

@@ -1,11 +1,12 @@
 //! The sandbox's own routes (`/sandbox/…`): a librarian working in Alma's staff
 //! UI, whose every change sends a signed webhook, and the knobs of the sandbox
-//! (counters, faults, webhook listener, user groups). No threshold, no faults,
-//! no counting here.
+//! (counters, faults, webhook listener, user groups, seeding many users at
+//! once). No threshold, no faults, no counting here.
 
 use crate::api::user_body;
 use crate::errors::{sandbox_error, ApiError};
 use crate::faults::Faults;
+use crate::seed::Seed;
 use crate::state::IdType;
 use crate::webhook::Change;
 use crate::{lock, Sandbox};
@@ -13,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::de::DeserializeOwned;
@@ -37,6 +38,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
             get(show_user).put(edit_user).delete(delete_user),
         )
         .route("/sandbox/{institution}/user-groups", put(set_user_groups))
+        .route("/sandbox/{institution}/seed", post(seed_users))
 }
 
 /// `POST /sandbox/{institution}/users`: 201, then `USER_CREATED`.
@@ -135,6 +137,23 @@ async fn show_user(
 async fn list_users(State(sandbox): State<Sandbox>, Path(institution): Path<String>) -> Response {
     match lock(&sandbox.inner.directory).users(&institution) {
         Ok(users) => Json(users).into_response(),
+        Err(error) => error.into_sandbox_response(),
+    }
+}
+
+/// `POST /sandbox/{institution}/seed`: 201 with what was made; no webhook,
+/// nothing counted.
+async fn seed_users(
+    State(sandbox): State<Sandbox>,
+    Path(institution): Path<String>,
+    body: Bytes,
+) -> Response {
+    let seed: Seed = match parse(&body) {
+        Ok(seed) => seed,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match lock(&sandbox.inner.directory).seed(&institution, &seed, Utc::now()) {
+        Ok(seeded) => (StatusCode::CREATED, Json(seeded)).into_response(),
         Err(error) => error.into_sandbox_response(),
     }
 }

@@ -129,6 +129,13 @@ async fn each_librarian_change_sends_a_signed_webhook() {
         assert_eq!(body["webhook_user"]["cause"], "UI");
         assert_eq!(body["webhook_user"]["method"], method);
         assert_eq!(body["webhook_user"]["user"], answer["user"]);
+        let user = &body["webhook_user"]["user"];
+        for date in ["created_date", "last_modified_date"] {
+            assert!(
+                user[date].as_str().is_some_and(|d| d.ends_with('Z')),
+                "{date}: {user}"
+            );
+        }
         let time = body["time"].as_str().unwrap();
         assert!(
             chrono::DateTime::parse_from_rfc3339(time).is_ok() && time.ends_with('Z'),
@@ -161,6 +168,52 @@ async fn each_librarian_change_sends_a_signed_webhook() {
     assert_eq!(over_http, serde_json::to_value(&deliveries).unwrap());
     let ids: std::collections::HashSet<_> = deliveries.iter().map(|d| &d.event_id).collect();
     assert_eq!(ids.len(), 3, "event ids are unique");
+}
+
+/// Alma stamps `last_modified_date` on every change; `created_date` and the
+/// link of a copy are Alma's own: a librarian cannot edit them.
+#[tokio::test]
+async fn a_librarian_edit_stamps_last_modified_date_and_keeps_system_fields() {
+    let running = demo().await;
+    let client = Client::new();
+    let created: Value = client
+        .post(url(&running, "/DEMO_A/users"))
+        .json(&patron("s1", "Stamp"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = &created["user"];
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    let forged = json!({
+        "last_name": "Stamped",
+        "created_date": "1999-01-01T00:00:00.000Z",
+        "last_modified_date": "1999-01-01T00:00:00.000Z",
+        "linking_id": "1234",
+        "source_link_id": "someone",
+    });
+    let edited: Value = client
+        .put(url(&running, "/DEMO_A/users/s1"))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let edited = &edited["user"];
+    assert_eq!(edited["last_name"], "Stamped");
+    assert_eq!(edited["created_date"], created["created_date"]);
+    let (before, after) = (
+        created["last_modified_date"].as_str().unwrap(),
+        edited["last_modified_date"].as_str().unwrap(),
+    );
+    assert!(after > before, "{before} then {after}");
+    assert!(edited.get("linking_id").is_none(), "{edited}");
+    assert!(edited.get("source_link_id").is_none(), "{edited}");
 }
 
 #[tokio::test]

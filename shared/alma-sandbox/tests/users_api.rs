@@ -469,3 +469,118 @@ async fn api_changes_send_no_webhook() {
     call(&running, "DEMO_A", Method::DELETE, "/users/quiet", None).await;
     assert!(running.sandbox.deliveries().is_empty());
 }
+
+/// Alma's `created_date` and `last_modified_date` (a `dateTime`, UTC, in
+/// milliseconds): set on creation, the second on every change, the API's and
+/// the zone's pass-down alike; neither can be written by a caller.
+#[tokio::test]
+async fn every_change_stamps_last_modified_date_and_keeps_created_date() {
+    let running = demo().await;
+    let created = create(&running, "DEMO_NETWORK", patron("nz9", "Curie")).await;
+    assert_eq!(created["last_modified_date"], created["created_date"]);
+    let created_date = created["created_date"].as_str().unwrap();
+    assert_eq!(created_date.len(), "2024-05-30T09:30:10.123Z".len());
+    assert!(chrono::DateTime::parse_from_rfc3339(created_date).is_ok());
+    let copy: Value = call(&running, "DEMO_A", Method::GET, "/users/nz9", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for date in ["created_date", "last_modified_date"] {
+        assert!(copy[date].is_string(), "{date}: {copy}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    let mut changed = created.clone();
+    changed["last_name"] = json!("Skłodowska");
+    changed["created_date"] = json!("1999-01-01T00:00:00.000Z");
+    changed["last_modified_date"] = json!("1999-01-01T00:00:00.000Z");
+    let response = call(
+        &running,
+        "DEMO_NETWORK",
+        Method::PUT,
+        "/users/nz9",
+        Some(changed),
+    )
+    .await;
+    let updated: Value = response.json().await.unwrap();
+    assert_eq!(updated["created_date"], created["created_date"]);
+    assert!(updated["last_modified_date"].as_str() > created["last_modified_date"].as_str());
+    assert_eq!(
+        running.sandbox.user("DEMO_NETWORK", "nz9").unwrap(),
+        updated
+    );
+
+    let passed_down = running.sandbox.user("DEMO_A", "nz9").unwrap();
+    assert_eq!(passed_down["last_name"], "Skłodowska");
+    assert_eq!(passed_down["created_date"], copy["created_date"]);
+    assert!(passed_down["last_modified_date"].as_str() > copy["last_modified_date"].as_str());
+}
+
+/// The directory's identifier index follows every change: a value a user no
+/// longer holds is free for another, and is found on its new holder.
+#[tokio::test]
+async fn identifiers_are_freed_by_delete_replacement_and_rename() {
+    let running = demo().await;
+    create(&running, "DEMO_A", patron("p1", "First")).await;
+    let response = call(&running, "DEMO_A", Method::DELETE, "/users/p1", None).await;
+    assert_eq!(response.status(), 204);
+    let mut reuse = patron("p2", "Second");
+    reuse["user_identifier"][0]["value"] = json!("B-p1");
+    create(&running, "DEMO_A", reuse).await;
+
+    let mut replaced = patron("p2", "Second");
+    replaced["user_identifier"][0]["value"] = json!("NEW-2");
+    let response = call(&running, "DEMO_A", Method::PUT, "/users/p2", Some(replaced)).await;
+    assert_eq!(response.status(), 200);
+    let mut again = patron("p3", "Third");
+    again["user_identifier"][0]["value"] = json!("B-p1");
+    create(&running, "DEMO_A", again).await;
+
+    let found: Value = call(&running, "DEMO_A", Method::GET, "/users/NEW-2", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["primary_id"], "p2");
+    let typed = call(
+        &running,
+        "DEMO_A",
+        Method::GET,
+        "/users/B-p1?user_id_type=BARCODE",
+        None,
+    )
+    .await;
+    assert_eq!(typed.json::<Value>().await.unwrap()["primary_id"], "p3");
+    let wrong_type = call(
+        &running,
+        "DEMO_A",
+        Method::GET,
+        "/users/B-p1?user_id_type=UNIV_ID",
+        None,
+    )
+    .await;
+    alma_error(wrong_type, 400, "401861").await;
+
+    let response = call(
+        &running,
+        "DEMO_A",
+        Method::PUT,
+        "/users/p3",
+        Some(patron("p4", "Third")),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let gone = call(&running, "DEMO_A", Method::GET, "/users/p3", None).await;
+    alma_error(gone, 400, "401861").await;
+    create(&running, "DEMO_A", patron("p3", "Fourth")).await;
+    let taken = call(
+        &running,
+        "DEMO_A",
+        Method::POST,
+        "/users",
+        Some(patron("p4", "Fifth")),
+    )
+    .await;
+    alma_error(taken, 400, "401851").await;
+}

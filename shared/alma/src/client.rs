@@ -3,10 +3,10 @@
 use crate::answer::{describe, read_answer, Answer};
 use crate::endpoint::UsersApi;
 use crate::institution::{AlmaConfigError, AlmaInstitution};
-use crate::outcome::{error_from_failure, user_from_success};
+use crate::outcome::{error_from_failure, page_from_success, user_from_success};
 use crate::pacer::Pacer;
 use async_trait::async_trait;
-use patron_hub_domain::alma::{AlmaError, AlmaUsers};
+use patron_hub_domain::alma::{codes, AlmaError, AlmaUsers, UserPage, UserQuery};
 use patron_hub_domain::{AlmaUser, InstitutionCode, PrimaryId};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Method, Url};
@@ -130,6 +130,23 @@ impl AlmaClient {
         }
     }
 
+    /// A call whose successful answer `read` turns into its result.
+    async fn call<T>(
+        &self,
+        code: &InstitutionCode,
+        method: Method,
+        url: impl FnOnce(&UsersApi) -> Result<Url, AlmaError>,
+        body: Option<&AlmaUser>,
+        read: fn(u16, Answer) -> Result<T, AlmaError>,
+    ) -> Result<T, AlmaError> {
+        let (status, answer) = self.exchange(code, method, url, body).await?;
+        if is_success(status) {
+            read(status, answer)
+        } else {
+            Err(error_from_failure(status, answer))
+        }
+    }
+
     /// A call answering a user record.
     async fn user_call(
         &self,
@@ -138,12 +155,7 @@ impl AlmaClient {
         url: impl FnOnce(&UsersApi) -> Result<Url, AlmaError>,
         body: Option<&AlmaUser>,
     ) -> Result<AlmaUser, AlmaError> {
-        let (status, answer) = self.exchange(code, method, url, body).await?;
-        if is_success(status) {
-            user_from_success(status, answer)
-        } else {
-            Err(error_from_failure(status, answer))
-        }
+        self.call(code, method, url, body, user_from_success).await
     }
 }
 
@@ -264,6 +276,36 @@ impl AlmaUsers for AlmaClient {
             Ok(())
         } else {
             Err(error_from_failure(status, answer))
+        }
+    }
+
+    async fn list_users(
+        &self,
+        institution: &InstitutionCode,
+        query: &UserQuery,
+    ) -> Result<UserPage, AlmaError> {
+        let url = |api: &UsersApi| Ok(api.list_users(query));
+        self.call(institution, Method::GET, url, None, page_from_success)
+            .await
+    }
+
+    async fn linked_copies(
+        &self,
+        institution: &InstitutionCode,
+        source: &InstitutionCode,
+        source_user_id: &PrimaryId,
+    ) -> Result<Vec<AlmaUser>, AlmaError> {
+        let url = |api: &UsersApi| Ok(api.linked_copies(source, source_user_id));
+        match self
+            .call(institution, Method::GET, url, None, page_from_success)
+            .await
+        {
+            Ok(page) => Ok(page.users),
+            // "Local copied user information not found": Alma's way of saying none.
+            Err(AlmaError::NotFound { code }) if code == codes::SOURCE_USER_NOT_FOUND => {
+                Ok(Vec::new())
+            }
+            Err(error) => Err(error),
         }
     }
 }

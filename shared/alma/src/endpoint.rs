@@ -1,7 +1,7 @@
 //! The URLs of the Users API calls, with exactly the query parameters
 //! patron-hub relies on.
 
-use patron_hub_domain::alma::AlmaError;
+use patron_hub_domain::alma::{AlmaError, PageSize, UserQuery};
 use patron_hub_domain::{InstitutionCode, PrimaryId};
 use reqwest::Url;
 
@@ -82,16 +82,57 @@ impl UsersApi {
         self.user(primary_id, &[("user_id_type", "all_unique")])
     }
 
-    fn users(&self, extra: &[(&str, &str)]) -> Url {
-        let mut url = self.root.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.push("users");
+    /// `GET /users`: one page of the list, `q` and `order_by` only when asked.
+    pub(crate) fn list_users(&self, query: &UserQuery) -> Url {
+        let mut url = self.users_path();
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs
+                .append_pair("limit", &query.limit.get().to_string())
+                .append_pair("offset", &query.offset.to_string());
+            if let Some(order) = query.order_by {
+                pairs.append_pair("order_by", order.name());
+            }
+            if let Some(search) = &query.search {
+                pairs.append_pair("q", &search.to_q());
+            }
         }
+        url
+    }
+
+    /// `GET /users?source_institution_code=…&source_user_id=…`: the linked
+    /// copies of a user of `source`, in one page of the largest size.
+    pub(crate) fn linked_copies(
+        &self,
+        source: &InstitutionCode,
+        source_user_id: &PrimaryId,
+    ) -> Url {
+        let mut url = self.users_path();
+        url.query_pairs_mut()
+            .append_pair("limit", &PageSize::MAX.get().to_string())
+            .append_pair("offset", "0")
+            .append_pair("source_institution_code", source.as_str())
+            .append_pair("source_user_id", source_user_id.as_str());
+        url
+    }
+
+    /// `POST /users` with the write flags and `extra`.
+    fn users(&self, extra: &[(&str, &str)]) -> Url {
+        let mut url = self.users_path();
         url.query_pairs_mut()
             .append_pair("social_authentication", "false")
             .append_pair("send_pin_number_letter", "false")
             .append_pair("registration_rules", "false")
             .extend_pairs(extra);
+        url
+    }
+
+    /// `…/users`, without a query.
+    fn users_path(&self) -> Url {
+        let mut url = self.root.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.push("users");
+        }
         url
     }
 
@@ -118,6 +159,7 @@ impl UsersApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use patron_hub_domain::alma::{SearchField, UserOrder, UserSearch};
 
     fn api(base: &str) -> UsersApi {
         UsersApi::new(base).expect("a usable base URL")
@@ -149,6 +191,29 @@ mod tests {
         assert_eq!(
             api.delete_user(&id("p1")).unwrap().as_str(),
             "https://api-eu.hosted.exlibrisgroup.com/almaws/v1/users/p1?user_id_type=all_unique"
+        );
+    }
+
+    #[test]
+    fn builds_the_list_and_the_linked_lookup() {
+        let api = api("https://api-eu.hosted.exlibrisgroup.com");
+        assert_eq!(
+            api.list_users(&UserQuery::default()).as_str(),
+            "https://api-eu.hosted.exlibrisgroup.com/almaws/v1/users?limit=100&offset=0"
+        );
+        let query = UserQuery {
+            search: UserSearch::new(SearchField::JobCategory, "Prêt entre"),
+            order_by: Some(UserOrder::PrimaryId),
+            limit: PageSize::new(10).unwrap(),
+            offset: 200,
+        };
+        assert_eq!(
+            api.list_users(&query).as_str(),
+            "https://api-eu.hosted.exlibrisgroup.com/almaws/v1/users?limit=10&offset=200&order_by=primary_id&q=job_category%7EPr%C3%AAt+entre"
+        );
+        assert_eq!(
+            api.linked_copies(&InstitutionCode::parse("DEMO_NETWORK").unwrap(), &id("a&b")).as_str(),
+            "https://api-eu.hosted.exlibrisgroup.com/almaws/v1/users?limit=100&offset=0&source_institution_code=DEMO_NETWORK&source_user_id=a%26b"
         );
     }
 

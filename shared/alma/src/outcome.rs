@@ -1,14 +1,12 @@
-//! What an Alma answer means for the caller: a user record, or an [`AlmaError`]
-//! the queue can act on (retry later, or give up).
+//! What an Alma answer means for the caller: a user record, a page of the
+//! list, or an [`AlmaError`] the queue can act on (retry later, or give up).
 
 use crate::answer::{Answer, MAX_ANSWER_BYTES};
 use crate::error_body::{parse_error_body, AlmaErrorBody};
-use patron_hub_domain::alma::{codes, AlmaError};
+use patron_hub_domain::alma::{codes, AlmaError, UserPage};
 use patron_hub_domain::AlmaUser;
 use serde_json::Value;
 
-/// "User with source identifier X of institution Y was not found" (linked copies).
-const SOURCE_USER_NOT_FOUND: &str = "4019990";
 /// The code of a success answer over [`MAX_ANSWER_BYTES`].
 const ANSWER_TOO_LARGE: &str = "ANSWER_TOO_LARGE";
 
@@ -20,18 +18,65 @@ const ANSWER_TOO_LARGE: &str = "ANSWER_TOO_LARGE";
 /// a cut-off record) is `Unavailable`: it is not what Alma answers, so a later
 /// try may well get the record.
 pub(crate) fn user_from_success(status: u16, answer: Answer) -> Result<AlmaUser, AlmaError> {
+    match json_object(status, answer, "the user record")? {
+        Some(record) => Ok(AlmaUser(record)),
+        None => Err(AlmaError::Unavailable(format!(
+            "HTTP {status} without a JSON user record"
+        ))),
+    }
+}
+
+/// The page of a successful list answer (2xx): Alma's `users` object, whose
+/// `user` is absent on an empty page, and may be a single object rather than
+/// an array (as in Alma's JSON rendering of one-element XML lists). Anything
+/// else is `Unavailable`, as for a user record.
+pub(crate) fn page_from_success(status: u16, answer: Answer) -> Result<UserPage, AlmaError> {
+    let not_a_list =
+        || AlmaError::Unavailable(format!("HTTP {status} without a JSON list of users"));
+    let mut list = json_object(status, answer, "the list of users")?.ok_or_else(not_a_list)?;
+    let total_record_count = match list.get("total_record_count") {
+        Some(Value::Number(count)) => count.as_u64(),
+        Some(Value::String(count)) => count.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(not_a_list)?;
+    let entries = match list.remove("user") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(entries)) => entries,
+        Some(single @ Value::Object(_)) => vec![single],
+        Some(_) => return Err(not_a_list()),
+    };
+    let users = entries
+        .into_iter()
+        .map(|entry| match entry {
+            Value::Object(user) => Ok(AlmaUser(user)),
+            _ => Err(not_a_list()),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(UserPage {
+        total_record_count,
+        users,
+    })
+}
+
+/// The JSON object of a successful answer; `None` when the body is complete
+/// but not one. Over the size limit is `Rejected` (`what` says what was too
+/// large), cut off is `Unavailable`.
+fn json_object(
+    status: u16,
+    answer: Answer,
+    what: &str,
+) -> Result<Option<serde_json::Map<String, Value>>, AlmaError> {
     match answer {
         Answer::Complete(body) => match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(record)) => Ok(AlmaUser(record)),
-            _ => Err(AlmaError::Unavailable(format!(
-                "HTTP {status} without a JSON user record"
-            ))),
+            Ok(Value::Object(object)) => Ok(Some(object)),
+            _ => Ok(None),
         },
         Answer::TooLarge => Err(AlmaError::Rejected {
             status,
             code: ANSWER_TOO_LARGE.to_owned(),
             message: format!(
-                "the user record is over {} MiB (the call itself may have been applied)",
+                "{what} is over {} MiB (the call itself may have been applied)",
                 MAX_ANSWER_BYTES / (1024 * 1024)
             ),
         }),
@@ -55,9 +100,9 @@ pub(crate) fn error_from_failure(status: u16, answer: Answer) -> AlmaError {
     }
     if let Some(AlmaErrorBody { code, message }) = parsed {
         match code.as_str() {
-            codes::USER_NOT_FOUND | codes::USER_NOT_FOUND_BY_TYPE | SOURCE_USER_NOT_FOUND => {
-                return AlmaError::NotFound { code }
-            }
+            codes::USER_NOT_FOUND
+            | codes::USER_NOT_FOUND_BY_TYPE
+            | codes::SOURCE_USER_NOT_FOUND => return AlmaError::NotFound { code },
             codes::IDENTIFIER_EXISTS | codes::LINKED_ACCOUNT_EXISTS => {
                 return AlmaError::AlreadyExists { code, message }
             }
@@ -209,6 +254,36 @@ mod tests {
         assert!(matches!(
             error_from_failure(413, Answer::TooLarge),
             AlmaError::Rejected { status: 413, ref code, .. } if code == "HTTP_413"
+        ));
+    }
+
+    #[test]
+    fn a_list_reads_its_total_and_entries_however_alma_renders_them() {
+        let page = |body: &str| page_from_success(200, text(body));
+        let two =
+            page(r#"{"user":[{"primary_id":"a"},{"primary_id":"b"}],"total_record_count":7}"#)
+                .unwrap();
+        assert_eq!(two.total_record_count, 7);
+        assert_eq!(two.users.len(), 2);
+        let empty = page(r#"{"total_record_count":0}"#).unwrap();
+        assert_eq!(empty, UserPage::default());
+        let single = page(r#"{"user":{"primary_id":"a"},"total_record_count":"1"}"#).unwrap();
+        assert_eq!(single.users[0].primary_id().unwrap().as_str(), "a");
+        for body in [
+            "{}",
+            r#"{"user":[]}"#,
+            r#"{"user":["a"],"total_record_count":1}"#,
+            "[]",
+            "<users/>",
+        ] {
+            assert!(
+                matches!(page(body), Err(AlmaError::Unavailable(_))),
+                "{body}"
+            );
+        }
+        assert!(matches!(
+            page_from_success(200, Answer::TooLarge),
+            Err(AlmaError::Rejected { ref code, .. }) if code == ANSWER_TOO_LARGE
         ));
     }
 

@@ -2,8 +2,10 @@
 //! each kind of Alma answer becomes.
 
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
-use patron_hub_alma_sandbox::{spawn, Faults, RunningSandbox, SandboxConfig};
-use patron_hub_domain::alma::{AlmaError, AlmaUsers};
+use patron_hub_alma_sandbox::{spawn, Faults, RunningSandbox, SandboxConfig, Seed};
+use patron_hub_domain::alma::{
+    AlmaError, AlmaUsers, PageSize, SearchField, UserOrder, UserQuery, UserSearch,
+};
 use patron_hub_domain::{AlmaUser, InstitutionCode, PrimaryId};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -202,6 +204,105 @@ async fn links_a_zone_patron_once_and_knows_missing_sources() {
             code: "4019990".to_owned()
         }
     );
+}
+
+#[tokio::test]
+async fn pages_through_every_user_and_searches_one_field() {
+    let Network { running, alma } = demo().await;
+    let mut seed = Seed::new(230);
+    seed.job_category = Some("Exterieur".to_owned());
+    running.sandbox.seed("DEMO_A", &seed).unwrap();
+    let mut outsider = patron("other", "Outsider");
+    outsider
+        .0
+        .insert("job_category".to_owned(), json!({"value": "PEB"}));
+    alma.create_user(&code_of("DEMO_A"), &outsider)
+        .await
+        .unwrap();
+    let a = code_of("DEMO_A");
+
+    let mut query = UserQuery {
+        search: UserSearch::new(SearchField::JobCategory, "Exterieur"),
+        order_by: Some(UserOrder::PrimaryId),
+        ..UserQuery::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = alma.list_users(&a, &query).await.unwrap();
+        assert_eq!(page.total_record_count, 230);
+        for user in &page.users {
+            assert!(user.0.get("contact_info").is_none(), "a brief record");
+            seen.push(user.primary_id().unwrap());
+        }
+        query.offset += u32::from(query.limit.get());
+        if u64::from(query.offset) >= page.total_record_count {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 230);
+    assert!(
+        seen.windows(2).all(|pair| pair[0] < pair[1]),
+        "in order, once each"
+    );
+    assert_eq!(seen[0].as_str(), "seed-0000001");
+
+    let everyone = alma
+        .list_users(
+            &a,
+            &UserQuery {
+                limit: PageSize::new(0).unwrap(),
+                ..UserQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (everyone.total_record_count, everyone.users.len()),
+        (231, 0)
+    );
+    assert_eq!(
+        counted(&running, "DEMO_A", 200),
+        5,
+        "one create, three pages, one count"
+    );
+}
+
+#[tokio::test]
+async fn finds_linked_copies_or_none_and_knows_missing_sources() {
+    let Network { running, alma } = demo().await;
+    let (zone, a, b) = (code_of(ZONE), code_of("DEMO_A"), code_of("DEMO_B"));
+    alma.create_user(&zone, &patron("nz-3", "Linked"))
+        .await
+        .unwrap();
+    alma.create_linked_user(&a, &zone, &id("nz-3"))
+        .await
+        .unwrap();
+
+    let copies = alma.linked_copies(&a, &zone, &id("nz-3")).await.unwrap();
+    let ids: Vec<_> = copies.iter().filter_map(|copy| copy.primary_id()).collect();
+    assert_eq!(ids, [id("nz-3")]);
+    assert!(alma
+        .linked_copies(&b, &zone, &id("nz-3"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        running.sandbox.user("DEMO_B", "nz-3").is_none(),
+        "nothing copied"
+    );
+    assert_eq!(
+        alma.linked_copies(&a, &zone, &id("nz-ghost"))
+            .await
+            .unwrap_err(),
+        AlmaError::NotFound {
+            code: "401861".to_owned()
+        }
+    );
+    let elsewhere = alma
+        .linked_copies(&a, &code_of("ELSEWHERE"), &id("nz-3"))
+        .await
+        .unwrap_err();
+    assert_eq!(rejected_code(elsewhere), (400, "401651".to_owned()));
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 //! sandbox cannot produce (oversized, cut off, mislabelled, silent, redirected).
 
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
-use patron_hub_domain::alma::{AlmaError, AlmaUsers};
+use patron_hub_domain::alma::{
+    AlmaError, AlmaUsers, PageSize, SearchField, UserOrder, UserQuery, UserSearch,
+};
 use patron_hub_domain::{AlmaUser, InstitutionCode, PrimaryId};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -187,6 +189,62 @@ async fn sends_each_call_with_the_key_json_and_exact_query() {
         sent_user
     );
     assert!(requests[0].body.is_empty() && requests[4].body.is_empty());
+}
+
+#[tokio::test]
+async fn lists_with_the_exact_query_and_reads_alma_s_users_object() {
+    let list =
+        br#"{"user":[{"primary_id":"p 1","last_name":"Doe","link":"x"}],"total_record_count":101}"#;
+    let (base_url, recorded) = serve(Some(response("200 OK", "application/json", list))).await;
+    let alma = client(&base_url, Duration::from_secs(5));
+    let a = institution();
+    let query = UserQuery {
+        search: UserSearch::new(SearchField::JobCategory, "Prêt entre"),
+        order_by: Some(UserOrder::LastName),
+        limit: PageSize::new(50).unwrap(),
+        offset: 100,
+    };
+    let page = alma.list_users(&a, &query).await.unwrap();
+    assert_eq!(page.total_record_count, 101);
+    assert_eq!(page.users[0].primary_id().unwrap().as_str(), "p 1");
+    let copies = alma
+        .linked_copies(
+            &a,
+            &InstitutionCode::parse("WIRE_NETWORK").unwrap(),
+            &id("p 1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(copies.len(), 1);
+
+    let requests = recorded.lock().unwrap().clone();
+    let lines: Vec<&str> = requests.iter().map(Recorded::request_line).collect();
+    assert_eq!(
+        lines,
+        [
+            "GET /almaws/v1/users?limit=50&offset=100&order_by=last_name&q=job_category%7EPr%C3%AAt+entre HTTP/1.1",
+            "GET /almaws/v1/users?limit=100&offset=0&source_institution_code=WIRE_NETWORK&source_user_id=p+1 HTTP/1.1",
+        ]
+    );
+    for request in &requests {
+        assert_eq!(
+            request.header("authorization").as_deref(),
+            Some("apikey wire-test-key-0123")
+        );
+        assert!(request.body.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_list_answer_that_is_not_alma_s_users_object_is_unavailable() {
+    for body in ["[]", r#"{"user":[]}"#, r#"<users total_record_count="0"/>"#] {
+        let answer = response("200 OK", "application/json", body.as_bytes());
+        let (base_url, _) = serve(Some(answer)).await;
+        let result = client(&base_url, Duration::from_secs(5))
+            .list_users(&institution(), &UserQuery::default())
+            .await;
+        assert!(unavailable(result).contains("200"));
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,9 @@
 //! The Alma Users API as the domain sees it: a port, and the ways a call can fail.
 
+mod listing;
+
+pub use listing::{PageSize, SearchField, UserOrder, UserPage, UserQuery, UserSearch};
+
 use crate::{AlmaUser, InstitutionCode, PrimaryId};
 use async_trait::async_trait;
 
@@ -13,6 +17,10 @@ pub mod codes {
     pub const IDENTIFIER_EXISTS: &str = "401851";
     /// "Linked account for user already exists".
     pub const LINKED_ACCOUNT_EXISTS: &str = "60227";
+    /// "User with source identifier X of institution Y was not found" (a linked
+    /// `POST`); on the list's linked-copy lookup, "Local copied user
+    /// information not found".
+    pub const SOURCE_USER_NOT_FOUND: &str = "4019990";
     /// Over the per-second threshold of an institution.
     pub const PER_SECOND_THRESHOLD: &str = "PER_SECOND_THRESHOLD";
 }
@@ -104,4 +112,24 @@ pub trait AlmaUsers: Send + Sync {
         institution: &InstitutionCode,
         primary_id: &PrimaryId,
     ) -> Result<(), AlmaError>;
+    /// `GET /users?q=…&order_by=…&limit=…&offset=…`: one page of the users of
+    /// `institution`, as brief records (no e-mails, no identifiers), with how
+    /// many the query selects in all. Looking users up this way never makes
+    /// Alma copy a network-zone user. Pages follow Alma's order: a user
+    /// created or renamed while paging may shift the later pages.
+    async fn list_users(
+        &self,
+        institution: &InstitutionCode,
+        query: &UserQuery,
+    ) -> Result<UserPage, AlmaError>;
+    /// `GET /users?source_institution_code=…&source_user_id=…`: the linked
+    /// copies in `institution` of user `source_user_id` of `source`, as brief
+    /// records; empty when it holds none. `NotFound` when `source` has no such
+    /// user, `Rejected` (401651) when `source` is not in the network.
+    async fn linked_copies(
+        &self,
+        institution: &InstitutionCode,
+        source: &InstitutionCode,
+        source_user_id: &PrimaryId,
+    ) -> Result<Vec<AlmaUser>, AlmaError>;
 }

@@ -1,24 +1,22 @@
 //! The users of every institution of the network, and Alma's rules on them:
 //! mandatory fields, accepted user groups, unique identifiers, "swap all"
-//! updates, linked copies of network-zone users, deletion refused on loans or fees.
+//! updates, linked copies of network-zone users, deletion refused on loans or
+//! fees, the list and its linked-copy lookup, and seeding for benchmarks.
+
+mod institution;
+mod record;
+
+pub(crate) use record::{identifiers, stamp, text, UserRecord};
 
 use crate::config::SandboxConfig;
 use crate::errors::ApiError;
-use chrono::{DateTime, SecondsFormat, Utc};
-use rand::Rng;
-use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
-
-/// A user record as Alma's `rest_user` JSON object.
-pub(crate) type UserRecord = Map<String, Value>;
-
-/// Fields the sandbox manages itself: a "swap all" update never drops them.
-const SYSTEM_FIELDS: [&str; 4] = [
-    "created_date",
-    "linking_id",
-    "source_institution_code",
-    "source_link_id",
-];
+use crate::search::{brief, ListQuery, Page};
+use crate::seed::{Seed, Seeded};
+use chrono::{DateTime, Utc};
+use institution::Institution;
+use record::{counter, linked_copy, KEPT_BY_COPIES, SYSTEM_FIELDS};
+use serde_json::Value;
+use std::collections::HashMap;
 
 /// How the `{user_id}` of a path is matched (`user_id_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,15 +49,6 @@ impl<'a> IdType<'a> {
     }
 }
 
-/// The users of one institution, the user groups it accepts, and how many
-/// times each primary id was created.
-#[derive(Debug, Default)]
-struct Institution {
-    users: BTreeMap<String, UserRecord>,
-    user_groups: Option<Vec<String>>,
-    creations: HashMap<String, u32>,
-}
-
 /// Every institution's users, the network zone's included.
 #[derive(Debug)]
 pub(crate) struct Directory {
@@ -73,11 +62,8 @@ impl Directory {
         let institutions = config
             .all_codes()
             .map(|code| {
-                let institution = Institution {
-                    user_groups: config.user_groups.get(code).cloned(),
-                    ..Institution::default()
-                };
-                (code.to_owned(), institution)
+                let groups = config.user_groups.get(code).cloned();
+                (code.to_owned(), Institution::new(groups))
             })
             .collect();
         Self {
@@ -100,8 +86,7 @@ impl Directory {
 
     /// The record stored under `primary_id`.
     pub(crate) fn user(&self, code: &str, primary_id: &str) -> Result<Value, ApiError> {
-        let institution = self.institution(code)?;
-        match institution.users.get(primary_id) {
+        match self.institution(code)?.get(primary_id) {
             Some(user) => Ok(Value::Object(user.clone())),
             None => Err(ApiError::UserNotFound(primary_id.to_owned())),
         }
@@ -115,8 +100,7 @@ impl Directory {
             .iter()
             .flat_map(|(code, institution)| {
                 institution
-                    .creations
-                    .iter()
+                    .creations()
                     .filter(|(_, count)| **count > 1)
                     .map(|(id, count)| (code.clone(), id.clone(), *count))
             })
@@ -128,12 +112,7 @@ impl Directory {
     /// Every record of an institution, by primary id.
     pub(crate) fn users(&self, code: &str) -> Result<Vec<Value>, ApiError> {
         let institution = self.institution(code)?;
-        Ok(institution
-            .users
-            .values()
-            .cloned()
-            .map(Value::Object)
-            .collect())
+        Ok(institution.records().cloned().map(Value::Object).collect())
     }
 
     /// Restricts (or, with `None`, frees) the user groups an institution accepts.
@@ -142,8 +121,47 @@ impl Directory {
         code: &str,
         groups: Option<Vec<String>>,
     ) -> Result<(), ApiError> {
-        self.institution_mut(code)?.user_groups = groups;
+        self.institution_mut(code)?.set_user_groups(groups);
         Ok(())
+    }
+
+    /// `GET /users`: a page of brief records, or with a source user only its
+    /// linked copies here (Alma's 401651, 401861 and 4019990 when there is no
+    /// such institution, user or copy). Nothing is copied or linked.
+    pub(crate) fn list(&mut self, code: &str, query: &ListQuery) -> Result<Page, ApiError> {
+        let only = match &query.source {
+            None => None,
+            Some(source) => {
+                if source.institution == code
+                    || !self.institutions.contains_key(&source.institution)
+                {
+                    return Err(ApiError::BadSourceInstitution(source.institution.clone()));
+                }
+                let source_institution = self.institution(&source.institution)?;
+                let Some(source_id) = source_institution.find(&source.user_id, IdType::AllUnique)
+                else {
+                    return Err(ApiError::SourceInstitutionUserNotFound(
+                        source.user_id.clone(),
+                    ));
+                };
+                let copies = self
+                    .institution(code)?
+                    .copies_of(&source.institution, source_id);
+                Some(copies.cloned().ok_or(ApiError::LocalCopyNotFound)?)
+            }
+        };
+        let institution = self.institution_mut(code)?;
+        let (total_record_count, users) = institution.page(
+            &query.search,
+            query.order,
+            only.as_ref(),
+            query.offset,
+            query.limit,
+        );
+        Ok(Page {
+            total_record_count,
+            users: users.into_iter().map(brief).collect(),
+        })
     }
 
     /// `GET /users/{id}`: the user, or in a member institution a linked copy of
@@ -156,12 +174,15 @@ impl Directory {
         now: DateTime<Utc>,
     ) -> Result<Value, ApiError> {
         let institution = self.institution(code)?;
-        if let Some(primary_id) = institution.find(id, id_type) {
-            return Ok(Value::Object(institution.users[primary_id].clone()));
+        if let Some(user) = institution
+            .find(id, id_type)
+            .and_then(|id| institution.get(id))
+        {
+            return Ok(Value::Object(user.clone()));
         }
         let zone = self.institution(&self.network_zone)?;
-        let source = match zone.find(id, id_type) {
-            Some(primary_id) if code != self.network_zone => &zone.users[primary_id],
+        let source = match zone.find(id, id_type).and_then(|id| zone.get(id)) {
+            Some(source) if code != self.network_zone => source,
             _ => return Err(ApiError::UserNotFound(id.to_owned())),
         };
         let copy = linked_copy(&self.network_zone, source, now);
@@ -193,23 +214,24 @@ impl Directory {
             return Err(ApiError::BadSourceInstitution(source_code.to_owned()));
         }
         let source = self.institution(source_code)?;
-        let Some(source_primary_id) = source.find(source_id, IdType::AllUnique).map(str::to_owned)
+        let Some((source_primary_id, record)) = source
+            .find(source_id, IdType::AllUnique)
+            .and_then(|id| Some((id, source.get(id)?)))
         else {
             return Err(ApiError::SourceUserNotFound {
                 id: source_id.to_owned(),
                 institution: source_code.to_owned(),
             });
         };
-        let copy = linked_copy(source_code, &source.users[&source_primary_id], now);
-        let institution = self.institution_mut(code)?;
-        if institution
-            .users
-            .values()
-            .any(|user| is_copy_of(user, source_code, &source_primary_id))
-        {
+        let copy = linked_copy(source_code, record, now);
+        let linked = self
+            .institution(code)?
+            .copies_of(source_code, source_primary_id)
+            .is_some();
+        if linked {
             return Err(ApiError::LinkedAccountExists);
         }
-        institution.insert(copy, None)
+        self.institution_mut(code)?.insert(copy, None)
     }
 
     /// `PUT /users/{id}`: "swap all". The record becomes `body`, except that the
@@ -223,11 +245,13 @@ impl Directory {
         now: DateTime<Utc>,
     ) -> Result<Value, ApiError> {
         let institution = self.institution_mut(code)?;
-        let Some(current_id) = institution.find(id, id_type).map(str::to_owned) else {
+        let Some((current_id, current)) = institution
+            .find(id, id_type)
+            .and_then(|id| Some((id.to_owned(), institution.get(id)?)))
+        else {
             return Err(ApiError::UserNotFound(id.to_owned()));
         };
         institution.validate(&body)?;
-        let current = &institution.users[&current_id];
         let has_roles = body
             .get("user_role")
             .and_then(Value::as_array)
@@ -237,12 +261,7 @@ impl Directory {
                 body.insert("user_role".into(), roles.clone());
             }
         }
-        for field in SYSTEM_FIELDS {
-            match current.get(field) {
-                Some(value) => body.insert(field.into(), value.clone()),
-                None => body.remove(field),
-            };
-        }
+        keep_system_fields(&mut body, current);
         stamp(&mut body, now, false);
         let stored = institution.insert(body, Some(&current_id))?;
         self.pass_down(code, &current_id, &stored, now);
@@ -250,7 +269,8 @@ impl Directory {
     }
 
     /// A librarian's edit: each top-level field of `changes` replaces the
-    /// record's (a `null` removes it); the result must still be a valid user.
+    /// record's (a `null` removes it), except the sandbox's system fields; the
+    /// result must still be a valid user.
     pub(crate) fn merge(
         &mut self,
         code: &str,
@@ -259,7 +279,7 @@ impl Directory {
         now: DateTime<Utc>,
     ) -> Result<Value, ApiError> {
         let institution = self.institution_mut(code)?;
-        let Some(current) = institution.users.get(primary_id) else {
+        let Some(current) = institution.get(primary_id) else {
             return Err(ApiError::UserNotFound(primary_id.to_owned()));
         };
         let mut user = current.clone();
@@ -270,6 +290,7 @@ impl Directory {
                 user.insert(field, value);
             }
         }
+        keep_system_fields(&mut user, current);
         institution.validate(&user)?;
         stamp(&mut user, now, false);
         let stored = institution.insert(user, Some(primary_id))?;
@@ -296,14 +317,16 @@ impl Directory {
                 continue;
             }
             let copies: Vec<String> = member
-                .users
-                .iter()
-                .filter(|(_, user)| is_copy_of(user, &zone, source_id))
-                .map(|(id, _)| id.clone())
+                .copies_of(&zone, source_id)
+                .into_iter()
+                .flatten()
+                .cloned()
                 .collect();
             for copy_id in copies {
+                let Some(current) = member.get(&copy_id) else {
+                    continue;
+                };
                 let mut copy = linked_copy(&zone, source, now);
-                let current = &member.users[&copy_id];
                 for field in KEPT_BY_COPIES.iter().chain(&["linking_id", "created_date"]) {
                     match current.get(*field) {
                         Some(value) => copy.insert((*field).into(), value.clone()),
@@ -324,158 +347,51 @@ impl Directory {
         id_type: IdType<'_>,
     ) -> Result<Value, ApiError> {
         let institution = self.institution_mut(code)?;
-        let Some(primary_id) = institution.find(id, id_type).map(str::to_owned) else {
+        let Some((primary_id, user)) = institution
+            .find(id, id_type)
+            .and_then(|id| Some((id.to_owned(), institution.get(id)?)))
+        else {
             return Err(ApiError::UserNotFoundOfType {
                 id: id.to_owned(),
                 id_type: id_type.name().to_owned(),
             });
         };
-        let user = &institution.users[&primary_id];
         if counter(user, "loans") > 0.0 || counter(user, "fees") > 0.0 {
             return Err(ApiError::ActiveLoansOrFees);
         }
-        let removed = institution.users.remove(&primary_id);
+        let removed = institution.remove(&primary_id);
         Ok(removed.map(Value::Object).unwrap_or(Value::Null))
     }
-}
 
-impl Institution {
-    /// The primary id of the user `id` designates.
-    fn find(&self, id: &str, id_type: IdType<'_>) -> Option<&str> {
-        if id_type == IdType::AllUnique {
-            if let Some((primary_id, _)) = self.users.get_key_value(id) {
-                return Some(primary_id);
-            }
+    /// Stores the users of `seed` in one institution, all or none: each is
+    /// valid and holds no identifier another user holds.
+    pub(crate) fn seed(
+        &mut self,
+        code: &str,
+        seed: &Seed,
+        now: DateTime<Utc>,
+    ) -> Result<Seeded, ApiError> {
+        let institution = self.institution_mut(code)?;
+        let users = seed.users(now).map_err(ApiError::InvalidSeed)?;
+        for user in &users {
+            institution.validate(user)?;
+            institution.check_free(user, None)?;
         }
-        self.users
-            .iter()
-            .find(|(_, user)| match id_type {
-                IdType::AllUnique => identifiers(user).any(|(_, value)| value == id),
-                IdType::LinkingId => text(user, "linking_id") == Some(id),
-                IdType::Identifier(code) => {
-                    identifiers(user).any(|(kind, value)| kind == code && value == id)
-                }
-            })
-            .map(|(primary_id, _)| primary_id.as_str())
-    }
-
-    /// Mandatory fields and the user group.
-    fn validate(&self, user: &UserRecord) -> Result<(), ApiError> {
-        for field in ["primary_id", "last_name"] {
-            if text(user, field).is_none_or(|value| value.trim().is_empty()) {
-                return Err(ApiError::MandatoryFieldMissing(field));
-            }
+        let seeded = seed.report(code);
+        for user in users {
+            institution.store(user, None)?;
         }
-        let group = user.get("user_group").and_then(|group| match group {
-            Value::String(value) => Some(value.as_str()),
-            other => other.get("value").and_then(Value::as_str),
-        });
-        match (&self.user_groups, group) {
-            (Some(accepted), Some(group)) if !accepted.iter().any(|g| g == group) => {
-                Err(ApiError::IllegalUserGroup)
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Stores `user` under its primary id, in place of `replacing` (a rename
-    /// when the ids differ), once no other user holds any of its identifiers.
-    fn insert(&mut self, user: UserRecord, replacing: Option<&str>) -> Result<Value, ApiError> {
-        let primary_id = text(&user, "primary_id").unwrap_or_default().to_owned();
-        let own: Vec<(&str, &str)> = std::iter::once(("primary_id", primary_id.as_str()))
-            .chain(identifiers(&user))
-            .collect();
-        for (other_id, other) in &self.users {
-            if Some(other_id.as_str()) == replacing {
-                continue;
-            }
-            let taken = |value: &str| {
-                value == other_id || identifiers(other).any(|(_, held)| held == value)
-            };
-            if let Some((kind, _)) = own.iter().find(|(_, value)| taken(value)) {
-                return Err(ApiError::IdentifierExists((*kind).to_owned()));
-            }
-        }
-        match replacing {
-            Some(old_id) => drop(self.users.remove(old_id)),
-            None => *self.creations.entry(primary_id.clone()).or_default() += 1,
-        }
-        let answer = Value::Object(user.clone());
-        self.users.insert(primary_id, user);
-        Ok(answer)
+        Ok(seeded)
     }
 }
 
-/// What the network zone never passes down to linked copies: each member
-/// keeps its own.
-const KEPT_BY_COPIES: [&str; 3] = ["user_role", "proxy_for_user", "user_statistic"];
-
-/// Whether `user` is a linked copy of the user `source_id` of institution `source_code`.
-fn is_copy_of(user: &UserRecord, source_code: &str, source_id: &str) -> bool {
-    text(user, "source_link_id") == Some(source_id)
-        && user
-            .get("source_institution_code")
-            .and_then(|code| code.get("value"))
-            .and_then(Value::as_str)
-            == Some(source_code)
-}
-
-/// A linked copy of `source` from institution `source_code`: roles are not copied.
-fn linked_copy(source_code: &str, source: &UserRecord, now: DateTime<Utc>) -> UserRecord {
-    let mut copy = source.clone();
-    copy.remove("user_role");
-    let source_primary_id = text(source, "primary_id").unwrap_or_default().to_owned();
-    let linking_id = rand::thread_rng().gen_range(1_000_000_000_000_000_000u64..u64::MAX);
-    copy.insert(
-        "source_institution_code".into(),
-        json!({"value": source_code, "desc": source_code}),
-    );
-    copy.insert("source_link_id".into(), Value::String(source_primary_id));
-    copy.insert("linking_id".into(), Value::String(linking_id.to_string()));
-    copy.insert(
-        "account_type".into(),
-        json!({"value": "EXTERNAL", "desc": "External"}),
-    );
-    stamp(&mut copy, now, true);
-    copy
-}
-
-/// Sets `last_modified_date`, and `created_date` for a new record.
-fn stamp(user: &mut UserRecord, now: DateTime<Utc>, created: bool) {
-    let time = Value::String(now.to_rfc3339_opts(SecondsFormat::Millis, true));
-    if created {
-        user.insert("created_date".into(), time.clone());
-    }
-    user.insert("last_modified_date".into(), time);
-}
-
-/// A top-level string field.
-fn text<'u>(user: &'u UserRecord, field: &str) -> Option<&'u str> {
-    user.get(field).and_then(Value::as_str)
-}
-
-/// `(id_type.value, value)` of each `user_identifier`.
-fn identifiers(user: &UserRecord) -> impl Iterator<Item = (&str, &str)> {
-    user.get("user_identifier")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|identifier| {
-            let value = identifier.get("value")?.as_str()?;
-            let kind = identifier
-                .get("id_type")
-                .and_then(|kind| kind.get("value"))
-                .and_then(Value::as_str)
-                .unwrap_or("user_identifier");
-            Some((kind, value))
-        })
-}
-
-/// `loans.value` or `fees.value`, a number or a numeric string; 0 when absent.
-fn counter(user: &UserRecord, field: &str) -> f64 {
-    match user.get(field).and_then(|c| c.get("value")) {
-        Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
-        Some(Value::String(s)) => s.trim().parse().unwrap_or(0.0),
-        _ => 0.0,
+/// Puts back the sandbox's system fields of `current` into `user` (removing
+/// those `current` does not have).
+fn keep_system_fields(user: &mut UserRecord, current: &UserRecord) {
+    for field in SYSTEM_FIELDS {
+        match current.get(field) {
+            Some(value) => user.insert(field.into(), value.clone()),
+            None => user.remove(field),
+        };
     }
 }
