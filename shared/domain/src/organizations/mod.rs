@@ -21,7 +21,7 @@ pub use error::OrganizationError;
 pub use members::Member;
 pub use model::{
     next_year, FeeEntry, Membership, MembershipId, MembershipPolicy, Organization, Role,
-    UNLIMITED_DAYS,
+    MAX_FEE_CENTS, UNLIMITED_DAYS,
 };
 pub use page::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 pub use people::MAX_PEOPLE;
