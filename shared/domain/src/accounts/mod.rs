@@ -16,7 +16,7 @@ mod service;
 mod settings;
 mod token;
 
-pub use error::AccountError;
+pub use error::{AccountError, RateLimit};
 pub use fields::IMPORTED_DEPARTMENT_PREFIX;
 pub use hasher::{
     HashingError, PasswordHasher, Verification, ARGON2_ITERATIONS, ARGON2_MEMORY_KIB,
