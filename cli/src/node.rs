@@ -140,6 +140,7 @@ impl LocalNode {
                 .public_base_url
                 .clone()
                 .unwrap_or_else(|| listen_url.to_owned()),
+            import_limits: runtime.import_limits,
             ..AccountSettings::default()
         };
         let accounts = Arc::new(

@@ -278,6 +278,7 @@ pub async fn account_service(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let settings = AccountSettings {
         public_base_url: env.required("PATRON_HUB_PUBLIC_BASE_URL")?,
+        import_limits: env.import_limits()?,
         ..AccountSettings::default()
     };
     let lifetime = settings

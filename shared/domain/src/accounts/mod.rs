@@ -37,5 +37,7 @@ pub use service::{
     AccountService, ImportProgress, MailedLink, DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME,
     MAX_SEARCH_RESULTS,
 };
-pub use settings::{AccountServices, AccountSettings, AddressFlow, AddressLimit, AddressLimits};
+pub use settings::{
+    AccountServices, AccountSettings, AddressFlow, AddressLimit, AddressLimits, ImportLimits,
+};
 pub use token::{SecretToken, TokenHash};
