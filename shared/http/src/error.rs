@@ -23,6 +23,9 @@ pub mod codes {
     pub const NOT_FOUND: &str = "NOT_FOUND";
     /// The route exists but not with that method.
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    /// A change authenticated by the session cookie did not come from
+    /// patron-hub's own origin with a JSON body.
+    pub const CROSS_ORIGIN: &str = "CROSS_ORIGIN";
 }
 
 /// An error answer: a status, a stable code, and a message for people.
