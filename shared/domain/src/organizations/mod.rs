@@ -27,7 +27,7 @@ pub use page::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 pub use people::MAX_PEOPLE;
 pub use ports::{MembershipStore, MembershipWriteError, OrganizationStore};
 pub use requests::{MemberPatch, NewMember, OrganizationInput, PeopleQuery};
-pub use rollover::{Rollover, RolloverSummary};
+pub use rollover::{Rollover, RolloverStores, RolloverSummary};
 pub use rules::{new_membership, renewal, MembershipRequest, MembershipRuleError};
 pub use service::OrganizationService;
 pub use statistics::Statistics;
