@@ -1,6 +1,7 @@
 //! `patron-hub.toml`: the network, its institutions and where their secrets come
 //! from; or, with no file, the demo network on the Alma sandbox.
 
+use crate::http_server::ServerLimits;
 use patron_hub_alma::AlmaInstitution;
 use patron_hub_domain::accounts::ImportLimits;
 use patron_hub_domain::distribution::WorkerSettings;
@@ -62,6 +63,9 @@ pub struct Settings {
     /// SHA-256 of their key (`patron-hub client-key` makes a key and its entry).
     #[serde(default)]
     pub client_keys: Vec<ClientKey>,
+    /// How slow and how many HTTP clients `serve` bears.
+    #[serde(default)]
+    pub server: ServerLimits,
 }
 
 /// Where account mails point and who sends them.
@@ -241,6 +245,8 @@ pub struct Runtime {
     pub client_address: AddressSource,
     /// The largest bulk-import sheet.
     pub import_limits: ImportLimits,
+    /// How slow and how many HTTP clients `serve` bears.
+    pub server: ServerLimits,
     /// Whether this is the demo network (then `serve` makes the demo administrator).
     pub demo: bool,
 }
@@ -318,6 +324,7 @@ impl Settings {
                 rows: self.accounts.import_max_rows,
                 columns: self.accounts.import_max_columns,
             },
+            server: self.server,
             demo: false,
         })
     }
@@ -391,6 +398,7 @@ impl Runtime {
             staging_retention_days: default_staging_retention(),
             client_address: AddressSource::Peer,
             import_limits: ImportLimits::default(),
+            server: ServerLimits::default(),
             demo: true,
         }
     }

@@ -17,6 +17,8 @@ pub mod codes {
     pub const INVALID_PARAMETER: &str = "INVALID_PARAMETER";
     /// The body is over the size limit.
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    /// The body did not arrive within the server's body timeout.
+    pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
     /// A backend is down; try again later.
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     /// No such route.
