@@ -141,6 +141,9 @@ async fn a_club_takes_a_member_exports_its_list_and_rolls_over_once_a_year() {
     assert_eq!(dry["organizations_rolled"], 1);
     assert_eq!(first["organizations_rolled"], 1, "{first}");
     assert_eq!(second["organizations_rolled"], 0, "{second}");
+    // A run for a day a year on finds today's sessions over, and purges them.
+    assert_eq!(first["sessions_purged"], 2, "{first}");
+    let admin = admin_session(&s).await;
     let (_, club, _) = call(
         &s,
         Method::GET,
@@ -156,18 +159,36 @@ async fn a_club_takes_a_member_exports_its_list_and_rolls_over_once_a_year() {
         .unwrap_or(moved);
     assert_eq!(moved, patron_hub_domain::organizations::next_year(start));
 
-    // An account past its expiry date becomes inactive and can no longer log in.
-    let expire = json!({"expires_on": (today - Days::new(1)).to_string()});
+    // An expiry date in the past is refused (issue 11, 5.5); an account past
+    // its expiry date becomes inactive and can no longer log in.
+    let expire = |day: NaiveDate| json!({"expires_on": day.to_string()});
+    let account_path = format!("/accounts/{member_id}");
+    let yesterday = today - Days::new(1);
+    let (status, refused, _) = call(
+        &s,
+        Method::PATCH,
+        &account_path,
+        Some(&admin),
+        Some(expire(yesterday)),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
     let (status, _, _) = call(
         &s,
         Method::PATCH,
-        &format!("/accounts/{member_id}"),
+        &account_path,
         Some(&admin),
-        Some(expire),
+        Some(expire(today)),
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(rollover(&s, today)["accounts_deactivated"], 1);
+    assert_eq!(rollover(&s, today)["accounts_deactivated"], 0);
+    let admin = {
+        let deactivated = rollover(&s, today + Days::new(1));
+        assert_eq!(deactivated["accounts_deactivated"], 1, "{deactivated}");
+        // That run found today's sessions over too.
+        admin_session(&s).await
+    };
     let (_, account, _) = call(
         &s,
         Method::GET,

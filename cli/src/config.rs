@@ -1,7 +1,9 @@
 //! `patron-hub.toml`: the network, its institutions and where their secrets come
 //! from; or, with no file, the demo network on the Alma sandbox.
 
+use crate::http_server::ServerLimits;
 use patron_hub_alma::AlmaInstitution;
+use patron_hub_domain::accounts::ImportLimits;
 use patron_hub_domain::distribution::WorkerSettings;
 use patron_hub_domain::organizations::Rollover;
 use patron_hub_domain::registration::{ClientKey, ClientKeys, ClientScope, RegistrationSettings};
@@ -61,6 +63,9 @@ pub struct Settings {
     /// SHA-256 of their key (`patron-hub client-key` makes a key and its entry).
     #[serde(default)]
     pub client_keys: Vec<ClientKey>,
+    /// How slow and how many HTTP clients `serve` bears.
+    #[serde(default)]
+    pub server: ServerLimits,
 }
 
 /// Where account mails point and who sends them.
@@ -79,6 +84,10 @@ pub struct AccountsSettings {
     /// patron-hub faces the clients) or `forwarded-for` (behind a reverse
     /// proxy that appends the client to `X-Forwarded-For`).
     pub client_address: AddressSource,
+    /// The most rows (header included) a bulk-import sheet may use.
+    pub import_max_rows: u32,
+    /// The most columns a bulk-import sheet may use.
+    pub import_max_columns: u32,
 }
 
 impl Default for AccountsSettings {
@@ -88,6 +97,8 @@ impl Default for AccountsSettings {
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             smtp: None,
             client_address: AddressSource::Peer,
+            import_max_rows: ImportLimits::default().rows,
+            import_max_columns: ImportLimits::default().columns,
         }
     }
 }
@@ -232,6 +243,10 @@ pub struct Runtime {
     pub staging_retention_days: u64,
     /// Whose word is taken for a client's address.
     pub client_address: AddressSource,
+    /// The largest bulk-import sheet.
+    pub import_limits: ImportLimits,
+    /// How slow and how many HTTP clients `serve` bears.
+    pub server: ServerLimits,
     /// Whether this is the demo network (then `serve` makes the demo administrator).
     pub demo: bool,
 }
@@ -305,6 +320,11 @@ impl Settings {
             client_keys: ClientKeys::new(self.client_keys.clone()),
             staging_retention_days: self.staging_retention_days,
             client_address: self.accounts.client_address,
+            import_limits: ImportLimits {
+                rows: self.accounts.import_max_rows,
+                columns: self.accounts.import_max_columns,
+            },
+            server: self.server,
             demo: false,
         })
     }
@@ -377,6 +397,8 @@ impl Runtime {
             )]),
             staging_retention_days: default_staging_retention(),
             client_address: AddressSource::Peer,
+            import_limits: ImportLimits::default(),
+            server: ServerLimits::default(),
             demo: true,
         }
     }

@@ -7,7 +7,7 @@ use crate::CliError;
 use patron_hub_domain::accounts::{
     AccountError, AccountStore, ImportProgress, NetworkRole, UserName,
 };
-use patron_hub_http::accounts::spreadsheet::import_rows;
+use patron_hub_http::accounts::spreadsheet::import_rows_within;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -42,7 +42,7 @@ pub async fn run(args: ImportUsersArgs) -> Result<(), CliError> {
         .filter(|a| a.has_role(NetworkRole::SuperAdmin))
         .ok_or_else(|| format!("{} is not a super administrator", args.as_admin))?;
     let bytes = std::fs::read(&args.file)?;
-    let rows = match import_rows(&bytes) {
+    let rows = match import_rows_within(&bytes, node.accounts.settings().import_limits) {
         Ok(rows) => rows,
         Err(problems) => return Err(rejected(&problems)),
     };

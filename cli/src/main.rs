@@ -7,6 +7,7 @@ mod bench;
 mod client_key;
 mod config;
 mod dead_letters;
+mod http_server;
 mod import_users;
 mod node;
 mod rollover;

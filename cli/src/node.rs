@@ -10,7 +10,7 @@ use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettin
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::{work_once, Distributor};
-use patron_hub_domain::organizations::{OrganizationService, Rollover};
+use patron_hub_domain::organizations::{OrganizationService, Rollover, RolloverStores};
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
@@ -140,6 +140,7 @@ impl LocalNode {
                 .public_base_url
                 .clone()
                 .unwrap_or_else(|| listen_url.to_owned()),
+            import_limits: runtime.import_limits,
             ..AccountSettings::default()
         };
         let accounts = Arc::new(
@@ -195,12 +196,18 @@ impl LocalNode {
     /// The daily rollover over this node's store.
     pub fn rollover(&self) -> Rollover {
         let store = Arc::new(self.store.clone());
+        let stores = RolloverStores {
+            organizations: store.clone(),
+            accounts: store.clone(),
+            tokens: store.clone(),
+            sessions: store.clone(),
+            attempts: store.clone(),
+            staging: store,
+        };
         Rollover::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            store,
+            stores,
             self.runtime.staging_retention_days,
+            self.accounts.settings().session_absolute,
         )
     }
 

@@ -2,6 +2,7 @@
 //! configuration the Alma sandbox with the demo network.
 
 use crate::config::{demo, Runtime, Settings};
+use crate::http_server;
 use crate::node::LocalNode;
 use crate::CliError;
 use axum::middleware::from_fn_with_state;
@@ -54,12 +55,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         node.runtime.client_address,
         remember_client_address,
     ));
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    http_server::serve(listener, router, node.runtime.server, shutdown_signal()).await;
     for worker in workers {
         // Jobs in flight stay leased in the queue and are taken again after a restart.
         worker.abort();

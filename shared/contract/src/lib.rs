@@ -189,12 +189,14 @@ macro_rules! contract_tests {
                 created_session_is_found_until_deleted,
                 touch_records_the_last_use,
                 delete_all_ends_only_that_accounts_sessions,
+                purge_started_before_counts_then_removes_exactly_the_older_sessions,
             }
             login_attempts {
                 failures_are_counted_within_the_window,
                 clear_forgets_the_failures,
                 identifiers_are_isolated,
                 concurrent_failures_are_all_counted,
+                purge_expired_removes_what_no_window_counts_any_more,
             }
             registry {
                 saved_entry_is_found_by_id_email_and_external_id,

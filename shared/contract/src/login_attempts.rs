@@ -1,6 +1,7 @@
 //! Cases of the failed-login counter behind the lockout: failures are counted per
-//! submitted identifier within a window, concurrently without losing any, and
-//! forgotten after a successful login. Times are passed explicitly.
+//! submitted identifier within a window, concurrently without losing any,
+//! forgotten after a successful login, and purged once no window counts them.
+//! Times are passed explicitly.
 
 use crate::people::{plus, unique_word};
 use crate::support::now_ms;
@@ -112,4 +113,51 @@ pub async fn concurrent_failures_are_all_counted(b: Backend) {
         "a failure was lost: counts {counts:?}"
     );
     assert_eq!(failures(&b, &who, plus(t, -1)).await, 10);
+}
+
+/// Counts, and unless `dry_run` purges, what no window reaching `now` counts.
+async fn purge(b: &Backend, now: DateTime<Utc>, dry_run: bool) -> u64 {
+    match b.attempts.purge_expired(now, dry_run).await {
+        Ok(count) => count,
+        Err(error) => panic!("purge_expired failed: {error}"),
+    }
+}
+
+/// A flood of identifiers tried once and never again is purged once its
+/// window has passed (a dry run only counts), exactly: a failure recorded
+/// with a longer window, or later, stays; cleared failures are not counted;
+/// a second purge finds nothing.
+pub async fn purge_expired_removes_what_no_window_counts_any_more(b: Backend) {
+    let t = now_ms();
+    let flood: Vec<String> = (0..30).map(|_| identifier()).collect();
+    for who in &flood {
+        fail(&b, who, t).await;
+    }
+    let cleared = identifier();
+    fail(&b, &cleared, t).await;
+    if let Err(error) = b.attempts.clear(&cleared).await {
+        panic!("clear failed: {error}");
+    }
+    let (hourly, later) = (identifier(), identifier());
+    if let Err(error) = b.attempts.record_failure(&hourly, t, plus(t, -3600)).await {
+        panic!("record_failure failed: {error}");
+    }
+    fail(&b, &later, plus(t, 120)).await;
+
+    let past_window = plus(t, WINDOW + 1);
+    assert_eq!(purge(&b, past_window, true).await, 30, "the dry run counts");
+    assert_eq!(failures(&b, &flood[0], plus(t, -1)).await, 1, "and keeps");
+    assert_eq!(purge(&b, past_window, false).await, 30);
+    for who in &flood {
+        assert_eq!(failures(&b, who, plus(t, -WINDOW)).await, 0, "{who} left");
+    }
+    assert_eq!(purge(&b, past_window, false).await, 0, "nothing twice");
+    assert_eq!(
+        failures(&b, &hourly, plus(t, -1)).await,
+        1,
+        "its window is an hour"
+    );
+    assert_eq!(failures(&b, &later, plus(t, 119)).await, 1);
+    assert_eq!(purge(&b, plus(t, 3600 + 1), false).await, 2);
+    assert_eq!(failures(&b, &hourly, plus(t, -1)).await, 0);
 }

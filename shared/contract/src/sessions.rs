@@ -1,6 +1,7 @@
 //! Cases of the session store: a session is found by its hash until it ends, a
-//! use moves only its last-used time, and a password reset ends every session of
-//! one account. The store is given times, so these cases never wait.
+//! use moves only its last-used time, a password reset ends every session of
+//! one account, and the daily purge removes the sessions started before a
+//! time. The store is given times, so these cases never wait.
 
 use crate::people::{plus, token_hash};
 use crate::support::now_ms;
@@ -109,4 +110,55 @@ pub async fn delete_all_ends_only_that_accounts_sessions(b: Backend) {
     for record in &kept {
         assert_eq!(get(&b, &record.hash).await.as_ref(), Some(record));
     }
+}
+
+/// Counts, and unless `dry_run` removes, the sessions started before `cutoff`.
+async fn purge(b: &Backend, cutoff: DateTime<Utc>, dry_run: bool) -> u64 {
+    match b.sessions.purge_started_before(cutoff, dry_run).await {
+        Ok(count) => count,
+        Err(error) => panic!("purge_started_before failed: {error}"),
+    }
+}
+
+/// The purge counts (dry run) then removes exactly the sessions started before
+/// the cutoff, whoever they belong to and however recently used; sessions
+/// ended before are not counted, later ones stay and still end normally, and a
+/// second purge finds nothing.
+pub async fn purge_started_before_counts_then_removes_exactly_the_older_sessions(b: Backend) {
+    let (one, two, t) = (AccountId::new(), AccountId::new(), now_ms());
+    let old = [
+        session(one, plus(t, -3 * 3600)),
+        session(two, plus(t, -2 * 3600)),
+        session(one, plus(t, -3600 - 1)),
+    ];
+    let recent = [session(one, plus(t, -3600)), session(two, t)];
+    let ended = session(two, plus(t, -4 * 3600));
+    for record in old.iter().chain(&recent).chain([&ended]) {
+        create(&b, record).await;
+    }
+    delete(&b, &ended.hash).await;
+    if let Err(error) = b.sessions.touch(&old[0].hash, t).await {
+        panic!("touch failed: {error}");
+    }
+    let cutoff = plus(t, -3600);
+    assert_eq!(purge(&b, cutoff, true).await, 3, "the dry run counts");
+    assert!(get(&b, &old[0].hash).await.is_some(), "and keeps");
+    assert_eq!(purge(&b, cutoff, false).await, 3);
+    for record in &old {
+        assert_eq!(get(&b, &record.hash).await, None, "an old session survived");
+    }
+    for record in &recent {
+        assert_eq!(get(&b, &record.hash).await.as_ref(), Some(record));
+    }
+    assert_eq!(purge(&b, cutoff, false).await, 0, "nothing twice");
+    if let Err(error) = b.sessions.delete_all(one).await {
+        panic!("delete_all failed: {error}");
+    }
+    assert_eq!(get(&b, &recent[0].hash).await, None);
+    assert_eq!(
+        purge(&b, plus(t, 1), false).await,
+        1,
+        "only the one left, once"
+    );
+    assert_eq!(get(&b, &recent[1].hash).await, None);
 }

@@ -209,7 +209,18 @@ async fn a_super_admin_changes_any_account_and_grants_network_roles() {
         )
         .await
         .unwrap();
-    assert_eq!(changed.email.as_str(), "camille.lefevre@example.org");
+    // The new address counts once the link mailed to it is followed.
+    assert_eq!(changed.email.as_str(), "camille@example.org");
+    let link = h.last_link(
+        "camille.lefevre@example.org",
+        "/accounts/email-confirmation",
+    );
+    h.service
+        .confirm_email_change(&token_of(&link))
+        .await
+        .unwrap();
+    let stored = h.store.get(member.id).await.unwrap().unwrap();
+    assert_eq!(stored.email.as_str(), "camille.lefevre@example.org");
     assert_eq!(changed.department.unwrap().0.to_string(), department);
     assert!(changed.has_role(NetworkRole::NetworkStaff));
     assert_eq!(changed.version, before.version + 1);
@@ -628,4 +639,170 @@ async fn a_password_change_ends_sessions_and_an_email_change_voids_links_sent_to
         h.service.authenticate(session.expose()).await,
         AccountError::Unauthenticated,
     );
+}
+
+/// Issue 11, point 3: an e-mail set by an administrator is confirmed by a
+/// link to the new address, exactly like one's own change; the old address
+/// stays (and receives the account's mails) until then, and an address in
+/// use gets an "address in use" mail instead.
+#[tokio::test]
+async fn an_email_set_by_an_administrator_is_confirmed_by_a_link_to_the_new_address() {
+    let h = Harness::new();
+    let admin = h.super_admin().await;
+    let member = h.member(&admin, "clefebvre", "camille@example.org").await;
+    h.member(&admin, "zmartin", "zoe@example.org").await;
+    let set = |email: &str| AccountPatch {
+        email: Some(email.into()),
+        ..AccountPatch::default()
+    };
+    let answer = h
+        .service
+        .update_account(&admin, member.id, set("camille@univ.example"))
+        .await
+        .unwrap();
+    assert_eq!(answer.email.as_str(), "camille@example.org");
+    let stored = h.store.get(member.id).await.unwrap().unwrap();
+    assert_eq!(stored.email.as_str(), "camille@example.org", "not yet");
+    // Until then the new address is nobody's: no reset link, no login.
+    h.service
+        .request_password_reset("camille@univ.example")
+        .await
+        .unwrap();
+    assert_eq!(h.mails_to("camille@univ.example").len(), 1);
+    assert_error(
+        h.service.login("camille@univ.example", GOOD_PASSWORD).await,
+        AccountError::InvalidCredentials,
+    );
+    let link = h.last_link("camille@univ.example", "/accounts/email-confirmation");
+    h.service
+        .confirm_email_change(&token_of(&link))
+        .await
+        .unwrap();
+    h.service
+        .login("camille@univ.example", GOOD_PASSWORD)
+        .await
+        .unwrap();
+
+    // An address in use: its holder is told, nothing changes.
+    let before = h.mails_to("zoe@example.org").len();
+    let answer = h
+        .service
+        .update_account(&admin, member.id, set("zoe@example.org"))
+        .await
+        .unwrap();
+    assert_eq!(answer.email.as_str(), "camille@univ.example");
+    let mails = h.mails_to("zoe@example.org");
+    assert_eq!(mails.len(), before + 1);
+    assert!(!mails[before].text.contains("token="));
+}
+
+/// Issue 11, point 5.5: an expiry date before today is refused, on creation
+/// and on change (today itself is still a day the account may log in).
+#[tokio::test]
+async fn an_expiry_date_in_the_past_is_refused() {
+    let h = Harness::new();
+    let admin = h.super_admin().await;
+    let member = h.member(&admin, "clefebvre", "camille@example.org").await;
+    // The harness's clock is on 2 March 2026.
+    let created = h
+        .service
+        .create_account(
+            &admin,
+            NewAccount {
+                expires_on: Some("2026-03-01".into()),
+                ..new_account("late", "late@example.org", None, MailOption::None)
+            },
+        )
+        .await;
+    match created {
+        Err(AccountError::Invalid(field)) => assert_eq!(field.field, "expires_on"),
+        other => panic!("a past expiry date was accepted: {other:?}"),
+    }
+    let changed = h
+        .service
+        .update_account(
+            &admin,
+            member.id,
+            AccountPatch {
+                expires_on: Some(Some("2025-12-31".into())),
+                ..AccountPatch::default()
+            },
+        )
+        .await;
+    match changed {
+        Err(AccountError::Invalid(field)) => assert_eq!(field.field, "expires_on"),
+        other => panic!("a past expiry date was accepted: {other:?}"),
+    }
+    let today = h
+        .service
+        .update_account(
+            &admin,
+            member.id,
+            AccountPatch {
+                expires_on: Some(Some("2026-03-02".into())),
+                ..AccountPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(today.expires_on.unwrap().to_string(), "2026-03-02");
+}
+
+/// Issue 11, point 4: e-mail change confirmations (and "address in use"
+/// mails) are capped at 5 an hour per account — the sixth change is refused
+/// and changes nothing — and at 5 an hour per recipient, whoever asks (past
+/// that, the answer is the same and nothing is sent).
+#[tokio::test]
+async fn email_change_mails_are_capped_per_account_and_per_recipient() {
+    let h = Harness::new();
+    let admin = h.super_admin().await;
+    let member = h.member(&admin, "clefebvre", "camille@example.org").await;
+    let change = |email: String| ProfileChange {
+        email: Some(email),
+        first_name: Some("Bombardier".into()),
+        current_password: Some(GOOD_PASSWORD.into()),
+        ..ProfileChange::default()
+    };
+    for i in 0..5 {
+        h.service
+            .update_profile(&member, change(format!("target{i}@example.org")))
+            .await
+            .unwrap();
+    }
+    match h
+        .service
+        .update_profile(&member, change("target5@example.org".into()))
+        .await
+    {
+        Err(AccountError::RateLimited { retry_after, .. }) => {
+            assert!(retry_after > chrono::Duration::zero())
+        }
+        other => panic!("a sixth change within the hour was accepted: {other:?}"),
+    }
+    assert!(h.mails_to("target5@example.org").is_empty());
+
+    // Five accounts asking for one recipient mail it five times, a sixth does not.
+    for i in 0..6 {
+        let someone = h
+            .member(
+                &admin,
+                &format!("asker{i}"),
+                &format!("asker{i}@example.org"),
+            )
+            .await;
+        h.service
+            .update_profile(&someone, change("victim@example.org".into()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(h.mails_to("victim@example.org").len(), 5);
+
+    // An hour later the account may ask again.
+    h.clock
+        .advance(chrono::Duration::hours(1) + chrono::Duration::seconds(1));
+    h.service
+        .update_profile(&member, change("target5@example.org".into()))
+        .await
+        .unwrap();
+    assert_eq!(h.mails_to("target5@example.org").len(), 1);
 }

@@ -180,13 +180,14 @@ async fn registering_a_taken_address_answers_the_same_and_tells_its_holder() {
 async fn a_registration_by_someone_else_cannot_be_activated_by_the_address_owner_clicking_the_link()
 {
     let h = Harness::new();
-    // The owner registers; someone else registers the same address with their own password.
+    // Someone else registers the owner's address with their own password; the
+    // owner then registers it too (which only mails another link).
     h.service
-        .register(registration("owner@example.org", GOOD_PASSWORD))
+        .register(registration("owner@example.org", OTHER_PASSWORD))
         .await
         .unwrap();
     h.service
-        .register(registration("owner@example.org", OTHER_PASSWORD))
+        .register(registration("owner@example.org", GOOD_PASSWORD))
         .await
         .unwrap();
     // The owner follows the newest link with their own password: refused, still pending.
@@ -203,30 +204,58 @@ async fn a_registration_by_someone_else_cannot_be_activated_by_the_address_owner
     h.service.activate(&link, OTHER_PASSWORD).await.unwrap();
 }
 
+/// Issue 11, point 4: registering a pending address again never replaces the
+/// first registrant's password or names, nor voids their link: it only mails
+/// the address a fresh link (within the cap). Once the registration has
+/// expired (no link of it works any more), a new one takes its place.
 #[tokio::test]
-async fn registering_again_before_activation_sends_a_fresh_link_and_voids_the_old_one() {
+async fn a_pending_registration_keeps_its_first_password_and_names_until_it_expires() {
     let h = Harness::new();
     h.service
         .register(registration("twice@example.org", GOOD_PASSWORD))
         .await
         .unwrap();
     let first = token_of(&h.last_link("twice@example.org", "/accounts/activate"));
-    h.service
-        .register(registration("twice@example.org", OTHER_PASSWORD))
-        .await
-        .unwrap();
+    let mut again = registration("twice@example.org", OTHER_PASSWORD);
+    again.first_name = "Usurpateur".to_owned();
+    h.service.register(again).await.unwrap();
     let second = token_of(&h.last_link("twice@example.org", "/accounts/activate"));
-    assert_ne!(first, second);
+    assert_ne!(first, second, "a fresh link was mailed");
+    let pending = h
+        .store
+        .find_by_email(&"twice@example.org".parse_email())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending.first_name.as_str(), "Zoé");
+    // Neither link knows the second password; the first still works with the first.
     assert_error(
-        h.service.activate(&first, GOOD_PASSWORD).await,
-        AccountError::TokenInvalid,
+        h.service.activate(&second, OTHER_PASSWORD).await,
+        AccountError::InvalidCredentials,
     );
-    h.service.activate(&second, OTHER_PASSWORD).await.unwrap();
-    // The latest registration's password is the one that works.
+    h.service.activate(&first, GOOD_PASSWORD).await.unwrap();
     h.service
-        .login("twice@example.org", OTHER_PASSWORD)
+        .login("twice@example.org", GOOD_PASSWORD)
         .await
         .unwrap();
+
+    // An expired registration is replaced by the next one.
+    h.service
+        .register(registration("late@example.org", GOOD_PASSWORD))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::hours(72) + Duration::seconds(1));
+    let mut replacing = registration("late@example.org", OTHER_PASSWORD);
+    replacing.first_name = "Léa".to_owned();
+    h.service.register(replacing).await.unwrap();
+    let link = token_of(&h.last_link("late@example.org", "/accounts/activate"));
+    h.service.activate(&link, OTHER_PASSWORD).await.unwrap();
+    let (_, account) = h
+        .service
+        .login("late@example.org", OTHER_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(account.first_name.as_str(), "Léa");
 }
 
 #[tokio::test]

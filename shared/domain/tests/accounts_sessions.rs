@@ -6,9 +6,15 @@ use accounts_support::{assert_error, start, Harness, BASE_URL, GOOD_PASSWORD, OT
 use chrono::Duration;
 use patron_hub_domain::accounts::{
     AccountError, AccountPatch, AccountSettings, AccountStore, AddressFlow, AddressLimit,
-    AddressLimits, Registration,
+    AddressLimits, ProfileChange, RateLimit, Registration,
 };
 use std::net::IpAddr;
+
+/// The answer of an account (or identifier) locked out by the default lockout:
+/// try again once its 15-minute window has passed.
+const LOCKED: AccountError = AccountError::TooManyAttempts {
+    retry_after: Duration::minutes(15),
+};
 
 #[tokio::test]
 async fn login_by_user_name_or_email_opens_a_session_and_records_last_seen() {
@@ -70,12 +76,14 @@ async fn unknown_wrong_pending_inactive_and_expired_all_get_the_same_answer() {
             &admin,
             expired.id,
             AccountPatch {
-                expires_on: Some(Some("2026-03-01".to_owned())),
+                expires_on: Some(Some("2026-03-02".to_owned())),
                 ..AccountPatch::default()
             },
         )
         .await
         .unwrap();
+    // Its last day passes (an expiry date in the past cannot be set).
+    h.clock.advance(Duration::days(1));
     h.service
         .register(Registration {
             email: "pending@example.org".to_owned(),
@@ -110,7 +118,7 @@ async fn unknown_wrong_pending_inactive_and_expired_all_get_the_same_answer() {
             &admin,
             expired.id,
             AccountPatch {
-                expires_on: Some(Some("2026-03-02".to_owned())),
+                expires_on: Some(Some("2026-03-03".to_owned())),
                 ..AccountPatch::default()
             },
         )
@@ -132,27 +140,18 @@ async fn ten_failures_lock_an_identifier_out_until_the_window_has_passed() {
         h.clock.advance(Duration::seconds(30));
     }
     // Locked, even with the right password, and the identifier is normalised.
+    assert_error(h.service.login("clefebvre", GOOD_PASSWORD).await, LOCKED);
+    assert_error(h.service.login(" CLEFEBVRE ", GOOD_PASSWORD).await, LOCKED);
+    // The lock is the account's: its e-mail is locked out too (issue 11, 5.1).
     assert_error(
-        h.service.login("clefebvre", GOOD_PASSWORD).await,
-        AccountError::TooManyAttempts,
+        h.service.login("camille@example.org", GOOD_PASSWORD).await,
+        LOCKED,
     );
-    assert_error(
-        h.service.login(" CLEFEBVRE ", GOOD_PASSWORD).await,
-        AccountError::TooManyAttempts,
-    );
-    // The lock is per submitted identifier: the e-mail is another one.
-    h.service
-        .login("camille@example.org", GOOD_PASSWORD)
-        .await
-        .unwrap();
 
     // Just over 15 minutes after the first failure, it slides out of the window.
     h.clock
         .advance(Duration::minutes(10) - Duration::seconds(1));
-    assert_error(
-        h.service.login("clefebvre", GOOD_PASSWORD).await,
-        AccountError::TooManyAttempts,
-    );
+    assert_error(h.service.login("clefebvre", GOOD_PASSWORD).await, LOCKED);
     h.clock.advance(Duration::seconds(2));
     h.service.login("clefebvre", GOOD_PASSWORD).await.unwrap();
 }
@@ -177,7 +176,7 @@ async fn guesses_sent_at_once_cannot_exceed_the_lockout_limit() {
         .count();
     let refused = answers
         .iter()
-        .filter(|a| matches!(a, Err(AccountError::TooManyAttempts)))
+        .filter(|a| matches!(a, Err(AccountError::TooManyAttempts { .. })))
         .count();
     assert_eq!(checked + refused, 30);
     assert!(checked <= 10, "{checked} passwords were checked");
@@ -194,7 +193,7 @@ async fn unknown_identifiers_are_locked_out_the_same_way() {
     }
     assert_error(
         h.service.login("ghost@example.org", GOOD_PASSWORD).await,
-        AccountError::TooManyAttempts,
+        LOCKED,
     );
     h.clock
         .advance(Duration::minutes(15) + Duration::seconds(1));
@@ -410,7 +409,10 @@ async fn one_address_is_limited_per_flow_and_window() {
     }
     assert_error(
         h.service.admit(AddressFlow::Login, here).await,
-        AccountError::TooManyAttempts,
+        AccountError::RateLimited {
+            limit: RateLimit::Address(AddressFlow::Login),
+            retry_after: Duration::minutes(15),
+        },
     );
     h.service.admit(AddressFlow::Login, there).await.unwrap();
     h.service
@@ -425,10 +427,81 @@ async fn one_address_is_limited_per_flow_and_window() {
     }
     assert_error(
         h.service.admit(AddressFlow::Login, same_home).await,
-        AccountError::TooManyAttempts,
+        AccountError::RateLimited {
+            limit: RateLimit::Address(AddressFlow::Login),
+            retry_after: Duration::minutes(15),
+        },
     );
 
     h.clock
         .advance(Duration::minutes(15) + Duration::seconds(1));
     h.service.admit(AddressFlow::Login, here).await.unwrap();
+}
+
+/// Issue 11, point 5.1: failed logins by user name, by e-mail, and wrong
+/// current passwords all count against one counter per account: ten in all
+/// lock the account out, whichever way they came.
+#[tokio::test]
+async fn failures_by_user_name_email_and_current_password_share_one_counter() {
+    let h = Harness::new();
+    let admin = h.super_admin().await;
+    let member = h.member(&admin, "clefebvre", "camille@example.org").await;
+    for _ in 0..4 {
+        assert_error(
+            h.service.login("clefebvre", OTHER_PASSWORD).await,
+            AccountError::InvalidCredentials,
+        );
+        assert_error(
+            h.service.login("Camille@Example.org", OTHER_PASSWORD).await,
+            AccountError::InvalidCredentials,
+        );
+    }
+    for _ in 0..2 {
+        let guess = ProfileChange {
+            new_password: Some("un tout nouveau mot de passe".into()),
+            current_password: Some(OTHER_PASSWORD.into()),
+            ..ProfileChange::default()
+        };
+        assert!(matches!(
+            h.service.update_profile(&member, guess).await,
+            Err(AccountError::Invalid(_))
+        ));
+    }
+    assert_error(h.service.login("clefebvre", GOOD_PASSWORD).await, LOCKED);
+    assert_error(
+        h.service.login("camille@example.org", GOOD_PASSWORD).await,
+        LOCKED,
+    );
+    let right = ProfileChange {
+        new_password: Some("un tout nouveau mot de passe".into()),
+        current_password: Some(GOOD_PASSWORD.into()),
+        ..ProfileChange::default()
+    };
+    assert_error(h.service.update_profile(&member, right).await, LOCKED);
+}
+
+/// Issue 11, point 5.8: each limit says which it is and when to try again.
+#[tokio::test]
+async fn each_limit_names_itself_and_when_to_retry() {
+    assert_eq!(
+        LOCKED.to_string(),
+        "too many failed attempts; try again later"
+    );
+    let registrations = AccountError::RateLimited {
+        limit: RateLimit::Address(AddressFlow::Registration),
+        retry_after: Duration::hours(1),
+    };
+    assert!(
+        registrations.to_string().contains("registrations"),
+        "{registrations}"
+    );
+    assert!(
+        !registrations.to_string().contains("failed"),
+        "{registrations}"
+    );
+    let changes = AccountError::RateLimited {
+        limit: RateLimit::EmailChanges,
+        retry_after: Duration::hours(1),
+    };
+    assert!(changes.to_string().contains("e-mail changes"), "{changes}");
 }

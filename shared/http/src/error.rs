@@ -17,12 +17,17 @@ pub mod codes {
     pub const INVALID_PARAMETER: &str = "INVALID_PARAMETER";
     /// The body is over the size limit.
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    /// The body did not arrive within the server's body timeout.
+    pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
     /// A backend is down; try again later.
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     /// No such route.
     pub const NOT_FOUND: &str = "NOT_FOUND";
     /// The route exists but not with that method.
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    /// A change authenticated by the session cookie did not come from
+    /// patron-hub's own origin with a JSON body.
+    pub const CROSS_ORIGIN: &str = "CROSS_ORIGIN";
 }
 
 /// An error answer: a status, a stable code, and a message for people.

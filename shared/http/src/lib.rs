@@ -13,6 +13,7 @@ pub mod health;
 mod json_body;
 pub mod members;
 pub mod openapi;
+pub mod origin;
 pub mod registration;
 pub mod webhook;
 

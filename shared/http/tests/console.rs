@@ -795,11 +795,15 @@ async fn one_address_is_stopped_after_100_console_logins() {
     }
     let stopped = log_in("desk".to_owned(), crowded).await;
     assert_eq!(stopped.status, StatusCode::TOO_MANY_REQUESTS);
+    // Issue 11, point 5.8: it says which limit, and when to come back.
     assert!(
-        stopped.body.contains("Trop de tentatives"),
+        stopped
+            .body
+            .contains("Trop de connexions depuis cette adresse réseau"),
         "{}",
         stopped.body
     );
+    assert_eq!(stopped.header("retry-after"), "900");
     let elsewhere = log_in("desk".to_owned(), from([198, 51, 100, 9])).await;
     assert_eq!(
         elsewhere.status,

@@ -1314,3 +1314,140 @@ async fn statistics_count_members_by_role_month_and_fee() {
     assert_eq!(figures["new_by_month"], json!({"2025-09": 3}));
     assert_eq!(figures["fees_collected"], 1100);
 }
+
+/// Issue 11, point 2: an administrator's cookie, sent by a page of a sibling
+/// origin (same site: `SameSite=Strict` lets it through) as `text/plain`, adds
+/// no administrator, renames nothing and renews nothing; from our own origin,
+/// as JSON, the same calls work.
+#[tokio::test]
+async fn an_administrators_cookie_from_another_origin_changes_nothing() {
+    let hub = Hub::start().await;
+    let (_, admin) = hub.user("admin").await;
+    let (intruder, _) = hub.user("intruder").await;
+    let org = hub.organization(&admin, club("BDE")).await;
+    let member = hub.member(&admin, &org, &intruder, &[]).await;
+    let grant = json!({"person": intruder.id, "roles": ["ORGANIZATION:ADMIN"]}).to_string();
+    let foreign = [
+        vec![("origin", common::SIBLING_ORIGIN)],
+        vec![("sec-fetch-site", "same-site")],
+        vec![],
+    ];
+    let calls = [
+        (
+            Method::POST,
+            format!("/organizations/{org}/members"),
+            grant.clone(),
+        ),
+        (
+            Method::PATCH,
+            format!("/organizations/{org}"),
+            r#"{"name": "Pirates"}"#.to_owned(),
+        ),
+        (
+            Method::POST,
+            format!("/organizations/{org}/members/{member}/renewal"),
+            String::new(),
+        ),
+        (
+            Method::DELETE,
+            format!("/organizations/{org}/members/{member}"),
+            String::new(),
+        ),
+    ];
+    for headers in &foreign {
+        for (method, uri, body) in &calls {
+            let request = common::cookie_request(
+                method.clone(),
+                uri,
+                &admin,
+                (!body.is_empty()).then_some("text/plain;charset=UTF-8"),
+                body,
+                headers,
+            );
+            let answer = hub.send_request(request).await;
+            assert_eq!(
+                (answer.status, answer.json()["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("CROSS_ORIGIN")),
+                "{method} {uri} {headers:?}"
+            );
+        }
+    }
+    let (_, members) = hub
+        .get(&format!("/organizations/{org}/members"), &admin)
+        .await;
+    assert_eq!(members["total"], 2, "nobody added or removed: {members}");
+    let (_, organization) = hub.get(&format!("/organizations/{org}"), &admin).await;
+    assert_eq!(organization["name"], "BDE");
+
+    let ours = common::cookie_request(
+        Method::PATCH,
+        &format!("/organizations/{org}"),
+        &admin,
+        Some("application/json"),
+        r#"{"name": "BDE 2025"}"#,
+        &[("origin", common::OWN_ORIGIN)],
+    );
+    let answer = hub.send_request(ours).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    // Reading by cookie needs no origin.
+    let read = common::cookie_request(
+        Method::GET,
+        &format!("/organizations/{org}"),
+        &admin,
+        None,
+        "",
+        &[],
+    );
+    assert_eq!(hub.send_request(read).await.json()["name"], "BDE 2025");
+}
+
+/// Issue 11, point 2: a body is a JSON object: `["Renamed"]` renames nothing.
+#[tokio::test]
+async fn an_array_or_scalar_body_is_refused() {
+    let hub = Hub::start().await;
+    let (_, admin) = hub.user("admin").await;
+    let org = hub.organization(&admin, club("BDE")).await;
+    for body in [json!(["Renamed"]), json!([]), json!("Renamed"), json!(7)] {
+        let (status, answer) = hub
+            .call(
+                Method::PATCH,
+                &format!("/organizations/{org}"),
+                Some(&admin),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("VALIDATION_ERROR")),
+            "{body}"
+        );
+    }
+    let (_, organization) = hub.get(&format!("/organizations/{org}"), &admin).await;
+    assert_eq!(organization["name"], "BDE");
+}
+
+/// Issue 11, point 5.7: a typed query parameter given empty is 400 naming it,
+/// never taken as absent.
+#[tokio::test]
+async fn an_empty_typed_parameter_is_named() {
+    let hub = Hub::start().await;
+    for (query, code, named) in [
+        ("organization=", "INVALID_PARAMETER", "organization"),
+        ("page=", "INVALID_PAGINATION", "page"),
+        ("limit=", "INVALID_PAGINATION", "limit"),
+        ("limit=0", "INVALID_PAGINATION", "limit"),
+    ] {
+        let (status, answer) = hub.get(&format!("/people?{query}"), &hub.chief_token).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{query}"
+        );
+        assert!(
+            answer["message"].as_str().unwrap().contains(named),
+            "{query}: {answer}"
+        );
+    }
+    let (status, _) = hub.get("/people?search[email]=", &hub.chief_token).await;
+    assert_eq!(status, StatusCode::OK, "an empty text filter is no filter");
+}

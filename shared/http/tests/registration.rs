@@ -457,11 +457,13 @@ async fn completion_is_for_staff_keys_and_staff_accounts_only() {
     assert_eq!(answer["code"], "FORBIDDEN");
     for request in [
         with_header(&uri, &body, "authorization", &format!("Bearer {reader}")),
-        with_header(
+        common::cookie_request(
+            Method::POST,
             &uri,
+            &reader,
+            Some("application/json"),
             &body,
-            "cookie",
-            &format!("other=1; patron_hub_session={reader}"),
+            &[("origin", common::OWN_ORIGIN)],
         ),
     ] {
         let (status, answer) = hub.send(request).await;
@@ -516,14 +518,29 @@ async fn completion_is_for_staff_keys_and_staff_accounts_only() {
     assert!(hub.sandbox.sandbox.user("DEMO_A", &id).is_some());
 
     let admin_id = hub.staging("admin-desk@example.org").await;
-    let cookie = format!("patron_hub_session={}", hub.admin_token);
+    let admin_uri = format!("/patron/{admin_id}/complete");
+    let admin_body = body.replace("B-3003", "B-3004");
+    let by_cookie = |headers: &[(&str, &str)]| {
+        common::cookie_request(
+            Method::POST,
+            &admin_uri,
+            &hub.admin_token,
+            Some("application/json"),
+            &admin_body,
+            headers,
+        )
+    };
+    // Issue 11, point 2: not from a page of another origin (the sandbox's port).
+    let (status, refused) = hub
+        .send(by_cookie(&[("origin", common::SIBLING_ORIGIN)]))
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("CROSS_ORIGIN"))
+    );
+    assert!(hub.sandbox.sandbox.user("DEMO_A", &admin_id).is_none());
     let (status, completed) = hub
-        .send(with_header(
-            &format!("/patron/{admin_id}/complete"),
-            &body.replace("B-3003", "B-3004"),
-            "cookie",
-            &cookie,
-        ))
+        .send(by_cookie(&[("sec-fetch-site", "same-origin")]))
         .await;
     assert_eq!(
         status,
@@ -753,4 +770,21 @@ async fn the_events_route_checks_its_parameters_and_exists_only_with_a_log() {
         (status, answer["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("STAGING_USER_NOT_FOUND"))
     );
+}
+
+/// Issue 11, point 2: a body is a JSON object: `[]` changes nothing and is 422.
+#[tokio::test]
+async fn an_array_or_scalar_body_is_refused() {
+    let hub = Hub::start().await;
+    let id = hub.staging("array@example.org").await;
+    for body in ["[]", r#"[{"minor": true}]"#, "true"] {
+        let (status, answer) = hub
+            .call(Method::PUT, &format!("/patron/{id}"), Some(KIOSK_KEY), body)
+            .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("VALIDATION_ERROR")),
+            "{body}"
+        );
+    }
 }

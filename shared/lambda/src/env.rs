@@ -1,5 +1,6 @@
 //! The Lambda functions' settings, named as in `infra/template.yaml`.
 
+use patron_hub_domain::accounts::ImportLimits;
 use patron_hub_domain::distribution::{LinkMethod, WorkerSettings};
 use patron_hub_domain::organizations::Rollover;
 use patron_hub_domain::registration::{ClientKey, ClientKeys, RegistrationSettings};
@@ -233,6 +234,23 @@ impl Environment {
             RegistrationSettings::default(),
             |v| serde_json::from_str(v).map_err(|e| e.to_string()),
         )
+    }
+
+    /// `PATRON_HUB_IMPORT_MAX_ROWS` and `PATRON_HUB_IMPORT_MAX_COLUMNS`: the
+    /// largest bulk-import sheet (whole numbers ≥ 1), by default the domain's
+    /// [`ImportLimits`] (10,000 rows and 20 columns).
+    pub fn import_limits(&self) -> Result<ImportLimits, EnvError> {
+        let whole = |v: &str| {
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| "expected a whole number ≥ 1".to_owned())
+        };
+        let default = ImportLimits::default();
+        Ok(ImportLimits {
+            rows: self.parsed("PATRON_HUB_IMPORT_MAX_ROWS", default.rows, whole)?,
+            columns: self.parsed("PATRON_HUB_IMPORT_MAX_COLUMNS", default.columns, whole)?,
+        })
     }
 
     /// `STAGING_RETENTION_DAYS`: how many days the daily rollover keeps a
@@ -475,6 +493,33 @@ mod tests {
             crowded.calls_per_second_per_process(),
             Err(EnvError::Invalid {
                 name: "PATRON_HUB_WORKER_CONCURRENCY",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn import_limits_default_to_the_domains_and_refuse_zero() {
+        assert_eq!(
+            Environment::from_pairs(&[]).import_limits().unwrap(),
+            ImportLimits::default()
+        );
+        let env = Environment::from_pairs(&[
+            ("PATRON_HUB_IMPORT_MAX_ROWS", "50001"),
+            ("PATRON_HUB_IMPORT_MAX_COLUMNS", " 8 "),
+        ]);
+        assert_eq!(
+            env.import_limits().unwrap(),
+            ImportLimits {
+                rows: 50_001,
+                columns: 8
+            }
+        );
+        let zero = Environment::from_pairs(&[("PATRON_HUB_IMPORT_MAX_COLUMNS", "0")]);
+        assert!(matches!(
+            zero.import_limits(),
+            Err(EnvError::Invalid {
+                name: "PATRON_HUB_IMPORT_MAX_COLUMNS",
                 ..
             })
         ));

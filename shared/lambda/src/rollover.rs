@@ -93,6 +93,8 @@ pub async fn handle_rollover(
         accounts_deactivated = summary.accounts_deactivated,
         staging_records_purged = summary.staging_records_purged,
         tokens_purged = summary.tokens_purged,
+        sessions_purged = summary.sessions_purged,
+        counters_purged = summary.counters_purged,
         "membership rollover done"
     );
     Ok(summary)

@@ -6,7 +6,7 @@ use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::Distributor;
-use patron_hub_domain::organizations::{OrganizationService, Rollover};
+use patron_hub_domain::organizations::{OrganizationService, Rollover, RolloverStores};
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
 };
@@ -278,6 +278,7 @@ pub async fn account_service(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let settings = AccountSettings {
         public_base_url: env.required("PATRON_HUB_PUBLIC_BASE_URL")?,
+        import_limits: env.import_limits()?,
         ..AccountSettings::default()
     };
     let lifetime = settings
@@ -386,21 +387,28 @@ pub async fn members_api(env: &Environment, aws: &AwsClients) -> Result<MembersA
 }
 
 /// The `membership-rollover` function's job over the table: organizations,
-/// accounts, tokens and staging records, the latter kept
-/// `STAGING_RETENTION_DAYS` after their last update.
+/// accounts, tokens, sessions (kept as long as the accounts API's absolute
+/// session timeout), failed-login and request counters, and staging records
+/// (kept `STAGING_RETENTION_DAYS` after their last update).
 pub async fn membership_rollover(
     env: &Environment,
     aws: &AwsClients,
 ) -> Result<Rollover, WiringError> {
     let retention_days = env.staging_retention_days()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = store(env, aws, &[], &clock).await?;
+    let store = Arc::new(store(env, aws, &[], &clock).await?);
+    let stores = RolloverStores {
+        organizations: store.clone(),
+        accounts: store.clone(),
+        tokens: store.clone(),
+        sessions: store.clone(),
+        attempts: store.clone(),
+        staging: store,
+    };
     Ok(Rollover::new(
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-        Arc::new(store),
+        stores,
         retention_days,
+        AccountSettings::default().session_absolute,
     ))
 }
 

@@ -293,3 +293,47 @@ async fn an_organizations_administrators_administer_its_accounts_on_dynamodb() {
         Err(AccountError::Forbidden)
     ));
 }
+
+/// Issue 11, point 2, on the function URL's path: the sample creation sent by
+/// a browser with the session cookie (which a function URL event carries in
+/// its `cookies` list) works from the public origin
+/// (`PATRON_HUB_PUBLIC_BASE_URL`, whatever host the function URL has) and is
+/// refused from a sibling subdomain, exactly as on `serve`.
+#[tokio::test]
+async fn a_cookie_change_is_judged_by_the_public_origin_on_the_function_url() {
+    let aws = AwsClients::load().await;
+    let deployment = Deployment::new(&aws).await;
+    let api = members_api(&deployment.env, &aws).await.unwrap();
+    let router = patron_hub_http::members::router(api);
+    let (event, _) = sample("create-organization.json");
+    let by_cookie = |origin: &str| {
+        let mut event = event.clone();
+        let headers = event["headers"].as_object_mut().unwrap();
+        let token = headers.remove("authorization").unwrap();
+        let token = token
+            .as_str()
+            .unwrap()
+            .strip_prefix("Bearer ")
+            .unwrap()
+            .to_owned();
+        headers.insert("origin".to_owned(), json!(origin));
+        event["cookies"] = json!(["theme=dark", format!("__Host-patron_hub_session={token}")]);
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let (parts, body) = request.into_parts();
+        Request::from_parts(parts, Body::from(body.to_vec()))
+    };
+    let (status, refused) = send(&router, by_cookie("https://evil.example.org")).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("CROSS_ORIGIN")),
+        "{refused}"
+    );
+    let (status, refused) = send(&router, by_cookie("https://shop.patrons.example.org")).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("CROSS_ORIGIN"))
+    );
+    let (status, created) = send(&router, by_cookie("https://patrons.example.org")).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["name"], "Club de lecture");
+}

@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use patron_hub_domain::accounts::{
-    Account, AccountId, AccountState, AccountStore, Email, Language, OrganizationId, PersonName,
-    SecretToken, TokenPurpose, TokenRecord, TokenStore, UserName,
+    Account, AccountId, AccountState, AccountStore, Email, Language, LoginAttempts, OrganizationId,
+    PersonName, SecretToken, SessionRecord, SessionStore, TokenPurpose, TokenRecord, TokenStore,
+    UserName,
 };
 use patron_hub_domain::organizations::{
     Membership, MembershipId, MembershipPolicy, Organization, OrganizationStore, Role,
@@ -131,6 +132,8 @@ fn expected(dry_run: bool, each: u64) -> RolloverSummary {
         accounts_deactivated: each,
         staging_records_purged: each,
         tokens_purged: each,
+        sessions_purged: each,
+        counters_purged: each,
     }
 }
 
@@ -177,6 +180,25 @@ async fn the_daily_rollover_on_dynamodb_is_dry_runnable_and_idempotent() {
     let (live, live_record) = token(last_day.id, "2026-09-01T10:00:00Z");
     for record in [&used_up_record, &live_record] {
         store.issue(record).await.unwrap();
+    }
+    // Sessions started before the run's first instant less the absolute
+    // timeout (8 hours: 2026-08-31T16:00) go; one started later stays.
+    for started in ["2026-08-31T12:00:00Z", "2026-08-31T20:00:00Z"] {
+        let session = SessionRecord {
+            hash: SecretToken::generate().hash(),
+            account_id: last_day.id,
+            created_at: at(started),
+            last_used_at: at(started),
+        };
+        SessionStore::create(&store, &session).await.unwrap();
+    }
+    // Failed logins no 15-minute window reaching the run's first instant
+    // counts go (23:00 + 15 min); one that a window still counts stays.
+    for failed in ["2026-08-31T23:00:00Z", "2026-08-31T23:50:00Z"] {
+        let at = at(failed);
+        LoginAttempts::record_failure(&store, "ghost", at, at - chrono::Duration::minutes(15))
+            .await
+            .unwrap();
     }
     // Kept STAGING_RETENTION_DAYS = 30 days after their last update: the
     // cut-off is 2026-08-02 (the default 365 would keep both).

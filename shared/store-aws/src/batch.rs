@@ -3,10 +3,10 @@
 //! or keys of one partition found by Query.
 
 use crate::error::unavailable;
-use crate::item::{key, s, text, Item};
+use crate::item::{s, Item};
 use crate::keys::{PK, SK};
 use crate::AwsStore;
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use patron_hub_domain::StoreError;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -63,17 +63,44 @@ impl AwsStore {
 
     /// Deletes the items at `keys` (absent ones are fine), without conditions.
     pub(crate) async fn delete_many(&self, keys: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in distinct(keys).chunks(WRITE_LIMIT) {
-            let mut pending = chunk
-                .iter()
-                .map(|key| {
-                    let delete = DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
+        let deletes = distinct(keys)
+            .into_iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.write_many(deletes, "deletes").await
+    }
+
+    /// Puts `items` (replacing any at their keys), without conditions and not
+    /// atomically: each is written once this answers.
+    pub(crate) async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let puts = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.write_many(puts, "puts").await
+    }
+
+    /// Sends `requests` by BatchWriteItem, 25 at a time, retrying what
+    /// DynamoDB leaves unprocessed.
+    async fn write_many(
+        &self,
+        requests: Vec<WriteRequest>,
+        what: &'static str,
+    ) -> Result<(), StoreError> {
+        for chunk in requests.chunks(WRITE_LIMIT) {
+            let mut pending = chunk.to_vec();
             for round in 0..ROUNDS {
                 let output = self
                     .dynamodb
@@ -91,7 +118,7 @@ impl AwsStore {
                 }
                 if round + 1 == ROUNDS {
                     return Err(StoreError::Unavailable(format!(
-                        "BatchWriteItem left {} deletes unprocessed",
+                        "BatchWriteItem left {} {what} unprocessed",
                         pending.len()
                     )));
                 }
@@ -99,33 +126,6 @@ impl AwsStore {
             }
         }
         Ok(())
-    }
-
-    /// The keys of the items of partition `pk` whose sort key starts with `prefix`.
-    pub(crate) async fn keys_under(
-        &self,
-        pk: String,
-        prefix: &str,
-    ) -> Result<Vec<Item>, StoreError> {
-        let items = self
-            .dynamodb
-            .query()
-            .table_name(&*self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(prefix))
-            .projection_expression("pk, sk")
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| unavailable("Query keys", e))?;
-        items
-            .iter()
-            .map(|item| Ok(key(text(item, PK)?.to_owned(), text(item, SK)?)))
-            .collect()
     }
 
     /// The items of partition `pk` whose sort key starts with `prefix`, whole.
@@ -192,6 +192,7 @@ fn backoff(round: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::item::{key, text};
 
     #[test]
     fn repeated_keys_are_asked_once_in_first_seen_order() {

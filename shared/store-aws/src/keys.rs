@@ -132,6 +132,35 @@ pub(crate) fn login_pk(identifier: &str) -> String {
     format!("LOGIN#{hex}")
 }
 
+/// How many partitions the counter expiry index is spread over: counted
+/// requests are written at the pace of logins and limited requests, so the
+/// index takes sixteen partitions' write capacity (purging Queries each).
+pub(crate) const COUNTER_EXPIRY_SHARDS: u32 = 16;
+
+/// Partition of the counter expiry index holding the failures of the login
+/// partition `login_pk`: its shard is the first hexadecimal digit of the hash.
+pub(crate) fn counter_expiry_pk(login_pk: &str) -> String {
+    let shard = login_pk
+        .strip_prefix("LOGIN#")
+        .and_then(|hex| hex.chars().next())
+        .unwrap_or('0');
+    format!("{COUNTER_EXPIRY_PREFIX}{shard}")
+}
+
+/// The partitions of the counter expiry index, one per shard.
+pub(crate) fn counter_expiry_pks() -> impl Iterator<Item = String> {
+    (0..COUNTER_EXPIRY_SHARDS).map(|shard| format!("{COUNTER_EXPIRY_PREFIX}{shard:x}"))
+}
+
+/// The prefix of the counter expiry index's partitions.
+const COUNTER_EXPIRY_PREFIX: &str = "DUE#COUNTER_EXPIRY#";
+
+/// Sort key of a failure in the counter expiry index: by the time no window
+/// counts it any more, unique by the failure's own (unique) sort key.
+pub(crate) fn counter_expiry_sk(forget_at: DateTime<Utc>, failure_sk: &str) -> String {
+    format!("{}#{failure_sk}", time_key(forget_at))
+}
+
 /// Sort-key prefix of failed logins.
 pub(crate) const FAILURE_PREFIX: &str = "FAILED#";
 
@@ -184,6 +213,14 @@ pub(crate) const STAGING_UPDATED_PK: &str = "DUE#STAGING_UPDATED";
 /// Partition of the organizations' rollover index: one item per organization
 /// with a membership window, sort key [`rollover_sk`].
 pub(crate) const ROLLOVER_PK: &str = "DUE#ORGANIZATION_ROLLOVER";
+/// Partition of the session start index: one item per session, sort key
+/// [`session_start_sk`].
+pub(crate) const SESSION_START_PK: &str = "DUE#SESSION_START";
+
+/// Sort key of a session in the start index: by start time, unique by hash.
+pub(crate) fn session_start_sk(created_at: DateTime<Utc>, hash: &TokenHash) -> String {
+    format!("{}#{}", time_key(created_at), hash.as_str())
+}
 
 /// A day as text that sorts like the day (`yyyy-mm-dd`; every date the
 /// domain handles has a four-digit year).

@@ -35,8 +35,10 @@
 //! | token expiry entry | `DUE#TOKEN_EXPIRY` | `{expires_at}#{sha256}` | `account_id`, `hash`, `expires_at` = the token's |
 //! | account expiry entry | `DUE#ACCOUNT_EXPIRY` | `{yyyy-mm-dd}#{id}` | `account_id`, `import_id` (if imported); only while the account is not inactive and has an expiry date |
 //! | session | `SESSION#{sha256}` | `SESSION` | `account_id`, `created_at`, `last_used_at`, `expires_at` = absolute timeout |
-//! | account's session index | `ACCOUNT#{id}` | `SESSION#{sha256}` | `expires_at` = the session's |
-//! | failed login | `LOGIN#{sha256 of the identifier}` | `FAILED#{at}#{uuid}` | `expires_at` = one window later |
+//! | account's session index | `ACCOUNT#{id}` | `SESSION#{sha256}` | `expires_at` = the session's, `due` (its start entry's sort key) |
+//! | session start entry | `DUE#SESSION_START` | `{created_at}#{sha256}` | `account_id`, `hash`, `expires_at` = the session's |
+//! | failed login | `LOGIN#{sha256 of the identifier}` | `FAILED#{at}#{uuid}` | `expires_at` = one window later, `due` (its expiry entry's sort key) |
+//! | counter expiry entry | `DUE#COUNTER_EXPIRY#{first hex digit of the sha256}` | `{expires_at}#FAILED#{at}#{uuid}` | `counter_pk`, `counter_sk` (the failure's key), `expires_at` = the failure's |
 //! | registry entry | `PATRON#{primary_id}` | `REGISTRY` | `entry` (JSON), `version` |
 //! | registry e-mail key | `PATRON_EMAIL#{normalised email}` | `{primary_id}` | `entry` (JSON copy), `version` |
 //! | registry external-id key | `PATRON_EXT#{externalSystemId}` | `{primary_id}` | `entry` (JSON copy), `version` |
@@ -72,7 +74,9 @@
 //! transaction as the record (a token's by the same write as the token, and
 //! with it by consume and revoke_all), so that the daily rollover reads only
 //! what is due, with one Query of a key range. Each is one partition: about a
-//! thousand writes a second at most, far above these records' rates.
+//! thousand writes a second at most, far above these records' rates — but for
+//! the counter expiry index, written at the pace of logins and limited
+//! requests, which is spread over sixteen (`login_attempts`).
 //! Organizations and memberships are written one transaction at a time with
 //! their copies, guard and marker (`memberships`, `membership_items`), so that
 //! each listing is one Query and the overlap and AGENT rules hold under

@@ -263,6 +263,24 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (primary_id, institution)
     ) STRICT, WITHOUT ROWID;
     ",
+    // 10 (issue 11, point 5.2: the daily rollover purges sessions and counters):
+    // - each counted failed login or request keeps when no window counts it any
+    //   more (`forget_at_us`, its time plus its window), so that the rows of
+    //   identifiers never tried again can be purged by one index range; rows
+    //   from before get the longest window any counter uses (an hour);
+    // - each session keeps its start in microseconds (`started_at_us`, the
+    //   text `created_at` does not sort like time), to purge those past their
+    //   absolute timeout by one index range.
+    "
+    ALTER TABLE login_failures ADD COLUMN forget_at_us INTEGER NOT NULL DEFAULT 0;
+    UPDATE login_failures SET forget_at_us = failed_at_us + 3600000000;
+    CREATE INDEX login_failures_by_forget_at ON login_failures (forget_at_us);
+
+    ALTER TABLE account_sessions ADD COLUMN started_at_us INTEGER NOT NULL DEFAULT 0;
+    UPDATE account_sessions
+        SET started_at_us = CAST(round(unixepoch(created_at, 'subsec') * 1000000) AS INTEGER);
+    CREATE INDEX account_sessions_by_start ON account_sessions (started_at_us);
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The

@@ -1,8 +1,10 @@
 //! The one error of the account use cases; the HTTP layer maps it to a status
 //! and code in one place.
 
-use super::{AccountWriteError, HashingError, InvalidField, MailError, WeakPassword};
+use super::{AccountWriteError, AddressFlow, HashingError, InvalidField, MailError, WeakPassword};
 use crate::StoreError;
+use chrono::Duration;
+use std::fmt;
 
 /// Why an account use case did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,9 +28,23 @@ pub enum AccountError {
     /// one answer for all (401 `INVALID_CREDENTIALS`).
     #[error("invalid user name, e-mail or password")]
     InvalidCredentials,
-    /// Too many failed logins for this identifier lately (429 `TOO_MANY_ATTEMPTS`).
+    /// Too many failed logins or current-password checks for this account (or,
+    /// when no account has it, this identifier) lately (429 `TOO_MANY_ATTEMPTS`,
+    /// with `Retry-After`).
     #[error("too many failed attempts; try again later")]
-    TooManyAttempts,
+    TooManyAttempts {
+        /// When a new try may succeed at the latest (the lockout window).
+        retry_after: Duration,
+    },
+    /// A limit on how often something may be asked was reached, whether or not
+    /// it succeeded (429 `TOO_MANY_ATTEMPTS`, with `Retry-After`).
+    #[error("{limit}; try again later")]
+    RateLimited {
+        /// Which limit.
+        limit: RateLimit,
+        /// When a new request may pass at the latest (the limit's window).
+        retry_after: Duration,
+    },
     /// No session, or an expired one (401 `UNAUTHENTICATED`).
     #[error("not logged in, or the session has expired")]
     Unauthenticated,
@@ -83,5 +99,33 @@ impl From<AccountWriteError> for AccountError {
             AccountWriteError::NotFound => Self::NotFound,
             AccountWriteError::Store(error) => error.into(),
         }
+    }
+}
+
+/// A rate limit of the account flows: what the 429 tells the caller it ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// Requests of one flow from one network address.
+    Address(AddressFlow),
+    /// E-mail changes asked for one account.
+    EmailChanges,
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            Self::Address(AddressFlow::Login) => "too many logins from this network address",
+            Self::Address(AddressFlow::PasswordReset) => {
+                "too many password-reset requests from this network address"
+            }
+            Self::Address(AddressFlow::Registration) => {
+                "too many registrations from this network address"
+            }
+            Self::Address(AddressFlow::MailedLink) => {
+                "too many uses of mailed links from this network address"
+            }
+            Self::EmailChanges => "too many e-mail changes asked for this account",
+        };
+        f.write_str(what)
     }
 }

@@ -16,7 +16,7 @@ mod service;
 mod settings;
 mod token;
 
-pub use error::AccountError;
+pub use error::{AccountError, RateLimit};
 pub use fields::IMPORTED_DEPARTMENT_PREFIX;
 pub use hasher::{
     HashingError, PasswordHasher, Verification, ARGON2_ITERATIONS, ARGON2_MEMORY_KIB,
@@ -37,5 +37,7 @@ pub use service::{
     AccountService, ImportProgress, MailedLink, DEMO_ADMIN_EMAIL, DEMO_ADMIN_USER_NAME,
     MAX_SEARCH_RESULTS,
 };
-pub use settings::{AccountServices, AccountSettings, AddressFlow, AddressLimit, AddressLimits};
+pub use settings::{
+    AccountServices, AccountSettings, AddressFlow, AddressLimit, AddressLimits, ImportLimits,
+};
 pub use token::{SecretToken, TokenHash};

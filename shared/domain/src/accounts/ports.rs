@@ -142,12 +142,24 @@ pub trait SessionStore: Send + Sync {
     async fn delete(&self, hash: &TokenHash) -> Result<(), StoreError>;
     /// Ends every session of an account.
     async fn delete_all(&self, account_id: AccountId) -> Result<(), StoreError>;
+    /// Counts, and unless `dry_run` removes, the sessions started before
+    /// `cutoff` (an index keyed by start time, never a scan): the daily
+    /// rollover's purge of sessions past their absolute timeout.
+    async fn purge_started_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<u64, StoreError>;
 }
 
-/// Failed logins per submitted identifier, whether or not an account has it.
+/// Failed logins per submitted identifier, whether or not an account has it
+/// (and the other counted requests kept beside them: per-address, reset,
+/// registration and e-mail change counters).
 #[async_trait]
 pub trait LoginAttempts: Send + Sync {
-    /// Records a failure for `identifier` at `at`; returns the failures since `since`, this one included.
+    /// Records a failure for `identifier` at `at`; returns the failures since
+    /// `since`, this one included. The failure counts in windows as long as
+    /// `at - since`: no window reaching past `at + (at - since)` counts it.
     async fn record_failure(
         &self,
         identifier: &str,
@@ -162,6 +174,11 @@ pub trait LoginAttempts: Send + Sync {
     ) -> Result<u32, StoreError>;
     /// Forgets the failures of `identifier` (after a successful login).
     async fn clear(&self, identifier: &str) -> Result<(), StoreError>;
+    /// Counts, and unless `dry_run` removes, the failures no window reaching
+    /// `now` counts any more (recorded at `at` counting since `since`: those
+    /// with `at + (at - since)` before `now`), of every identifier, including
+    /// those never tried again (an index keyed by that time, never a scan).
+    async fn purge_expired(&self, now: DateTime<Utc>, dry_run: bool) -> Result<u64, StoreError>;
 }
 
 /// One outgoing message, already rendered in the recipient's language.

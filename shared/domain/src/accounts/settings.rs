@@ -31,6 +31,29 @@ pub struct AccountSettings {
     pub reset_answer_floor: std::time::Duration,
     /// How often one network address may try each unauthenticated flow.
     pub address_limits: AddressLimits,
+    /// The largest bulk-import sheet read.
+    pub import_limits: ImportLimits,
+}
+
+/// The largest bulk-import sheet: its cells must lie within the first `rows`
+/// rows and `columns` columns, checked before the sheet is laid out in memory
+/// (a spreadsheet names any cell up to XFD1048576, and a reader that lays out
+/// the rectangle between the first and the last cell would take gigabytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportLimits {
+    /// Rows, the header included.
+    pub rows: u32,
+    /// Columns.
+    pub columns: u32,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        Self {
+            rows: 10_000,
+            columns: 20,
+        }
+    }
 }
 
 /// At most `requests` in any `window`, from one network address.
@@ -120,6 +143,7 @@ impl Default for AccountSettings {
             lockout_window: Duration::minutes(15),
             reset_answer_floor: std::time::Duration::from_millis(400),
             address_limits: AddressLimits::default(),
+            import_limits: ImportLimits::default(),
         }
     }
 }

@@ -21,13 +21,13 @@ pub use error::OrganizationError;
 pub use members::Member;
 pub use model::{
     next_year, FeeEntry, Membership, MembershipId, MembershipPolicy, Organization, Role,
-    UNLIMITED_DAYS,
+    MAX_FEE_CENTS, UNLIMITED_DAYS,
 };
 pub use page::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 pub use people::MAX_PEOPLE;
 pub use ports::{MembershipStore, MembershipWriteError, OrganizationStore};
 pub use requests::{MemberPatch, NewMember, OrganizationInput, PeopleQuery};
-pub use rollover::{Rollover, RolloverSummary};
+pub use rollover::{Rollover, RolloverStores, RolloverSummary};
 pub use rules::{new_membership, renewal, MembershipRequest, MembershipRuleError};
 pub use service::OrganizationService;
 pub use statistics::Statistics;

@@ -83,6 +83,10 @@ pub struct MembershipPolicy {
 /// Days a membership lasts when the organization sets no duration.
 pub const UNLIMITED_DAYS: u64 = 424_242;
 
+/// The largest membership fee, in cents (1,000,000.00): far above any club's,
+/// and small enough that the statistics can add up fees without overflowing.
+pub const MAX_FEE_CENTS: u64 = 100_000_000;
+
 impl MembershipPolicy {
     /// The policy as stored: without required memberships, fees are 0 and the
     /// dates and duration are cleared.

@@ -5,7 +5,7 @@ use super::access::Caller;
 use super::{
     new_membership, renewal, Membership, MembershipId, MembershipPolicy, MembershipRequest,
     MembershipStore, MembershipWriteError, NewMember, Organization, OrganizationError,
-    OrganizationInput, OrganizationStore, Role,
+    OrganizationInput, OrganizationStore, Role, MAX_FEE_CENTS,
 };
 use crate::accounts::{Account, AccountId, AccountStore, InvalidField, OrganizationId};
 use crate::Clock;
@@ -193,10 +193,10 @@ impl OrganizationService {
             p.membership_duration = duration;
         }
         if let Some(fee) = input.membership_fee_paid {
-            p.membership_fee_paid = fee;
+            p.membership_fee_paid = fee_cents("membership_fee_paid", fee)?;
         }
         if let Some(fee) = input.membership_fee_unpaid {
-            p.membership_fee_unpaid = fee;
+            p.membership_fee_unpaid = fee_cents("membership_fee_unpaid", fee)?;
         }
         if let (Some(start), Some(end)) = (p.membership_start, p.membership_end) {
             if end < start {
@@ -340,6 +340,17 @@ impl OrganizationService {
         let memberships = self.memberships_of(person, parent.id).await?;
         Ok(Some((parent, memberships)))
     }
+}
+
+/// A membership fee in cents, at most [`MAX_FEE_CENTS`].
+fn fee_cents(field: &'static str, cents: u64) -> Result<u64, InvalidField> {
+    if cents > MAX_FEE_CENTS {
+        return Err(InvalidField::new(
+            field,
+            format!("must be at most {MAX_FEE_CENTS} cents"),
+        ));
+    }
+    Ok(cents)
 }
 
 /// A trimmed name or title: 1 to 200 characters, no control characters.

@@ -74,12 +74,23 @@ impl OrganizationService {
                 }
             }
         }
+        let overflow = || {
+            OrganizationError::Unavailable(format!(
+                "the fees of organization {} add up beyond {} cents",
+                id.0,
+                u64::MAX
+            ))
+        };
         for fee in &fees {
-            stats.fees_collected += fee.amount;
-            *stats
+            stats.fees_collected = stats
+                .fees_collected
+                .checked_add(fee.amount)
+                .ok_or_else(overflow)?;
+            let in_month = stats
                 .fees_by_month
                 .entry(month(fee.charged_at.date_naive()))
-                .or_default() += fee.amount;
+                .or_default();
+            *in_month = in_month.checked_add(fee.amount).ok_or_else(overflow)?;
         }
         Ok(stats)
     }

@@ -1,12 +1,16 @@
 //! Who is calling: the session token from `Authorization: Bearer …` (APIs) or
-//! from the session cookie (the console), checked by the account service on
-//! every request.
+//! from the session cookie (browsers), checked by the account service on
+//! every request. A change authenticated by the cookie must also come from
+//! patron-hub's own origin with a JSON body ([`crate::origin`]).
 
 use super::error::AccountApiError;
+use crate::error::ApiError;
+use crate::origin::check_cookie_request;
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use patron_hub_domain::accounts::{Account, AccountError, AccountService, AccountSettings};
 use std::sync::Arc;
 
@@ -65,11 +69,14 @@ pub(crate) fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The session token the request carries, if any.
+/// The session token the request carries, if any: the bearer token, else the
+/// session cookie — which, on a change (POST, PUT, PATCH, DELETE), counts only
+/// from patron-hub's own origin and with a JSON body: 403 `CROSS_ORIGIN`
+/// otherwise, before anything is read or done.
 pub struct SessionToken(pub Option<String>);
 
 impl FromRequestParts<Arc<AccountService>> for SessionToken {
-    type Rejection = std::convert::Infallible;
+    type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -81,9 +88,15 @@ impl FromRequestParts<Arc<AccountService>> for SessionToken {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned());
-        let name = cookie_name(&service.settings().public_base_url);
-        let cookie = read_cookie(&parts.headers, &name);
-        Ok(Self(bearer.or(cookie)))
+        if bearer.is_some() {
+            return Ok(Self(bearer));
+        }
+        let base = &service.settings().public_base_url;
+        let cookie = read_cookie(&parts.headers, &cookie_name(base));
+        if cookie.is_some() {
+            check_cookie_request(&parts.method, &parts.headers, base)?;
+        }
+        Ok(Self(cookie))
     }
 }
 
@@ -91,14 +104,22 @@ impl FromRequestParts<Arc<AccountService>> for SessionToken {
 pub struct CurrentAccount(pub Account);
 
 impl FromRequestParts<Arc<AccountService>> for CurrentAccount {
-    type Rejection = AccountApiError;
+    type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut Parts,
         service: &Arc<AccountService>,
     ) -> Result<Self, Self::Rejection> {
-        let Ok(SessionToken(token)) = SessionToken::from_request_parts(parts, service).await;
-        let token = token.ok_or(AccountError::Unauthenticated)?;
-        Ok(Self(service.authenticate(&token).await?))
+        let SessionToken(token) = SessionToken::from_request_parts(parts, service)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let answer = async {
+            let token = token.ok_or(AccountError::Unauthenticated)?;
+            service.authenticate(&token).await
+        };
+        answer
+            .await
+            .map(Self)
+            .map_err(|error| AccountApiError(error).into_response())
     }
 }

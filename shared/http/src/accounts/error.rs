@@ -1,7 +1,8 @@
 //! Account errors as HTTP answers: the one place they get a status and a code.
 
 use crate::error::ApiError;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use patron_hub_domain::accounts::AccountError;
 use serde_json::json;
@@ -20,7 +21,8 @@ pub mod codes {
     pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
     /// Login refused.
     pub const INVALID_CREDENTIALS: &str = "INVALID_CREDENTIALS";
-    /// Too many failed logins.
+    /// Too many failed logins, or too many requests of a limited kind (the
+    /// message says which).
     pub const TOO_MANY_ATTEMPTS: &str = "TOO_MANY_ATTEMPTS";
     /// No valid session.
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
@@ -32,6 +34,18 @@ pub mod codes {
     pub const VERSION_CONFLICT: &str = "VERSION_CONFLICT";
     /// The import file has errors.
     pub const IMPORT_REJECTED: &str = "IMPORT_REJECTED";
+}
+
+/// The `Retry-After` of a 429 (whole seconds, at least 1), for the errors that
+/// have one: every throttled answer says when to come back.
+pub(crate) fn retry_after(error: &AccountError) -> Option<HeaderValue> {
+    let (AccountError::TooManyAttempts { retry_after }
+    | AccountError::RateLimited { retry_after, .. }) = error
+    else {
+        return None;
+    };
+    let millis = u64::try_from(retry_after.num_milliseconds()).unwrap_or(0);
+    Some(HeaderValue::from(millis.div_ceil(1000).max(1)))
 }
 
 /// An account use case's error, answered as `{"code","message"}` (plus the
@@ -59,8 +73,17 @@ impl IntoResponse for AccountApiError {
             AccountError::InvalidCredentials => {
                 (StatusCode::UNAUTHORIZED, codes::INVALID_CREDENTIALS)
             }
-            AccountError::TooManyAttempts => {
-                (StatusCode::TOO_MANY_REQUESTS, codes::TOO_MANY_ATTEMPTS)
+            AccountError::TooManyAttempts { .. } | AccountError::RateLimited { .. } => {
+                let mut answer = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    codes::TOO_MANY_ATTEMPTS,
+                    message,
+                )
+                .into_response();
+                if let Some(wait) = retry_after(&self.0) {
+                    answer.headers_mut().insert(RETRY_AFTER, wait);
+                }
+                return answer;
             }
             AccountError::Unauthenticated => (StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED),
             AccountError::Forbidden => (StatusCode::FORBIDDEN, codes::FORBIDDEN),

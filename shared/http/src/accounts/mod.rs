@@ -15,4 +15,5 @@ pub(crate) use auth::{
     SessionToken,
 };
 pub use auth::{CurrentAccount, SESSION_COOKIE};
+pub(crate) use error::retry_after;
 pub use routes::router;

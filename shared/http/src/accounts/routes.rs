@@ -8,6 +8,7 @@ use super::error::AccountApiError;
 use super::{pages, spreadsheet, view};
 use crate::client_address::client_address;
 use crate::console::i18n::Lang;
+use crate::error::{codes, ApiError};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -16,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Form, Json, Router};
 use patron_hub_domain::accounts::{
-    AccountError, AccountId, AccountPatch, AccountService, AddressFlow, NetworkRole, NewAccount,
-    ProfileChange, Registration,
+    Account, AccountError, AccountId, AccountPatch, AccountService, AddressFlow, NetworkRole,
+    NewAccount, ProfileChange, Registration, MAX_SEARCH_RESULTS,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -90,6 +91,11 @@ async fn admit_address(
         }
     }
     next.run(request).await
+}
+
+/// 400 `INVALID_PARAMETER`: a query parameter is malformed (the message names it).
+fn invalid_parameter(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, message)
 }
 
 /// The one answer to a registration or reset request, whatever happened behind
@@ -254,26 +260,49 @@ async fn create(
 struct SearchQuery {
     #[serde(default)]
     search: String,
-    #[serde(default = "default_limit")]
-    limit: usize,
+    /// Kept as text, so that an empty or bad value is named rather than taken
+    /// as absent.
+    limit: Option<String>,
 }
 
-fn default_limit() -> usize {
-    20
-}
+/// Accounts answered by `GET /accounts` when no `limit` is given.
+const DEFAULT_SEARCH_LIMIT: usize = 20;
 
+/// `GET /accounts?search=&limit=`: `limit` from 1 to [`MAX_SEARCH_RESULTS`]
+/// (20 when absent); an empty, zero or larger value is 400 naming it.
 async fn search(
     State(service): Service,
     CurrentAccount(actor): CurrentAccount,
     query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(rejection) => return invalid_parameter(rejection.body_text()).into_response(),
+    };
+    let limit = match query.limit.as_deref().map(str::trim) {
+        None => DEFAULT_SEARCH_LIMIT,
+        Some(text) => match text.parse::<usize>() {
+            Ok(limit) if (1..=MAX_SEARCH_RESULTS).contains(&limit) => limit,
+            _ => {
+                return invalid_parameter(format!(
+                    "limit must be a whole number from 1 to {MAX_SEARCH_RESULTS}"
+                ))
+                .into_response()
+            }
+        },
+    };
+    search_accounts(&service, &actor, &query.search, limit)
+        .await
+        .into_response()
+}
+
+async fn search_accounts(
+    service: &AccountService,
+    actor: &Account,
+    text: &str,
+    limit: usize,
 ) -> Answer {
-    let Query(query) = query.map_err(|e| {
-        AccountError::Invalid(patron_hub_domain::accounts::InvalidField::new(
-            "query",
-            e.body_text(),
-        ))
-    })?;
-    let accounts = service.search(&actor, &query.search, query.limit).await?;
+    let accounts = service.search(actor, text, limit).await?;
     let items: Vec<Value> = accounts.iter().map(view::account).collect();
     Ok(Json(json!({"total": items.len(), "items": items})).into_response())
 }
@@ -306,18 +335,36 @@ async fn update_account(
 }
 
 /// `POST /accounts/import`: the `.xlsx` file as the body. All or nothing: any
-/// problem answers 422 `IMPORT_REJECTED` with every `Line N: ...` and creates nothing.
+/// problem answers 422 `IMPORT_REJECTED` with every `Line N: ...` and creates
+/// nothing. The caller's role is checked before the body (up to 16 MiB) is
+/// read, and the file is parsed on a blocking thread, away from the tasks
+/// serving other requests.
 async fn import(
     State(service): Service,
     CurrentAccount(actor): CurrentAccount,
-    file: Bytes,
-) -> Answer {
+    request: Request,
+) -> Response {
     // Only the super administrator may import: refuse before reading the file.
     if !actor.has_role(NetworkRole::SuperAdmin) {
-        return Err(AccountError::Forbidden.into());
+        return AccountApiError(AccountError::Forbidden).into_response();
     }
-    let rows = spreadsheet::import_rows(&file).map_err(AccountError::ImportRejected)?;
-    let accounts = service.import(&actor, rows).await?;
+    let file = match Bytes::from_request(request, &()).await {
+        Ok(file) => file,
+        Err(rejection) => return rejection.into_response(),
+    };
+    import_file(&service, &actor, file).await.into_response()
+}
+
+/// The import of a file already read.
+async fn import_file(service: &AccountService, actor: &Account, file: Bytes) -> Answer {
+    let limits = service.settings().import_limits;
+    let rows = tokio::task::spawn_blocking(move || spreadsheet::import_rows_within(&file, limits))
+        .await
+        .map_err(|error| {
+            AccountError::Unavailable(format!("the import's reader stopped: {error}"))
+        })?
+        .map_err(AccountError::ImportRejected)?;
+    let accounts = service.import(actor, rows).await?;
     let created: Vec<Value> = accounts
         .iter()
         .map(|a| json!({"id": a.id, "user_name": a.user_name, "email": a.email}))

@@ -4,39 +4,40 @@
 //! errors say `Line N: ...` as a person sees it in a spreadsheet program.
 
 use calamine::{Data, Reader, Xlsx};
-use patron_hub_domain::accounts::ImportRow;
+use patron_hub_domain::accounts::{ImportLimits, ImportRow};
+use std::collections::BTreeMap;
 use std::io::Cursor;
 
 /// The columns an import file must have.
 pub const COLUMNS: [&str; 6] = ["user_name", "nom", "prenom", "email", "roles", "dept"];
 
+/// The non-empty cells of a sheet as text, by row then column (0-based).
+type Cells = BTreeMap<u32, BTreeMap<u32, String>>;
+
 /// The data rows of the first sheet, or every problem with the file itself
-/// (unreadable, missing or unknown columns). Empty rows are skipped.
-pub fn import_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, Vec<String>> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        vec![format!(
-            "the file is not a readable .xlsx spreadsheet ({e})"
-        )]
+/// (unreadable, too large, missing or unknown columns). Empty rows are
+/// skipped. Every cell must lie within `limits` (the sheet's declared
+/// dimensions are checked first, then each cell as it is read), and only the
+/// non-empty cells are kept: a sheet naming A1 and XFD1048576 is refused
+/// without laying out the rectangle between them.
+pub fn import_rows_within(
+    bytes: &[u8],
+    limits: ImportLimits,
+) -> Result<Vec<ImportRow>, Vec<String>> {
+    let cells = read_cells(bytes, limits).map_err(|problem| vec![problem])?;
+    let Some((&header_row, header)) = cells.first_key_value() else {
+        return Err(vec!["the sheet is empty".to_owned()]);
     };
-    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
-    let range = match workbook.worksheet_range_at(0) {
-        Some(Ok(range)) => range,
-        Some(Err(e)) => return Err(unreadable(&e)),
-        None => return Err(vec!["the file has no sheet".to_owned()]),
-    };
-    let first_line = range.start().map_or(1, |(row, _)| row as usize + 1);
-    let mut rows = range.rows();
-    let header: Vec<String> = rows
-        .next()
-        .ok_or_else(|| vec!["the sheet is empty".to_owned()])?
+    let first_line = header_row as usize + 1;
+    let header: BTreeMap<u32, String> = header
         .iter()
-        .map(|cell| column_name(&text(cell)))
+        .map(|(&column, text)| (column, column_name(text)))
         .collect();
     let mut problems = Vec::new();
     let missing: Vec<&str> = COLUMNS
         .iter()
         .copied()
-        .filter(|c| !header.iter().any(|h| h == c))
+        .filter(|c| !header.values().any(|h| h == c))
         .collect();
     if !missing.is_empty() {
         problems.push(format!(
@@ -45,7 +46,7 @@ pub fn import_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, Vec<String>> {
         ));
     }
     let unknown: Vec<&str> = header
-        .iter()
+        .values()
         .map(String::as_str)
         .filter(|h| !h.is_empty() && !COLUMNS.contains(h))
         .collect();
@@ -58,13 +59,17 @@ pub fn import_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let position = |name: &str| header.iter().position(|h| h == name).unwrap_or_default();
-    let cell = |row: &[Data], name: &str| row.get(position(name)).map(text).unwrap_or_default();
-    Ok(rows
-        .enumerate()
-        .filter(|(_, row)| row.iter().any(|c| !text(c).is_empty()))
-        .map(|(index, row)| ImportRow {
-            line: first_line + 1 + index,
+    let column = |name: &str| header.iter().find(|(_, h)| *h == name).map(|(&c, _)| c);
+    let cell = |row: &BTreeMap<u32, String>, name: &str| {
+        column(name)
+            .and_then(|c| row.get(&c))
+            .cloned()
+            .unwrap_or_default()
+    };
+    Ok(cells
+        .range(header_row + 1..)
+        .map(|(&line, row)| ImportRow {
+            line: line as usize + 1,
             user_name: cell(row, "user_name"),
             nom: cell(row, "nom"),
             prenom: cell(row, "prenom"),
@@ -73,6 +78,50 @@ pub fn import_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, Vec<String>> {
             dept: cell(row, "dept"),
         })
         .collect())
+}
+
+/// [`import_rows_within`] the default limits (10,000 rows and 20 columns).
+pub fn import_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, Vec<String>> {
+    import_rows_within(bytes, ImportLimits::default())
+}
+
+/// The non-empty cells of the first sheet, streamed from its XML, or why not.
+fn read_cells(bytes: &[u8], limits: ImportLimits) -> Result<Cells, String> {
+    let unreadable =
+        |e: &dyn std::fmt::Display| format!("the file is not a readable .xlsx spreadsheet ({e})");
+    let too_large = |rows: u64, columns: u64| {
+        format!(
+            "the sheet reaches row {rows} and column {columns}; an import file may use at most {} rows and {} columns",
+            limits.rows, limits.columns
+        )
+    };
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let Some(sheet) = workbook.sheet_names().into_iter().next() else {
+        return Err("the file has no sheet".to_owned());
+    };
+    let mut reader = workbook
+        .worksheet_cells_reader(&sheet)
+        .map_err(|e| unreadable(&e))?;
+    let declared = reader.dimensions();
+    let within = |row: u32, column: u32| row < limits.rows && column < limits.columns;
+    if !within(declared.end.0, declared.end.1) {
+        return Err(too_large(
+            u64::from(declared.end.0) + 1,
+            u64::from(declared.end.1) + 1,
+        ));
+    }
+    let mut cells = Cells::new();
+    while let Some(cell) = reader.next_cell().map_err(|e| unreadable(&e))? {
+        let (row, column) = cell.get_position();
+        if !within(row, column) {
+            return Err(too_large(u64::from(row) + 1, u64::from(column) + 1));
+        }
+        let value = text(&Data::from(cell.get_value().clone()));
+        if !value.is_empty() {
+            cells.entry(row).or_default().insert(column, value);
+        }
+    }
+    Ok(cells)
 }
 
 /// A header as compared: lower case, without spaces or quotes.
@@ -158,5 +207,33 @@ mod tests {
     fn refuses_what_is_not_a_spreadsheet() {
         let problems = import_rows(b"user_name,nom\n").unwrap_err();
         assert!(problems[0].contains("not a readable .xlsx"), "{problems:?}");
+    }
+
+    /// Issue 11, point 5.3: one cell at A1 and one at XFD1048576 (the last a
+    /// sheet can name) would make a reader lay out 17 billion cells; the sheet
+    /// is refused instead, as is any cell beyond the limits.
+    #[test]
+    fn refuses_a_sheet_beyond_the_limits_without_laying_it_out() {
+        let mut workbook = Workbook::new();
+        let worksheet = workbook.add_worksheet();
+        worksheet.write_string(0, 0, "user_name").unwrap();
+        worksheet.write_string(1_048_575, 16_383, "far").unwrap();
+        let bytes = workbook.save_to_buffer().unwrap();
+        let problems = import_rows(&bytes).unwrap_err();
+        assert_eq!(
+            problems,
+            vec!["the sheet reaches row 1048576 and column 16384; an import file may use at most 10000 rows and 20 columns".to_owned()]
+        );
+        let small = ImportLimits {
+            rows: 3,
+            columns: 6,
+        };
+        let header = ["user_name", "nom", "prenom", "email", "roles", "dept"];
+        let fits = sheet(&[&header, &["a", "A", "B", "a@example.org", "", ""]]);
+        assert_eq!(import_rows_within(&fits, small).unwrap().len(), 1);
+        let too_many_rows = sheet(&[&header, &["a"], &["b"], &["c"]]);
+        assert!(import_rows_within(&too_many_rows, small).unwrap_err()[0].contains("row 4"));
+        let too_wide = sheet(&[&header, &["a", "", "", "", "", "", "x"]]);
+        assert!(import_rows_within(&too_wide, small).unwrap_err()[0].contains("column 7"));
     }
 }

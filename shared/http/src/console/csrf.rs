@@ -1,7 +1,10 @@
 //! CSRF defences of the console's forms: tokens derived from the session (or
 //! the pre-session cookie of the login form) with HMAC-SHA256, compared in
-//! constant time, and a refusal of POSTs a browser marks as cross-site.
+//! constant time, and a refusal of POSTs a browser marks as coming from
+//! another origin (judged as every cookie-authenticated request is, in
+//! [`crate::origin`]).
 
+use crate::origin::{provenance, Provenance};
 use axum::http::header::{HOST, ORIGIN};
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
@@ -36,36 +39,24 @@ fn sign(key: &[u8; 32], purpose: &str, value: &str) -> String {
         .collect()
 }
 
-/// Whether a POST may come from the console's own pages: not marked
-/// cross-site or same-site by `Sec-Fetch-Site`, and with no `Origin` or an
-/// `Origin` that is the request's own host or the public base URL's origin.
-/// Clients that send neither header (not browsers) still need the token.
+/// Whether a form POST may come from the console's own pages (or a mailed
+/// link's page): the [`provenance`] every cookie-authenticated request is
+/// judged by is not foreign, or, for browsers that send no `Sec-Fetch-Site`,
+/// the `Origin` is the request's own host (a server reached under another name
+/// than its public URL). Clients that send neither header (not browsers) still
+/// need the form's token.
 pub(crate) fn same_origin(headers: &HeaderMap, public_base_url: &str) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        let site = site.to_str().unwrap_or("cross-site");
-        if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
-            return false;
+    match provenance(headers, public_base_url) {
+        Provenance::SameOrigin | Provenance::Unknown => true,
+        Provenance::Foreign if headers.contains_key("sec-fetch-site") => false,
+        Provenance::Foreign => {
+            let origin = headers.get(ORIGIN).and_then(|o| o.to_str().ok());
+            let own_host = headers.get(HOST).and_then(|h| h.to_str().ok());
+            let origin_host = origin
+                .and_then(|o| o.split_once("://"))
+                .map(|(_, host)| host);
+            matches!((origin_host, own_host), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
         }
-    }
-    let Some(origin) = headers.get(ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let public = origin_of(public_base_url);
-    let own_host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, host)| host);
-    origin.eq_ignore_ascii_case(public)
-        || matches!((origin_host, own_host), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
-}
-
-/// `scheme://host[:port]` of a URL (its path dropped).
-fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(slash) => &url[..after_scheme + slash],
-        None => url,
     }
 }
 
@@ -140,11 +131,5 @@ mod tests {
             base
         ));
         assert!(!same_origin(&headers(&[("origin", "null")]), base));
-    }
-
-    #[test]
-    fn the_origin_of_a_url_drops_its_path() {
-        assert_eq!(origin_of("https://a.b:8443/x/y"), "https://a.b:8443");
-        assert_eq!(origin_of("http://localhost:8080"), "http://localhost:8080");
     }
 }

@@ -1,6 +1,7 @@
 //! Who is calling the members API: the logged-in account behind the session
 //! token (`Authorization: Bearer …` or the session cookie), read exactly as the
-//! accounts router reads it. Without one, every route answers 401.
+//! accounts router reads it (a change by cookie only from patron-hub's own
+//! origin, 403 `CROSS_ORIGIN` otherwise). Without one, every route answers 401.
 
 use super::error::{unauthenticated, unavailable};
 use super::MembersApi;
@@ -20,7 +21,7 @@ impl FromRequestParts<MembersApi> for SignedIn {
         parts: &mut Parts,
         api: &MembersApi,
     ) -> Result<Self, Self::Rejection> {
-        let Ok(SessionToken(token)) = SessionToken::from_request_parts(parts, &api.accounts).await;
+        let SessionToken(token) = SessionToken::from_request_parts(parts, &api.accounts).await?;
         let token = token.ok_or_else(unauthenticated)?;
         match api.accounts.authenticate(&token).await {
             Ok(account) => Ok(Self(account)),

@@ -31,16 +31,22 @@ impl ListQuery {
         Ok(Self(pairs))
     }
 
-    /// The first value of `name`, if given and not blank.
+    /// The first value of `name`, trimmed, if given (even empty: a typed
+    /// parameter given without a value is refused, never taken as absent).
     fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.trim())
-            .filter(|value| !value.is_empty())
     }
 
-    /// The page asked for (defaults page 1, limit 10; limit at most 100).
+    /// The first value of the text filter `name`, if given and not blank.
+    fn text(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|value| !value.is_empty())
+    }
+
+    /// The page asked for (defaults page 1, limit 10; limit at most 100); an
+    /// empty or bad `page` or `limit` is 400 naming it.
     pub fn page(&self) -> Result<PageRequest, ApiError> {
         Ok(PageRequest::parse(self.get("page"), self.get("limit"))?)
     }
@@ -48,7 +54,7 @@ impl ListQuery {
     /// The `/people` filters, and the same as `(name, value)` pairs for the links.
     pub fn people(&self) -> Result<(PeopleQuery, KeptFilters), ApiError> {
         let mut kept = Vec::new();
-        let email_contains = self.get(SEARCH_EMAIL).map(str::to_owned);
+        let email_contains = self.text(SEARCH_EMAIL).map(str::to_owned);
         if let Some(text) = &email_contains {
             kept.push((SEARCH_EMAIL, text.clone()));
         }
@@ -93,12 +99,15 @@ mod tests {
             ("page", "-1"),
             ("limit", "101"),
             ("limit", "ten"),
+            ("page", ""),
+            ("limit", " "),
         ] {
             let error = query(&[(name, value)]).page().unwrap_err();
             assert_eq!(
                 (error.status.as_u16(), error.code),
                 (400, "INVALID_PAGINATION")
             );
+            assert!(error.message.starts_with(name), "{}", error.message);
         }
     }
 
@@ -126,11 +135,15 @@ mod tests {
                 )
             ]
         );
-        let error = query(&[("organization", "club")]).people().unwrap_err();
-        assert_eq!(
-            (error.status.as_u16(), error.code),
-            (400, "INVALID_PARAMETER")
-        );
+        for bad in ["club", "", "  "] {
+            let error = query(&[("organization", bad)]).people().unwrap_err();
+            assert_eq!(
+                (error.status.as_u16(), error.code),
+                (400, "INVALID_PARAMETER"),
+                "{bad:?}"
+            );
+            assert!(error.message.contains("organization"), "{}", error.message);
+        }
         let (blank, kept) = query(&[("search[email]", "  ")]).people().unwrap();
         assert_eq!((blank, kept), (PeopleQuery::default(), vec![]));
     }

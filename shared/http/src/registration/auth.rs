@@ -1,6 +1,7 @@
 //! Who is calling the registration API: a client system with its `X-Api-Key`
 //! (checked in constant time against the configured hashes), or, for staff
-//! routes, a logged-in account read exactly as the accounts router reads it.
+//! routes, a logged-in account read exactly as the accounts router reads it
+//! (a change by cookie only from patron-hub's own origin).
 
 use super::error::{forbidden, unauthorized, unavailable};
 use super::RegistrationApi;
@@ -68,7 +69,7 @@ impl FromRequestParts<RegistrationApi> for Staff {
                 return Ok(Self::Key(key.name.clone()));
             }
         }
-        let Ok(SessionToken(token)) = SessionToken::from_request_parts(parts, &api.accounts).await;
+        let SessionToken(token) = SessionToken::from_request_parts(parts, &api.accounts).await?;
         let account = match token {
             None => None,
             Some(token) => match api.accounts.authenticate(&token).await {

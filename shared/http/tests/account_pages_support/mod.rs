@@ -2,6 +2,8 @@
 //! store and the outbox mailer, a fixed clock, and helpers to send JSON and
 //! forms, follow mailed links and read the pages.
 
+#![allow(dead_code)] // each test file uses its own part of this module
+
 use axum::body::Body;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, Request, StatusCode};

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
+use axum::body::Body;
+use axum::http::{Method, Request};
 use patron_hub_domain::accounts::{
     Account, AccountService, Email, MailOption, NewAccount, UserName,
 };
@@ -53,4 +55,34 @@ pub async fn account_with_roles(
         )
         .await
         .unwrap()
+}
+
+/// The origin of the suites' public base URL (`http://localhost:8080`).
+pub const OWN_ORIGIN: &str = "http://localhost:8080";
+
+/// Another origin of the same site: the sandbox's port on the same host.
+pub const SIBLING_ORIGIN: &str = "http://localhost:8081";
+
+/// `method uri` authenticated by the session cookie (plain-HTTP name) as a
+/// browser sends it: with `content_type` when given, the body, and `headers`.
+pub fn cookie_request(
+    method: Method,
+    uri: &str,
+    session: &str,
+    content_type: Option<&str>,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("cookie", format!("other=1; patron_hub_session={session}"))
+        .header("content-length", body.len().to_string());
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::from(body.to_owned())).unwrap()
 }

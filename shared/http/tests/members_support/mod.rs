@@ -213,12 +213,12 @@ impl Hub {
             }
             None => Body::empty(),
         };
-        let response = self
-            .router
-            .clone()
-            .oneshot(builder.body(body).unwrap())
-            .await
-            .unwrap();
+        self.send_request(builder.body(body).unwrap()).await
+    }
+
+    /// Sends a request made by the caller (headers, cookie and all).
+    pub async fn send_request(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();

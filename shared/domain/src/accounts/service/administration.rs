@@ -1,11 +1,12 @@
 //! Accounts created, read, searched and changed by administrators.
 
-use super::permissions::{may_administer, require_super_admin};
+use super::permissions::require_super_admin;
 use super::AccountService;
 use crate::accounts::{
     fields, Account, AccountError, AccountId, AccountMail, AccountPatch, AccountState, Email,
-    MailOption, NetworkRole, NewAccount, PersonName, UserName,
+    InvalidField, MailOption, NetworkRole, NewAccount, PersonName, UserName,
 };
+use chrono::NaiveDate;
 
 /// The most accounts one search returns.
 pub const MAX_SEARCH_RESULTS: usize = 100;
@@ -33,7 +34,7 @@ impl AccountService {
             None => None,
         };
         let expires_on = non_empty(new.expires_on.as_deref())
-            .map(|day| fields::day("expires_on", day))
+            .map(|day| self.expiry(day))
             .transpose()?;
         let password = non_empty(new.password.as_deref());
         if let Some(password) = password {
@@ -92,7 +93,7 @@ impl AccountService {
         }
         let administers = self.administered_organizations(actor).await?;
         match self.accounts.get(id).await? {
-            Some(target) if may_administer(actor, &target, &administers) => Ok(target),
+            Some(target) if self.may_administer(actor, &target, &administers).await? => Ok(target),
             Some(_) => Err(AccountError::Forbidden),
             None if actor.has_role(NetworkRole::SuperAdmin) => Err(AccountError::NotFound),
             None => Err(AccountError::Forbidden),
@@ -117,22 +118,32 @@ impl AccountService {
         if administers.is_empty() {
             return Err(AccountError::Forbidden);
         }
-        let mut found = self
+        let found = self
             .accounts
             .search(text.trim(), crate::organizations::MAX_PEOPLE)
             .await?;
-        found.retain(|target| may_administer(actor, target, &administers));
-        found.truncate(limit);
-        Ok(found)
+        let mut kept = Vec::with_capacity(limit);
+        for target in found {
+            if kept.len() == limit {
+                break;
+            }
+            if self.may_administer(actor, &target, &administers).await? {
+                kept.push(target);
+            }
+        }
+        Ok(kept)
     }
 
-    /// Changes an account. Its administrators may change names, e-mail (at
-    /// once, no confirmation), department, expiry date and the active flag; an
-    /// account may change only its own names here; network roles only a super
-    /// administrator. With `version`, a newer stored version is a `Conflict`.
-    /// Deactivation ends the account's sessions and tokens (nothing is deleted,
-    /// the e-mail stays reserved); a change of network roles ends its sessions,
-    /// so that the new rights start with a new session.
+    /// Changes an account. Its administrators may change names, e-mail,
+    /// department, expiry date, paid and active flags; an account may change
+    /// only its own names here (a super administrator everything of their
+    /// own); network roles only a super administrator. A new e-mail is
+    /// confirmed by a link mailed to it, as one's own change is (at most 5 an
+    /// hour per account), and the account keeps its address until then. With
+    /// `version`, a newer stored version is a `Conflict`. Deactivation ends the
+    /// account's sessions and tokens (nothing is deleted, the e-mail stays
+    /// reserved); a change of network roles ends its sessions, so that the new
+    /// rights start with a new session.
     pub async fn update_account(
         &self,
         actor: &Account,
@@ -140,11 +151,12 @@ impl AccountService {
         patch: AccountPatch,
     ) -> Result<Account, AccountError> {
         let administers = self.administered_organizations(actor).await?;
-        let administrator = match self.accounts.get(id).await? {
-            Some(target) => may_administer(actor, &target, &administers),
+        let target = match self.accounts.get(id).await? {
+            Some(target) => target,
             None if actor.has_role(NetworkRole::SuperAdmin) => return Err(AccountError::NotFound),
             None => return Err(AccountError::Forbidden),
         };
+        let administrator = self.may_administer(actor, &target, &administers).await?;
         if !administrator && actor.id != id {
             return Err(AccountError::Forbidden);
         }
@@ -170,7 +182,12 @@ impl AccountService {
             .as_deref()
             .map(|name| PersonName::parse("last_name", name))
             .transpose()?;
-        let email = patch.email.as_deref().map(Email::parse).transpose()?;
+        let email = patch
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()?
+            .filter(|email| *email != target.email);
         let department = patch
             .department
             .as_ref()
@@ -191,7 +208,7 @@ impl AccountService {
             .as_ref()
             .map(|day| {
                 non_empty(day.as_deref())
-                    .map(|day| fields::day("expires_on", day))
+                    .map(|day| self.expiry(day))
                     .transpose()
             })
             .transpose()?;
@@ -200,6 +217,10 @@ impl AccountService {
             .as_deref()
             .map(fields::network_roles)
             .transpose()?;
+        if email.is_some() {
+            // Before anything is written: a refused change changes nothing.
+            self.admit_email_change(&target).await?;
+        }
         let mut roles_changed = false;
         let account = self
             .modify(id, |account| {
@@ -214,9 +235,6 @@ impl AccountService {
                 }
                 if let Some(name) = &last_name {
                     account.last_name = name.clone();
-                }
-                if let Some(email) = &email {
-                    account.email = email.clone();
                 }
                 if let Some(department) = department {
                     account.department = department;
@@ -245,7 +263,20 @@ impl AccountService {
         if patch.active == Some(false) || roles_changed {
             self.sessions.delete_all(account.id).await?;
         }
+        if let Some(email) = email {
+            self.request_email_change(&account, email).await?;
+        }
         Ok(account)
+    }
+
+    /// An expiry date typed by an administrator: a day written `YYYY-MM-DD`,
+    /// today or later (an account cannot be made to have expired already).
+    fn expiry(&self, day: &str) -> Result<NaiveDate, InvalidField> {
+        let day = fields::day("expires_on", day)?;
+        if day < self.now().date_naive() {
+            return Err(InvalidField::new("expires_on", "must not be in the past"));
+        }
+        Ok(day)
     }
 }
 

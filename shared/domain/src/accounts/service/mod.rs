@@ -24,8 +24,9 @@ pub use links::MailedLink;
 
 use super::{
     Account, AccountError, AccountId, AccountMail, AccountServices, AccountSettings, AccountStore,
-    Email, EmailConfirmed, InvalidField, LoginAttempts, Mailer, OrganizationId, PasswordHasher,
-    PasswordPolicy, SecretToken, SessionStore, TokenPurpose, TokenRecord, TokenStore, UserName,
+    Email, EmailConfirmed, InvalidField, LoginAttempts, Mailer, NetworkRole, OrganizationId,
+    PasswordHasher, PasswordPolicy, SecretToken, SessionStore, TokenPurpose, TokenRecord,
+    TokenStore, UserName,
 };
 use crate::organizations::{MembershipStore, OrganizationStore, Role};
 use crate::Clock;
@@ -134,6 +135,49 @@ impl AccountService {
             .collect())
     }
 
+    /// The organizations in which `person` holds any role, in any membership
+    /// (past, present or future); empty without a memberships store.
+    async fn organizations_with_roles(
+        &self,
+        person: AccountId,
+    ) -> Result<BTreeSet<OrganizationId>, AccountError> {
+        let Some(memberships) = &self.memberships else {
+            return Ok(BTreeSet::new());
+        };
+        Ok(memberships
+            .of_person(person)
+            .await?
+            .into_iter()
+            .filter(|m| !m.roles.is_empty())
+            .map(|m| m.organization)
+            .collect())
+    }
+
+    /// Whether `actor`, administering `administers` today, may administer
+    /// `target` ([`permissions::may_administer`]); the memberships of `target`
+    /// are read only when the rest of the rule allows it.
+    async fn may_administer(
+        &self,
+        actor: &Account,
+        target: &Account,
+        administers: &BTreeSet<OrganizationId>,
+    ) -> Result<bool, AccountError> {
+        let holds_roles_in = if !actor.has_role(NetworkRole::SuperAdmin)
+            && actor.id != target.id
+            && permissions::department_administrator(target, administers)
+        {
+            self.organizations_with_roles(target.id).await?
+        } else {
+            BTreeSet::new()
+        };
+        Ok(permissions::may_administer(
+            actor,
+            target,
+            administers,
+            &holds_roles_in,
+        ))
+    }
+
     /// Also tells `listener` whenever an activation proves an e-mail address
     /// (registration marks the address's staging record as verified).
     pub fn with_email_confirmed(mut self, listener: Arc<dyn EmailConfirmed>) -> Self {
@@ -148,6 +192,13 @@ impl AccountService {
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The answer of a lockout: try again once the window has passed.
+    fn locked_out(&self) -> AccountError {
+        AccountError::TooManyAttempts {
+            retry_after: self.settings.lockout_window,
+        }
     }
 
     /// Stores the hash of a fresh token for `account_id`, valid for `ttl`.
@@ -267,8 +318,23 @@ fn attempt_key(identifier: &str) -> String {
     format!("{LOGIN_COUNTER_PREFIX}{identifier}")
 }
 
-/// The namespace of login-failure counters.
+/// The namespace of login-failure counters of submitted identifiers.
 const LOGIN_COUNTER_PREFIX: &str = "login:";
+
+/// The namespace of the failure counters of accounts (no login input can
+/// reach it: every identifier's key starts with [`LOGIN_COUNTER_PREFIX`]).
+const ACCOUNT_COUNTER_PREFIX: &str = "login-account:";
+
+/// The key under which failed logins and wrong current passwords are counted:
+/// the account's own when an account has the identifier, so that its user
+/// name, its e-mail and its current-password checks share one counter; the
+/// submitted identifier's when none has it.
+fn failure_key(identifier: &str, account: Option<&Account>) -> String {
+    match account {
+        Some(account) => format!("{ACCOUNT_COUNTER_PREFIX}{}", account.id),
+        None => attempt_key(identifier),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -284,7 +350,8 @@ mod tests {
             attempt_key(&"x".repeat(1000)).len(),
             LOGIN_COUNTER_PREFIX.len() + MAX_IDENTIFIER_KEY
         );
-        // No login input lands in the reset-mail counters' namespace.
+        // No login input lands in the reset-mail counters' namespace, nor in the accounts'.
         assert!(!attempt_key("password-reset:victim@example.org").starts_with("password-reset:"));
+        assert!(!attempt_key("x").starts_with(ACCOUNT_COUNTER_PREFIX));
     }
 }

@@ -1,16 +1,27 @@
 //! One's own account: names, language, e-mail (confirmed by a link) and password.
 
-use super::AccountService;
+use super::{attempt_key, failure_key, AccountService};
 use crate::accounts::hasher::Verification;
 use crate::accounts::{
     fields, mails, Account, AccountError, AccountMail, AccountState, Email, InvalidField,
-    PersonName, ProfileChange, TokenPurpose,
+    PersonName, ProfileChange, RateLimit, TokenPurpose,
 };
+use chrono::Duration;
+
+/// E-mail change mails (a confirmation link, or an "address in use" mail) per
+/// hour, counted per account asking and per address mailed: nobody can use
+/// the change to mail an address over and over.
+const EMAIL_CHANGES_PER_HOUR: u32 = 5;
+
+/// The prefix of the e-mail change counters kept beside the login-failure
+/// counters (a login identifier with this prefix matches no account).
+const EMAIL_CHANGE_COUNTER_PREFIX: &str = "email-change:";
 
 impl AccountService {
     /// Changes the actor's own account. Names and language change at once. A new
     /// password or e-mail needs the current password (wrong guesses count
-    /// towards the lockout of the actor's user name). A new password ends every
+    /// towards the lockout of the account's logins). At most 5 e-mail changes
+    /// an hour (`RateLimited` beyond, changing nothing). A new password ends every
     /// outstanding token and every session (log in again) and is announced by mail. A new
     /// e-mail takes effect only when the link mailed to it is followed; if it
     /// already belongs to an account, that account is told instead and the
@@ -56,6 +67,10 @@ impl AccountService {
         if new_email.is_some() || change.new_password.is_some() {
             self.check_current_password(&current, change.current_password.as_deref())
                 .await?;
+        }
+        if new_email.is_some() {
+            // Before anything is written: a refused change changes nothing.
+            self.admit_email_change(&current).await?;
         }
         let password_hash = match change.new_password.as_deref() {
             Some(password) => Some(self.hasher.hash(password).await?),
@@ -125,7 +140,7 @@ impl AccountService {
     }
 
     /// Checks the current password before a sensitive change, under the same
-    /// lockout as logging in with the account's user name.
+    /// lockout (and counter) as logging in to the account.
     async fn check_current_password(
         &self,
         account: &Account,
@@ -138,11 +153,11 @@ impl AccountService {
             )
             .into());
         };
-        let key = account.user_name.key();
+        let key = failure_key("", Some(account));
         let now = self.now();
         let since = now - self.settings.lockout_window;
         if self.attempts.failures_since(&key, since).await? >= self.settings.lockout_failures {
-            return Err(AccountError::TooManyAttempts);
+            return Err(self.locked_out());
         }
         match self
             .hasher
@@ -157,13 +172,38 @@ impl AccountService {
         }
     }
 
+    /// Counts an e-mail change asked for `account` (by itself or by an
+    /// administrator): past [`EMAIL_CHANGES_PER_HOUR`] within the hour,
+    /// `RateLimited`.
+    pub(super) async fn admit_email_change(&self, account: &Account) -> Result<(), AccountError> {
+        let counter = format!("{EMAIL_CHANGE_COUNTER_PREFIX}account:{}", account.id);
+        let window = Duration::hours(1);
+        if self.count_request(&counter, window).await? > EMAIL_CHANGES_PER_HOUR {
+            return Err(AccountError::RateLimited {
+                limit: RateLimit::EmailChanges,
+                retry_after: window,
+            });
+        }
+        Ok(())
+    }
+
     /// Mails a confirmation link to `new_email`, or tells its holder when it
-    /// already belongs to an account.
-    async fn request_email_change(
+    /// already belongs to an account; past [`EMAIL_CHANGES_PER_HOUR`] mails to
+    /// one address within the hour, whoever asks, nothing is sent (and the
+    /// answer is the same, so nobody learns that others asked for it).
+    pub(super) async fn request_email_change(
         &self,
         account: &Account,
         new_email: Email,
     ) -> Result<(), AccountError> {
+        let counter = format!(
+            "{EMAIL_CHANGE_COUNTER_PREFIX}to:{}",
+            attempt_key(new_email.as_str())
+        );
+        if self.count_request(&counter, Duration::hours(1)).await? > EMAIL_CHANGES_PER_HOUR {
+            tracing::info!(account = %account.id, "e-mail change mail not sent: the address had its share this hour");
+            return Ok(());
+        }
         if let Some(holder) = self.accounts.find_by_email(&new_email).await? {
             return self
                 .send(AccountMail::AddressInUse, &holder, &holder.email)

@@ -27,8 +27,11 @@ impl AccountService {
     /// checked and hashed, one write, one mail), so the answer does not tell
     /// whether the address has an account: when it has, its holder gets an
     /// "address in use" mail instead, or, while that account is still pending,
-    /// a fresh activation link for it with this registration's details (older
-    /// links stop working). Past 5 registrations of one address in an hour,
+    /// one more activation link for it. A pending registration keeps its
+    /// password and names (and its links keep working) until it expires — no
+    /// link of it works any more, `activation_ttl` after it was made —, so
+    /// nobody can take over someone else's registration; an expired one is
+    /// replaced by the next. Past 5 registrations of one address in an hour,
     /// nothing more is changed or mailed. The user name is the e-mail address,
     /// or a form of it that fits the user-name rules.
     pub async fn register(&self, registration: Registration) -> Result<(), AccountError> {
@@ -147,7 +150,8 @@ impl AccountService {
         .await
     }
 
-    /// A registration for an address that already has an account.
+    /// A registration for an address that already has an account: an expired
+    /// pending registration is replaced by this one (its old links end).
     async fn registered_again(&self, registration: Account) -> Result<(), AccountError> {
         let Some(holder) = self.accounts.find_by_email(&registration.email).await? else {
             // Reserved by an account that has since moved to another address: nobody to tell.
@@ -158,8 +162,17 @@ impl AccountService {
                 .send(AccountMail::AddressInUse, &holder, &holder.email)
                 .await;
         }
+        let registered_at = holder.password_changed_at.unwrap_or(holder.created_at);
+        if self.now() < registered_at + self.settings.activation_ttl {
+            // Still the first registrant's: only mailed again.
+            return self.send_activation(&holder).await;
+        }
         let pending = self
             .modify(holder.id, |account| {
+                if account.password_changed_at != holder.password_changed_at {
+                    // Replaced meanwhile by a concurrent registration.
+                    return Err(AccountError::Conflict);
+                }
                 account.first_name = registration.first_name.clone();
                 account.last_name = registration.last_name.clone();
                 account.language = registration.language;

@@ -1,6 +1,6 @@
 //! Login, the session check of every authenticated route, and logout.
 
-use super::{attempt_key, AccountService};
+use super::{failure_key, AccountService};
 use crate::accounts::hasher::Verification;
 use crate::accounts::{Account, AccountError, SecretToken, SessionRecord, MAX_PASSWORD_LENGTH};
 
@@ -11,29 +11,31 @@ impl AccountService {
     ///
     /// Unknown identifier, wrong password, pending, inactive or expired account
     /// all answer `InvalidCredentials` after the same Argon2id work. After
-    /// `lockout_failures` failures for one identifier (trimmed, lower-cased)
-    /// within `lockout_window`, whether or not an account has it, the answer is
+    /// `lockout_failures` failures within `lockout_window` the answer is
     /// `TooManyAttempts` until the window has passed, checked before any
-    /// password is looked at. A hash with weaker parameters than today's is
-    /// replaced; last-seen is updated.
+    /// password is looked at. Failures are counted per account, whether its
+    /// user name or its e-mail was typed (and with its wrong current
+    /// passwords), or per identifier (trimmed, lower-cased) when no account
+    /// has it. A hash with weaker parameters than today's is replaced;
+    /// last-seen is updated.
     pub async fn login(
         &self,
         identifier: &str,
         password: &str,
     ) -> Result<(SecretToken, Account), AccountError> {
-        let key = attempt_key(identifier);
+        let account = self.lookup(identifier).await?.into_iter().next();
+        let key = failure_key(identifier, account.as_ref());
         let now = self.now();
         let since = now - self.settings.lockout_window;
         let limit = self.settings.lockout_failures;
         if self.attempts.failures_since(&key, since).await? >= limit {
-            return Err(AccountError::TooManyAttempts);
+            return Err(self.locked_out());
         }
         // The attempt counts before the password is looked at, so that many
         // guesses sent at once cannot all pass the check above; a success clears it.
         if self.attempts.record_failure(&key, now, since).await? > limit {
-            return Err(AccountError::TooManyAttempts);
+            return Err(self.locked_out());
         }
-        let account = self.lookup(identifier).await?.into_iter().next();
         // No stored password can be longer than the policy allows: skip the hashing.
         let verification = if password.chars().count() > MAX_PASSWORD_LENGTH {
             Verification::Mismatch

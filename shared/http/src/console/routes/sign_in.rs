@@ -1,7 +1,7 @@
 //! Logging in (a staff account only) and out.
 
 use super::{add_cookie, checked, form_expired, Api, CsrfForm, FormOf};
-use crate::accounts::{expired_session_cookie, session_cookie};
+use crate::accounts::{expired_session_cookie, retry_after, session_cookie};
 use crate::client_address::ClientAddress;
 use crate::console::html::page;
 use crate::console::i18n::Lang;
@@ -11,6 +11,7 @@ use crate::console::session::{
 };
 use crate::console::{csrf, ConsoleApi};
 use axum::extract::State;
+use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Form};
@@ -95,14 +96,24 @@ pub(super) async fn login(
             }
             forbidden(&lang)
         }
-        Err(AccountError::TooManyAttempts) => login_form(
-            &api,
-            &lang,
-            &pre,
-            StatusCode::TOO_MANY_REQUESTS,
-            &form.user_name,
-            Some(t.too_many_attempts),
-        ),
+        Err(error @ (AccountError::TooManyAttempts { .. } | AccountError::RateLimited { .. })) => {
+            let problem = match error {
+                AccountError::TooManyAttempts { .. } => t.too_many_attempts,
+                _ => t.too_many_logins,
+            };
+            let mut response = login_form(
+                &api,
+                &lang,
+                &pre,
+                StatusCode::TOO_MANY_REQUESTS,
+                &form.user_name,
+                Some(problem),
+            );
+            if let Some(wait) = retry_after(&error) {
+                response.headers_mut().insert(RETRY_AFTER, wait);
+            }
+            response
+        }
         Err(AccountError::Unavailable(detail)) => {
             tracing::error!(%detail, "account service unavailable");
             unavailable(&lang, None)
