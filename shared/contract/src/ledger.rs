@@ -546,7 +546,11 @@ pub async fn known_holdings_are_noted_writes_and_positions(b: Backend) {
         }
     };
     assert_eq!(position(bee.clone()).await, Some(applied.event_time));
-    assert_eq!(position(a.clone()).await, None, "a noted write is no position");
+    assert_eq!(
+        position(a.clone()).await,
+        None,
+        "a noted write is no position"
+    );
     assert!(!known_holding(&b, &someone, &c).await, "only where");
     assert!(!known_holding(&b, &stranger, &a).await, "only whom");
 }
