@@ -34,6 +34,9 @@ import sys
 
 import cfn_model
 
+# The worker's bound on waits for a busy patron lane (WorkerSettings::max_waits).
+WORKER_MAX_WAITS = 100
+
 TEMPLATE = pathlib.Path(__file__).resolve().parent / "template.yaml"
 # The payload the daily schedule sends must be the sample of a scheduled run.
 SCHEDULED_SAMPLE = TEMPLATE.parent.parent / "events" / "membership-rollover" / "scheduled.json"
@@ -137,8 +140,13 @@ class Checker:
             allowed = template["Parameters"]["WorkerTimeoutSeconds"].get("AllowedValues", [])
             self.need({str(v) for v in allowed} == set(rows),
                       "WorkerTimeoutSeconds values must be the WorkerTimeouts rows, in both templates")
-            attempts = template["Parameters"]["WorkerMaxAttempts"]
-            self.need(attempts.get("MaxValue", 99) < 8, "WorkerMaxAttempts must stay below maxReceiveCount")
+            # A receive is a try or a wait: the worker gives up by itself after
+            # WorkerMaxAttempts tries plus its waits (WorkerSettings::max_waits,
+            # 100), so SQS's redrive must only see what it could never settle.
+            attempts = template["Parameters"]["WorkerMaxAttempts"].get("MaxValue", 10**6)
+            redrive = self.child["Resources"]["JobQueue"]["Properties"]["RedrivePolicy"]
+            self.need(attempts + WORKER_MAX_WAITS < redrive["maxReceiveCount"],
+                      "WorkerMaxAttempts + the worker's waits must stay below maxReceiveCount")
             concurrency = template["Parameters"]["WorkerMaxConcurrency"]
             self.need(concurrency.get("MinValue", 0) >= 2, "MaximumConcurrency cannot be below 2")
         for timeout, row in rows.items():
