@@ -1,12 +1,12 @@
-//! Reads and deletes of many items by key (BatchGetItem, BatchWriteItem), with
-//! the keys DynamoDB leaves unprocessed under load tried again, and the items
-//! or keys of one partition found by Query.
+//! Reads, writes and deletes of many items by key (BatchGetItem,
+//! BatchWriteItem), with the keys DynamoDB leaves unprocessed under load
+//! tried again, and the items or keys of one partition found by Query.
 
 use crate::error::unavailable;
 use crate::item::{key, s, text, Item};
 use crate::keys::{PK, SK};
 use crate::AwsStore;
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use patron_hub_domain::StoreError;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -61,19 +61,46 @@ impl AwsStore {
         Ok(found)
     }
 
+    /// Writes `items` whatever is stored under their keys, without
+    /// conditions; of items sharing a key, the last one is written.
+    pub(crate) async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let requests = last_of_each(items)
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.write_many(requests, "puts").await
+    }
+
     /// Deletes the items at `keys` (absent ones are fine), without conditions.
     pub(crate) async fn delete_many(&self, keys: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in distinct(keys).chunks(WRITE_LIMIT) {
-            let mut pending = chunk
-                .iter()
-                .map(|key| {
-                    let delete = DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
+        let requests = distinct(keys)
+            .into_iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.write_many(requests, "deletes").await
+    }
+
+    /// Sends `requests` (no key twice) in BatchWriteItems of at most 25,
+    /// trying again what DynamoDB leaves unprocessed under load.
+    async fn write_many(
+        &self,
+        requests: Vec<WriteRequest>,
+        what: &'static str,
+    ) -> Result<(), StoreError> {
+        for chunk in requests.chunks(WRITE_LIMIT) {
+            let mut pending = chunk.to_vec();
             for round in 0..ROUNDS {
                 let output = self
                     .dynamodb
@@ -91,7 +118,7 @@ impl AwsStore {
                 }
                 if round + 1 == ROUNDS {
                     return Err(StoreError::Unavailable(format!(
-                        "BatchWriteItem left {} deletes unprocessed",
+                        "BatchWriteItem left {} {what} unprocessed",
                         pending.len()
                     )));
                 }
@@ -184,6 +211,14 @@ fn distinct(keys: Vec<Item>) -> Vec<Item> {
         .collect()
 }
 
+/// `items` without repeated keys, each key's last item kept, in the order
+/// those come.
+fn last_of_each(items: Vec<Item>) -> Vec<Item> {
+    let mut latest = distinct(items.into_iter().rev().collect());
+    latest.reverse();
+    latest
+}
+
 /// The pause before retrying unprocessed keys: 25 ms, doubling, at most 1.6 s.
 fn backoff(round: u32) -> Duration {
     Duration::from_millis(25 << round.min(6))
@@ -215,5 +250,24 @@ mod tests {
             pairs,
             [("A", "1"), ("B", "1"), ("A", "2")].map(|(p, s)| (p.to_owned(), s.to_owned()))
         );
+    }
+
+    #[test]
+    fn of_items_sharing_a_key_the_last_is_written() {
+        let item = |pk: &str, value: &str| {
+            let mut item = key(pk.to_owned(), "1");
+            item.insert("v".to_owned(), s(value));
+            item
+        };
+        let kept = last_of_each(vec![
+            item("A", "first"),
+            item("B", "only"),
+            item("A", "second"),
+        ]);
+        let values: Vec<(&str, &str)> = kept
+            .iter()
+            .map(|k| (text(k, PK).unwrap(), text(k, "v").unwrap()))
+            .collect();
+        assert_eq!(values, [("B", "only"), ("A", "second")]);
     }
 }
