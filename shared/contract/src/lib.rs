@@ -237,6 +237,7 @@ macro_rules! contract_tests {
                 a_difference_kept_again_replaces_the_first,
                 forgetting_versions_keeps_the_differences_and_the_run,
                 a_thousand_versions_of_four_hundred_patrons_page_whole,
+                twelve_hundred_differences_come_whole_past_a_store_page,
                 primary_ids_holding_separators_order_and_page_correctly,
             }
         );

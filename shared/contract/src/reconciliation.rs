@@ -747,6 +747,28 @@ pub async fn a_thousand_versions_of_four_hundred_patrons_page_whole(b: Backend) 
     assert_eq!(sorted_versions(all), sorted_versions(kept));
 }
 
+/// A run holding 1,200 differences (400 patrons in three institutions)
+/// gives them all when asked for more than that at once (a store reading
+/// them in pages must follow its pages), and pages them by 500.
+pub async fn twelve_hundred_differences_come_whole_past_a_store_page(b: Backend) {
+    let run = fresh_run();
+    save(&b, &run).await;
+    let kinds = [DriftKind::Missing, DriftKind::Stale, DriftKind::Unlinked];
+    let found: Vec<Difference> = patrons(400)
+        .iter()
+        .enumerate()
+        .flat_map(|(n, patron)| {
+            (0..3).map(move |i| difference(patron, &institution(i), kinds[(n + i) % 3]))
+        })
+        .collect();
+    for part in found.chunks(500) {
+        keep_differences(&b, &run.id, part).await;
+    }
+    let all = differences(&b, &run.id, None, 1_500).await;
+    assert_eq!(all, sorted_differences(found.clone()), "all at once");
+    assert_difference_pages(&b, &run.id, 500, &found).await;
+}
+
 /// Primary ids may hold any printable character: `#`, `!`, spaces, an id
 /// that looks like another id followed by an institution code, non-ASCII.
 /// Versions and differences still page in primary-id order, whole patrons,
