@@ -16,8 +16,9 @@
 //!
 //! Every item expires (`expires_at`): a run and its listing entry 400 days
 //! after the run started, a difference 400 days after it was kept, a version
-//! 7 days after it was read (a reconcile forgets its versions once it has
-//! compared them; a run left longer than that cannot be resumed).
+//! 7 days after it was kept (a reconcile forgets its versions once it has
+//! compared them; one stopped for longer than that has lost some of them,
+//! and must start again rather than resume).
 
 use crate::error::{conditional, unavailable};
 use crate::item::{json, key, n, primary_key, s, text, to_json, Item};
@@ -64,7 +65,7 @@ struct Range {
     pk: String,
     /// Only sort keys above this one, if any.
     after: Option<String>,
-    /// Ascending (or descending) sort keys.
+    /// Whether the sort keys ascend (or descend).
     forward: bool,
 }
 
