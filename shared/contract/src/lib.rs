@@ -3,9 +3,10 @@
 //! (`patron_hub_domain::ports`), and the accounts, tokens, sessions and failed-login
 //! counters (`patron_hub_domain::accounts`), the patron registry, staging
 //! records and domain events of registration (`patron_hub_domain::registration`),
-//! the organizations and memberships (`patron_hub_domain::organizations`), and
-//! the staff console's audit log (`patron_hub_domain::console`), as the domain's
-//! ports promise them.
+//! the runs, versions and differences of backfills and reconciles
+//! (`patron_hub_domain::reconciliation`), the organizations and memberships
+//! (`patron_hub_domain::organizations`), and the staff console's audit log
+//! (`patron_hub_domain::console`), as the domain's ports promise them.
 //!
 //! Each case is a pub async fn taking a fresh [`Backend`] (or, for organizations
 //! and memberships, a fresh [`OrganizationBackend`]; for the audit log, a fresh
@@ -33,6 +34,7 @@ mod organization_samples;
 pub mod organizations;
 mod people;
 pub mod queue;
+pub mod reconciliation;
 pub mod registry;
 pub mod sessions;
 pub mod staging;
@@ -43,6 +45,7 @@ use patron_hub_domain::accounts::{AccountStore, LoginAttempts, SessionStore, Tok
 use patron_hub_domain::console::AuditLog;
 use patron_hub_domain::organizations::{MembershipStore, OrganizationStore};
 use patron_hub_domain::ports::{DistributionLedger, JobQueue, WebhookInbox};
+use patron_hub_domain::reconciliation::ReconciliationStore;
 use patron_hub_domain::registration::{EventLog, EventPublisher, PatronRegistry, StagingRecords};
 use patron_hub_domain::InstitutionCode;
 use std::sync::Arc;
@@ -73,6 +76,8 @@ pub struct Backend {
     pub events: Arc<dyn EventPublisher>,
     /// Where the events [`Backend::events`] published are read back.
     pub event_log: Arc<dyn EventLog>,
+    /// The runs of backfills and reconciles, their versions and differences.
+    pub reconciliation: Arc<dyn ReconciliationStore>,
 }
 
 /// One backend under test for organizations and memberships: every port from
@@ -106,7 +111,8 @@ pub fn institutions() -> Vec<InstitutionCode> {
 
 /// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per
 /// contract case, in modules `inbox`, `queue`, `ledger`, `accounts`, `tokens`,
-/// `sessions`, `login_attempts`, `registry`, `staging` and `events`. Each test calls
+/// `sessions`, `login_attempts`, `registry`, `staging`, `events` and
+/// `reconciliation`. Each test calls
 /// `$factory().await`, an `async fn() -> Backend` that must give a FRESH, isolated
 /// backend whose queues exist for [`institutions()`]. The calling crate needs
 /// `tokio` among its (dev-)dependencies.
@@ -220,6 +226,21 @@ macro_rules! contract_tests {
                 published_events_are_read_newest_first_and_only_of_their_kind,
                 an_event_published_twice_is_read_once,
                 recent_returns_at_most_limit_newest_events,
+            }
+            reconciliation {
+                a_new_run_reads_back_intact,
+                a_stale_save_is_overtaken_and_changes_nothing,
+                concurrent_saves_of_one_version_let_one_win,
+                recent_runs_are_the_newest_of_their_kind_first,
+                versions_page_by_whole_patrons_in_primary_id_order,
+                a_version_kept_again_replaces_the_first,
+                other_runs_versions_and_differences_never_show,
+                differences_page_in_patron_institution_and_kind_order,
+                a_difference_kept_again_replaces_the_first,
+                forgetting_versions_keeps_the_differences_and_the_run,
+                a_thousand_versions_of_four_hundred_patrons_page_whole,
+                twelve_hundred_differences_come_whole_past_a_store_page,
+                primary_ids_holding_separators_order_and_page_correctly,
             }
         );
     };

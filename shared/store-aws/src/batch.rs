@@ -1,9 +1,9 @@
-//! Reads and deletes of many items by key (BatchGetItem, BatchWriteItem), with
-//! the keys DynamoDB leaves unprocessed under load tried again, and the items
-//! or keys of one partition found by Query.
+//! Reads, writes and deletes of many items by key (BatchGetItem,
+//! BatchWriteItem), with the keys DynamoDB leaves unprocessed under load
+//! tried again, and the items or keys of one partition found by Query.
 
 use crate::error::unavailable;
-use crate::item::{s, Item};
+use crate::item::{key, s, text, Item};
 use crate::keys::{PK, SK};
 use crate::AwsStore;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
@@ -61,25 +61,10 @@ impl AwsStore {
         Ok(found)
     }
 
-    /// Deletes the items at `keys` (absent ones are fine), without conditions.
-    pub(crate) async fn delete_many(&self, keys: Vec<Item>) -> Result<(), StoreError> {
-        let deletes = distinct(keys)
-            .into_iter()
-            .map(|key| {
-                let delete = DeleteRequest::builder()
-                    .set_key(Some(key))
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                Ok(WriteRequest::builder().delete_request(delete).build())
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        self.write_many(deletes, "deletes").await
-    }
-
-    /// Puts `items` (replacing any at their keys), without conditions and not
-    /// atomically: each is written once this answers.
+    /// Writes `items` whatever is stored under their keys, without
+    /// conditions; of items sharing a key, the last one is written.
     pub(crate) async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        let puts = items
+        let requests = last_of_each(items)
             .into_iter()
             .map(|item| {
                 let put = PutRequest::builder()
@@ -89,11 +74,26 @@ impl AwsStore {
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        self.write_many(puts, "puts").await
+        self.write_many(requests, "puts").await
     }
 
-    /// Sends `requests` by BatchWriteItem, 25 at a time, retrying what
-    /// DynamoDB leaves unprocessed.
+    /// Deletes the items at `keys` (absent ones are fine), without conditions.
+    pub(crate) async fn delete_many(&self, keys: Vec<Item>) -> Result<(), StoreError> {
+        let requests = distinct(keys)
+            .into_iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.write_many(requests, "deletes").await
+    }
+
+    /// Sends `requests` (no key twice) in BatchWriteItems of at most 25,
+    /// trying again what DynamoDB leaves unprocessed under load.
     async fn write_many(
         &self,
         requests: Vec<WriteRequest>,
@@ -126,6 +126,33 @@ impl AwsStore {
             }
         }
         Ok(())
+    }
+
+    /// The keys of the items of partition `pk` whose sort key starts with `prefix`.
+    pub(crate) async fn keys_under(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        let items = self
+            .dynamodb
+            .query()
+            .table_name(&*self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .projection_expression("pk, sk")
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| unavailable("Query keys", e))?;
+        items
+            .iter()
+            .map(|item| Ok(key(text(item, PK)?.to_owned(), text(item, SK)?)))
+            .collect()
     }
 
     /// The items of partition `pk` whose sort key starts with `prefix`, whole.
@@ -184,6 +211,14 @@ fn distinct(keys: Vec<Item>) -> Vec<Item> {
         .collect()
 }
 
+/// `items` without repeated keys, each key's last item kept, in the order
+/// those come.
+fn last_of_each(items: Vec<Item>) -> Vec<Item> {
+    let mut latest = distinct(items.into_iter().rev().collect());
+    latest.reverse();
+    latest
+}
+
 /// The pause before retrying unprocessed keys: 25 ms, doubling, at most 1.6 s.
 fn backoff(round: u32) -> Duration {
     Duration::from_millis(25 << round.min(6))
@@ -192,7 +227,6 @@ fn backoff(round: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::item::{key, text};
 
     #[test]
     fn repeated_keys_are_asked_once_in_first_seen_order() {
@@ -216,5 +250,24 @@ mod tests {
             pairs,
             [("A", "1"), ("B", "1"), ("A", "2")].map(|(p, s)| (p.to_owned(), s.to_owned()))
         );
+    }
+
+    #[test]
+    fn of_items_sharing_a_key_the_last_is_written() {
+        let item = |pk: &str, value: &str| {
+            let mut item = key(pk.to_owned(), "1");
+            item.insert("v".to_owned(), s(value));
+            item
+        };
+        let kept = last_of_each(vec![
+            item("A", "first"),
+            item("B", "only"),
+            item("A", "second"),
+        ]);
+        let values: Vec<(&str, &str)> = kept
+            .iter()
+            .map(|k| (text(k, PK).unwrap(), text(k, "v").unwrap()))
+            .collect();
+        assert_eq!(values, [("B", "only"), ("A", "second")]);
     }
 }

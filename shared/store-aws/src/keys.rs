@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use patron_hub_domain::accounts::{AccountId, Email, OrganizationId, TokenHash, UserName};
 use patron_hub_domain::organizations::MembershipId;
+use patron_hub_domain::reconciliation::{DriftKind, RunKind};
 use patron_hub_domain::registration::ExternalSystemId;
 use patron_hub_domain::{InstitutionCode, PrimaryId};
 use sha2::{Digest, Sha256};
@@ -308,6 +309,67 @@ pub(crate) fn agent_pk(person: AccountId) -> String {
     format!("AGENT#{person}")
 }
 
+/// Sort key of a backfill or reconcile run item.
+pub(crate) const RUN_SK: &str = "RUN";
+
+/// Partition key of a run.
+pub(crate) fn run_pk(id: &str) -> String {
+    format!("RUN#{id}")
+}
+
+/// Partition listing the runs of one kind, sort key [`run_listing_sk`].
+pub(crate) fn runs_pk(kind: RunKind) -> String {
+    format!("RUNS#{}", kind.as_str())
+}
+
+/// Sort key of a run in its kind's listing: by start, then by id.
+pub(crate) fn run_listing_sk(started_at: DateTime<Utc>, id: &str) -> String {
+    format!("{}#{id}", time_key(started_at))
+}
+
+/// Partition holding the versions a reconcile run read.
+pub(crate) fn run_versions_pk(run_id: &str) -> String {
+    format!("RUNVERSIONS#{run_id}")
+}
+
+/// Partition holding the differences a reconcile run found.
+pub(crate) fn run_drift_pk(run_id: &str) -> String {
+    format!("RUNDRIFT#{run_id}")
+}
+
+/// Ends the primary id (and the institution) in a sort key that starts with
+/// one. A primary id may hold `#` and any other printable character, but no
+/// control character, and this one sorts below all of those: keys therefore
+/// sort as (primary id, institution, ...) do, and never mix two patrons.
+const PART_END: char = '\u{1}';
+/// Sorts above [`PART_END`] and below every character a primary id holds:
+/// a primary id followed by it sorts above every key of that patron and
+/// below every key of the patrons after it.
+const PAST_PATRON: char = '\u{2}';
+
+/// Sort key of the version of a patron read in one institution.
+pub(crate) fn version_sk(primary_id: &PrimaryId, institution: &InstitutionCode) -> String {
+    format!("{primary_id}{PART_END}{institution}")
+}
+
+/// Above every [`version_sk`] of `primary_id`, below those of the patrons
+/// after it: `sk > versions_past(p)` starts after patron `p`.
+pub(crate) fn versions_past(primary_id: &PrimaryId) -> String {
+    format!("{primary_id}{PAST_PATRON}")
+}
+
+/// Sort key of a difference of a patron in one institution.
+pub(crate) fn difference_sk(
+    primary_id: &PrimaryId,
+    institution: &InstitutionCode,
+    kind: DriftKind,
+) -> String {
+    format!(
+        "{primary_id}{PART_END}{institution}{PART_END}{}",
+        kind.as_str()
+    )
+}
+
 /// A time as text that sorts like the time (fixed-width RFC 3339, nanoseconds).
 pub(crate) fn time_key(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Nanos, true)
@@ -442,6 +504,70 @@ mod tests {
                 membership_copy_sk(next, low)
             ]
         );
+    }
+
+    /// Patrons whose ids hold `#`, `!`, a space, an institution code or
+    /// non-ASCII text, in primary-id order.
+    fn awkward_patrons() -> Vec<PrimaryId> {
+        let mut ids: Vec<PrimaryId> =
+            ["p", "p!", "p x", "p#", "p#INST_A", "p#INST_A#B", "pé", "p~"]
+                .iter()
+                .map(|id| PrimaryId::parse(id).unwrap())
+                .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn version_keys_sort_by_patron_then_institution_whatever_the_ids_hold() {
+        let institutions =
+            ["INST_A", "INST_AB", "INST_B"].map(|c| InstitutionCode::parse(c).unwrap());
+        let mut keys = Vec::new();
+        for patron in awkward_patrons() {
+            for institution in &institutions {
+                keys.push(version_sk(&patron, institution));
+            }
+        }
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(sorted, keys);
+    }
+
+    #[test]
+    fn past_a_patron_lies_every_key_of_later_patrons_and_none_of_its_own() {
+        let patrons = awkward_patrons();
+        let code = InstitutionCode::parse("Z").unwrap();
+        for (n, patron) in patrons.iter().enumerate() {
+            let past = versions_past(patron);
+            assert!(version_sk(patron, &code) < past, "{patron}");
+            for earlier in &patrons[..n] {
+                assert!(
+                    version_sk(earlier, &code) < past,
+                    "{earlier} before {patron}"
+                );
+            }
+            for later in &patrons[n + 1..] {
+                let first = InstitutionCode::parse("0").unwrap();
+                assert!(version_sk(later, &first) > past, "{later} after {patron}");
+            }
+        }
+    }
+
+    #[test]
+    fn difference_keys_sort_by_patron_institution_then_kind() {
+        let institutions = ["INST_A", "INST_AB"].map(|c| InstitutionCode::parse(c).unwrap());
+        let kinds = [DriftKind::Missing, DriftKind::Stale, DriftKind::Unlinked];
+        let mut keys = Vec::new();
+        for patron in awkward_patrons() {
+            for institution in &institutions {
+                for kind in kinds {
+                    keys.push(difference_sk(&patron, institution, kind));
+                }
+            }
+        }
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(sorted, keys);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! DynamoDB table and one SQS standard queue per institution, and the accounts
 //! ports `AccountStore`, `TokenStore`, `SessionStore` and `LoginAttempts` and
 //! the registration ports `PatronRegistry` and `StagingRecords` and the
-//! organization ports `OrganizationStore` and `MembershipStore` and the staff
-//! console's `AuditLog` on the same table. [`EventBridgePublisher`] puts domain
+//! organization ports `OrganizationStore` and `MembershipStore`, the staff
+//! console's `AuditLog` and the `ReconciliationStore` of backfills and
+//! reconciles on the same table. [`EventBridgePublisher`] puts domain
 //! events on an EventBridge bus and [`BusSubscription`] reads them back from a
 //! queue subscribed to it.
 //!
@@ -55,10 +56,19 @@
 //! | AGENT marker | `AGENT#{account id}` | `MARKER` | `organization`, `membership`, `date_end` (`yyyy-mm-dd`) |
 //! | console audit entry | `AUDIT#{id}` | `ENTRY` | `entry` (JSON) |
 //! | patron's audit copy | `PATRON#{primary_id}` | `AUDIT#{at}#{id}` | `entry` (JSON copy); one per primary id the entry is listed under |
+//! | backfill or reconcile run | `RUN#{id}` | `RUN` | `run` (JSON), `version`, `expires_at` = 400 days after its start |
+//! | run listing entry | `RUNS#{kind}` | `{started_at}#{id}` | `run_id`, `expires_at` = its run's; written with the run's first save |
+//! | version a reconcile read | `RUNVERSIONS#{run id}` | `{primary_id}␁{institution}` | `read` (JSON), `expires_at` = 7 days after it was kept |
+//! | difference a reconcile found | `RUNDRIFT#{run id}` | `{primary_id}␁{institution}␁{kind}` | `difference` (JSON), `expires_at` = 400 days after it was kept |
 //!
 //! Times compared in conditions are numbers of nanoseconds since the epoch;
 //! times in sort keys are fixed-width RFC 3339 text, which sorts like time,
-//! and days are `yyyy-mm-dd` text, which sorts like days.
+//! and days are `yyyy-mm-dd` text, which sorts like days. `␁` is the control
+//! character U+0001: primary ids hold `#` and any other printable character
+//! but never a control character, so it ends a primary id in a sort key,
+//! and keys sort as (primary id, institution, ...) tuples do (`keys::version_sk`).
+//! A run's versions and differences are one partition each, written 25 to a
+//! BatchWriteItem and paged by Query (`reconciliation`).
 //! Writes of several items of one account are one TransactWriteItems (at most
 //! 6 items); a bulk import writes 25 accounts (100 items) per transaction and
 //! rolls back what it wrote if one fails (`import`). Search reads the
@@ -113,6 +123,7 @@ mod organizations;
 mod provision;
 mod publisher;
 mod queue;
+mod reconciliation;
 mod registry;
 mod send;
 mod sessions;

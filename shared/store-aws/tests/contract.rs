@@ -26,9 +26,10 @@ async fn backend() -> Backend {
         sessions: store.clone(),
         attempts: store.clone(),
         registry: store.clone(),
-        staging: store,
+        staging: store.clone(),
         events: Arc::new(events),
         event_log: Arc::new(event_log),
+        reconciliation: store,
     }
 }
 

@@ -4,8 +4,9 @@
 //! distribution ledger, the login accounts with their single-use tokens,
 //! sessions and failed-login counts, registration's patron registry, staging
 //! records and domain events, the organizations with their memberships, fee
-//! entries and AGENT markers, and the staff console's audit log, all in one
-//! WAL-mode file under the data folder.
+//! entries and AGENT markers, the staff console's audit log, and the runs of
+//! backfills and reconciles with the versions and differences they keep, all
+//! in one WAL-mode file under the data folder.
 //!
 //! It owns the schema and its migrations, and keeps each port's promise in one
 //! transaction. It must never decide what a job does to Alma (the domain does),
@@ -24,6 +25,7 @@ mod memberships;
 mod organizations;
 mod purge;
 mod queue;
+mod reconciliation;
 mod registry;
 mod schema;
 mod sessions;
@@ -44,8 +46,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The patron-hub database in one SQLite file. Implements `WebhookInbox`,
 /// `JobQueue`, `DistributionLedger`, `AccountStore`, `TokenStore`, `SessionStore`,
 /// `LoginAttempts`, `PatronRegistry`, `StagingRecords`, `EventPublisher`,
-/// `EventLog`, `OrganizationStore`, `MembershipStore` and `AuditLog`; cheap to
-/// clone (one shared connection).
+/// `EventLog`, `OrganizationStore`, `MembershipStore`, `AuditLog` and
+/// `ReconciliationStore`; cheap to clone (one shared connection).
 #[derive(Clone)]
 pub struct SqliteStore {
     shared: Arc<Shared>,

@@ -281,6 +281,39 @@ const MIGRATIONS: &[&str] = &[
         SET started_at_us = CAST(round(unixepoch(created_at, 'subsec') * 1000000) AS INTEGER);
     CREATE INDEX account_sessions_by_start ON account_sessions (started_at_us);
     ",
+    // 11: backfills and reconciles: each run (its JSON and version), listed
+    // per kind by start; the versions a reconcile read, per run in primary-id
+    // then institution order; the differences it found, per run in patron,
+    // institution then kind order. Text compares byte by byte (BINARY), as
+    // Rust's strings and DynamoDB's sort keys do, so both backends page alike.
+    "
+    CREATE TABLE reconciliation_runs (
+        id            TEXT PRIMARY KEY NOT NULL,
+        kind          TEXT NOT NULL,
+        started_at_us INTEGER NOT NULL,
+        version       INTEGER NOT NULL CHECK (version >= 1),
+        run           TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX reconciliation_runs_by_kind
+        ON reconciliation_runs (kind, started_at_us, id);
+
+    CREATE TABLE reconciliation_versions (
+        run_id      TEXT NOT NULL,
+        primary_id  TEXT NOT NULL,
+        institution TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        PRIMARY KEY (run_id, primary_id, institution)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE reconciliation_differences (
+        run_id      TEXT NOT NULL,
+        primary_id  TEXT NOT NULL,
+        institution TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        difference  TEXT NOT NULL,
+        PRIMARY KEY (run_id, primary_id, institution, kind)
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The

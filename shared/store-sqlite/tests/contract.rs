@@ -42,7 +42,8 @@ async fn backend() -> Backend {
         registry: Arc::new(store.clone()),
         staging: Arc::new(store.clone()),
         events: Arc::new(store.clone()),
-        event_log: Arc::new(store),
+        event_log: Arc::new(store.clone()),
+        reconciliation: Arc::new(store),
     }
 }
 

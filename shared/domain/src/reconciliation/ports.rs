@@ -2,7 +2,7 @@
 //! checkpoints and figures, the versions a reconcile read, and the
 //! differences it found. One adapter per backend, held to the contract suite.
 
-use super::{Difference, ReadVersion, Run, RunKind};
+use super::{Difference, DriftKind, ReadVersion, Run, RunKind};
 use crate::{PrimaryId, StoreError};
 use async_trait::async_trait;
 
@@ -25,7 +25,8 @@ pub trait ReconciliationStore: Send + Sync {
     async fn save_run(&self, run: &Run) -> Result<(), RunWriteError>;
     /// One run by id.
     async fn run(&self, id: &str) -> Result<Option<Run>, StoreError>;
-    /// The most recent runs of one kind, newest first, at most `limit`.
+    /// The most recent runs of one kind, newest first (by `started_at`, then
+    /// by id), at most `limit`.
     async fn recent_runs(&self, kind: RunKind, limit: usize) -> Result<Vec<Run>, StoreError>;
     /// Keeps versions a reconcile read (one per patron and institution; a
     /// version read again replaces the earlier one).
@@ -46,12 +47,14 @@ pub trait ReconciliationStore: Send + Sync {
         run_id: &str,
         differences: &[Difference],
     ) -> Result<(), StoreError>;
-    /// The differences of a run in patron then institution order, at most
-    /// `limit` after the patron and institution `after`.
+    /// The differences of a run in patron, institution, then kind order (by
+    /// [`DriftKind::as_str`]), at most `limit` after the difference `after`
+    /// (its patron, institution and kind): one patron and institution may
+    /// have several kinds, and a page may end between them.
     async fn differences(
         &self,
         run_id: &str,
-        after: Option<(&PrimaryId, &crate::InstitutionCode)>,
+        after: Option<(&PrimaryId, &crate::InstitutionCode, DriftKind)>,
         limit: usize,
     ) -> Result<Vec<Difference>, StoreError>;
     /// Forgets a run's versions (its differences and the run itself stay
