@@ -2,6 +2,7 @@
 //! from; or, with no file, the demo network on the Alma sandbox.
 
 use crate::http_server::ServerLimits;
+use chrono::NaiveTime;
 use patron_hub_alma::AlmaInstitution;
 use patron_hub_domain::accounts::ImportLimits;
 use patron_hub_domain::distribution::WorkerSettings;
@@ -66,6 +67,37 @@ pub struct Settings {
     /// How slow and how many HTTP clients `serve` bears.
     #[serde(default)]
     pub server: ServerLimits,
+    /// When `serve` reconciles the network by itself.
+    #[serde(default)]
+    pub reconcile: ReconcileSchedule,
+}
+
+/// When `serve` reconciles the distributed readers of the network by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconcileSchedule {
+    /// Whether it does at all.
+    pub nightly: bool,
+    /// The time of day (UTC, `HH:MM`) it starts.
+    #[serde(deserialize_with = "hour_minute")]
+    pub at: NaiveTime,
+}
+
+/// A time of day written `HH:MM`.
+fn hour_minute<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<NaiveTime, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    NaiveTime::parse_from_str(&text, "%H:%M")
+        .map_err(|_| serde::de::Error::custom(format!("expected HH:MM, got {text:?}")))
+}
+
+impl Default for ReconcileSchedule {
+    /// Every night at 03:30 UTC, after the rollover (02:15).
+    fn default() -> Self {
+        Self {
+            nightly: true,
+            at: NaiveTime::from_hms_opt(3, 30, 0).unwrap_or(NaiveTime::MIN),
+        }
+    }
 }
 
 /// Where account mails point and who sends them.
@@ -247,6 +279,8 @@ pub struct Runtime {
     pub import_limits: ImportLimits,
     /// How slow and how many HTTP clients `serve` bears.
     pub server: ServerLimits,
+    /// When `serve` reconciles by itself.
+    pub reconcile: ReconcileSchedule,
     /// Whether this is the demo network (then `serve` makes the demo administrator).
     pub demo: bool,
 }
@@ -325,6 +359,7 @@ impl Settings {
                 columns: self.accounts.import_max_columns,
             },
             server: self.server,
+            reconcile: self.reconcile,
             demo: false,
         })
     }
@@ -399,6 +434,7 @@ impl Runtime {
             client_address: AddressSource::Peer,
             import_limits: ImportLimits::default(),
             server: ServerLimits::default(),
+            reconcile: ReconcileSchedule::default(),
             demo: true,
         }
     }

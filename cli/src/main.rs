@@ -1,6 +1,6 @@
 //! The `patron-hub` command: the local server (`serve`), the Alma sandbox on its
-//! own (`sandbox`), operator commands (`dead-letters`) and the benchmarks
-//! (`bench`). Wiring only: every rule lives in the domain crate.
+//! own (`sandbox`), operator commands (`dead-letters`, `backfill`,
+//! `reconcile`, …) and the benchmarks (`bench`). Wiring only: every rule lives in the domain crate.
 
 mod admin;
 mod bench;
@@ -10,9 +10,12 @@ mod dead_letters;
 mod http_server;
 mod import_users;
 mod node;
+mod reconcile;
 mod rollover;
 mod sandbox;
 mod serve;
+mod served_network;
+mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -61,6 +64,15 @@ enum Command {
     DeadLetters(dead_letters::DeadLettersCommand),
     /// Run the daily membership rollover now (or for --date), or only count with --dry-run.
     Rollover(rollover::RolloverArgs),
+    /// Read every user of every institution into the patron registry, as
+    /// webhooks would have (resumes a backfill that was stopped).
+    Backfill(reconcile::RunArgs),
+    /// Find the distributed readers missing, stale or unlinked in a member,
+    /// and repair them through ordinary distribution jobs.
+    Reconcile(reconcile::ReconcileArgs),
+    /// Each institution's queue depth and dead letters, and the latest
+    /// backfill and reconcile (`--json` for one JSON object).
+    Status(status::StatusArgs),
     /// Measure throughput and latency against the sandbox.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -78,6 +90,9 @@ async fn main() {
         Command::DeadLetters(command) => dead_letters::run(command).await,
         Command::ImportUsers(args) => import_users::run(args).await,
         Command::Rollover(args) => rollover::run(args).await,
+        Command::Backfill(args) => reconcile::backfill(args).await,
+        Command::Reconcile(args) => reconcile::reconcile(args).await,
+        Command::Status(args) => status::run(args).await,
         Command::Bench(command) => bench::run(command).await,
     };
     if let Err(error) = result {

@@ -12,17 +12,21 @@ use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::{work_once, Distributor};
 use patron_hub_domain::organizations::{OrganizationService, Rollover, RolloverStores};
 use patron_hub_domain::ports::JobQueue;
+use patron_hub_domain::reconciliation::{
+    ReconcileSettings, Reconciliation, ReconciliationPorts, ReconciliationStore, RunKind, RUN_SHARE,
+};
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
 };
 use patron_hub_domain::webhook::WebhookReceiver;
-use patron_hub_domain::{Clock, InstitutionCode, SystemClock};
+use patron_hub_domain::{Clock, InstitutionCode, StoreError, SystemClock};
 use patron_hub_http::console::{self, ConsoleApi};
 use patron_hub_http::members::{self, MembersApi};
 use patron_hub_http::registration::{self, RegistrationApi};
 use patron_hub_http::{accounts, error, health, openapi, webhook};
 use patron_hub_mail::{OutboxMailer, SmtpMailer};
 use patron_hub_store_sqlite::SqliteStore;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +58,8 @@ pub struct LocalNode {
     pub organizations: Arc<OrganizationService>,
     /// The staff console's use cases.
     pub console: Arc<Console>,
+    /// The Alma client the workers, the registration and the console share.
+    pub alma: Arc<AlmaClient>,
     /// The key console forms' CSRF tokens are made with: random per process,
     /// which suits one local process (every form is served and posted back here).
     csrf_key: Arc<[u8; 32]>,
@@ -87,9 +93,11 @@ impl LocalNode {
             .map_err(|e| NodeError::DataFolder(data.to_owned(), e))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store = SqliteStore::open(&database_path(data), clock.clone())?;
-        let alma = AlmaClient::new(runtime.alma.clone(), runtime.alma_timeout)
-            .map_err(|e| NodeError::Alma(e.to_string()))?;
-        let alma: Arc<dyn AlmaUsers> = Arc::new(alma);
+        let client = Arc::new(
+            AlmaClient::new(runtime.alma.clone(), runtime.alma_timeout)
+                .map_err(|e| NodeError::Alma(e.to_string()))?,
+        );
+        let alma: Arc<dyn AlmaUsers> = client.clone();
         let registry = Arc::new(RegistrySync::new(
             Arc::new(store.clone()),
             runtime.registration.external_id_type.clone(),
@@ -187,6 +195,7 @@ impl LocalNode {
             registration,
             organizations,
             console,
+            alma: client,
             csrf_key: Arc::new(rand::random()),
             runtime,
             clock,
@@ -226,6 +235,66 @@ impl LocalNode {
                 tokio::time::sleep(until_next_rollover(clock.now())).await;
             }
         })
+    }
+
+    /// Every few seconds, gives the workers [`1 - RUN_SHARE`](RUN_SHARE) of
+    /// each institution's calls per second while a backfill or a reconcile
+    /// runs on it (here or in another process on the same data folder: its
+    /// checkpoint is fresh in the store), and the whole budget otherwise.
+    pub fn spawn_budget_watch(&self) -> JoinHandle<()> {
+        let (store, alma, clock) = (self.store.clone(), self.alma.clone(), self.clock.clone());
+        let institutions = self.runtime.network.institutions();
+        tokio::spawn(async move {
+            let mut shared = BTreeSet::new();
+            loop {
+                match running_runs_institutions(&store, clock.now()).await {
+                    Ok(busy) if busy != shared => {
+                        for institution in &institutions {
+                            let share = match busy.contains(institution) {
+                                true => 1.0 - RUN_SHARE,
+                                false => 1.0,
+                            };
+                            alma.set_share(institution, share);
+                        }
+                        tracing::info!(?busy, "the workers' share of the Alma budget changed");
+                        shared = busy;
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "runs unreadable; budget unchanged"),
+                }
+                tokio::time::sleep(BUDGET_WATCH).await;
+            }
+        })
+    }
+
+    /// Reconciles the network every night at the configured time, writing
+    /// each run's drift report under `<data>/reports/`; `None` when turned off.
+    pub fn spawn_nightly_reconcile(
+        &self,
+        data: &Path,
+    ) -> Result<Option<JoinHandle<()>>, NodeError> {
+        let schedule = self.runtime.reconcile;
+        if !schedule.nightly {
+            return Ok(None);
+        }
+        let reconciliation = reconciliation(
+            &self.runtime,
+            &self.store,
+            Arc::new(run_client(&self.runtime)?),
+        );
+        let (store, clock, reports) =
+            (self.store.clone(), self.clock.clone(), data.join("reports"));
+        Ok(Some(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(until_next(clock.now(), schedule.at)).await;
+                match crate::reconcile::nightly(&reconciliation, &store, &reports).await {
+                    Ok(run) => {
+                        tracing::info!(run = %run.id, counts = ?run.counts, "nightly reconcile done")
+                    }
+                    Err(error) => tracing::warn!(%error, "nightly reconcile failed"),
+                }
+            }
+        })))
     }
 
     /// Every route of every function, on one router.
@@ -289,6 +358,70 @@ impl LocalNode {
     }
 }
 
+/// How often `serve` looks for a running backfill or reconcile.
+const BUDGET_WATCH: Duration = Duration::from_secs(5);
+
+/// The institutions a running backfill or reconcile reads now.
+async fn running_runs_institutions(
+    store: &SqliteStore,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<InstitutionCode>, StoreError> {
+    let mut busy = BTreeSet::new();
+    for kind in [RunKind::Backfill, RunKind::Reconcile] {
+        for run in store.recent_runs(kind, 3).await? {
+            if run.is_running(now) {
+                busy.extend(run.institutions.iter().cloned());
+            }
+        }
+    }
+    Ok(busy)
+}
+
+/// The backfills and reconciles of `runtime`'s network over `store`,
+/// calling Alma through `alma`: what `serve`'s nightly run and the
+/// `backfill` and `reconcile` commands use.
+pub fn reconciliation(
+    runtime: &Runtime,
+    store: &SqliteStore,
+    alma: Arc<dyn AlmaUsers>,
+) -> Reconciliation {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Reconciliation::new(
+        ReconciliationPorts {
+            alma,
+            store: Arc::new(store.clone()),
+            registry: Arc::new(RegistrySync::new(
+                Arc::new(store.clone()),
+                runtime.registration.external_id_type.clone(),
+            )),
+            ledger: Arc::new(store.clone()),
+            queue: Arc::new(store.clone()),
+            clock,
+        },
+        runtime.network.clone(),
+        ReconcileSettings {
+            categories: runtime.routing.distributed_job_categories.clone(),
+            local_fields: runtime.worker.local_fields.clone(),
+        },
+    )
+}
+
+/// The Alma client of a backfill or a reconcile: each institution at
+/// [`RUN_SHARE`] of its calls per second (at least one).
+pub fn run_client(runtime: &Runtime) -> Result<AlmaClient, NodeError> {
+    let institutions = runtime
+        .alma
+        .iter()
+        .cloned()
+        .map(|mut institution| {
+            institution.calls_per_second =
+                ((f64::from(institution.calls_per_second) * RUN_SHARE) as u32).max(1);
+            institution
+        })
+        .collect();
+    AlmaClient::new(institutions, runtime.alma_timeout).map_err(|e| NodeError::Alma(e.to_string()))
+}
+
 /// The time of day (UTC) the local daily rollover runs.
 pub const ROLLOVER_TIME: NaiveTime = match NaiveTime::from_hms_opt(2, 15, 0) {
     Some(time) => time,
@@ -297,7 +430,12 @@ pub const ROLLOVER_TIME: NaiveTime = match NaiveTime::from_hms_opt(2, 15, 0) {
 
 /// How long from `now` until the next [`ROLLOVER_TIME`].
 fn until_next_rollover(now: DateTime<Utc>) -> Duration {
-    let today = now.date_naive().and_time(ROLLOVER_TIME).and_utc();
+    until_next(now, ROLLOVER_TIME)
+}
+
+/// How long from `now` until the next `at` (UTC).
+fn until_next(now: DateTime<Utc>, at: NaiveTime) -> Duration {
+    let today = now.date_naive().and_time(at).and_utc();
     let next = if today > now {
         today
     } else {

@@ -4,6 +4,7 @@
 use crate::config::{demo, Runtime, Settings};
 use crate::http_server;
 use crate::node::LocalNode;
+use crate::served_network::ServedNetwork;
 use crate::CliError;
 use axum::middleware::from_fn_with_state;
 use patron_hub_alma_sandbox::{spawn, RunningSandbox, SandboxConfig};
@@ -32,22 +33,32 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     // The sandbox, when there is one, lives as long as this function.
-    let (runtime, _sandbox) = match &args.config {
+    let (runtime, _sandbox, served) = match &args.config {
         Some(path) => (
             Settings::load(path)?.resolve(|name| std::env::var(name).ok())?,
             None,
+            ServedNetwork::Config {
+                path: std::path::absolute(path)?,
+            },
         ),
         None => {
             let sandbox = start_demo_sandbox(&args).await?;
-            (Runtime::demo(&sandbox.base_url), Some(sandbox))
+            let served = ServedNetwork::Demo {
+                sandbox_url: sandbox.base_url.clone(),
+            };
+            (Runtime::demo(&sandbox.base_url), Some(sandbox), served)
         }
     };
     let node = LocalNode::build(runtime, &args.data, &format!("http://{}", args.listen))?;
+    // Operator commands pointed at this data folder find the same network.
+    served.record(&args.data)?;
     if node.runtime.demo {
         announce_demo_admin(&node).await?;
     }
     let mut workers = node.spawn_workers();
     workers.push(node.spawn_daily_rollover());
+    workers.push(node.spawn_budget_watch());
+    workers.extend(node.spawn_nightly_reconcile(&args.data)?);
     println!("patron-hub listening on http://{}", args.listen);
     println!("  Alma webhooks: http://{}/webhooks/alma", args.listen);
     println!("  data folder:   {}", args.data.display());

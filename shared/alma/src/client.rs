@@ -64,6 +64,16 @@ impl AlmaClient {
         })
     }
 
+    /// Lets this client use only `share` (0 to 1) of `code`'s calls per
+    /// second, at least one a second: while a backfill or a reconcile runs
+    /// beside it, the institution's budget is split between them. An
+    /// institution the client does not know is ignored.
+    pub fn set_share(&self, code: &InstitutionCode, share: f64) {
+        if let Some(institution) = self.institutions.get(code) {
+            institution.pacer.set_share(share);
+        }
+    }
+
     fn institution(&self, code: &InstitutionCode) -> Result<&Institution, AlmaError> {
         self.institutions
             .get(code)

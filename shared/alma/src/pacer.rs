@@ -6,14 +6,20 @@
 //! the same pacer, so concurrent workers never exceed the rate together, and a
 //! steady stream of calls runs at the rate.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// A whole share, in thousandths.
+const WHOLE: u32 = 1000;
+
 /// The pace of calls to one institution.
 #[derive(Debug)]
 pub(crate) struct Pacer {
-    interval: Duration,
+    calls_per_second: u32,
+    /// The share of `calls_per_second` this process may use now, in thousandths.
+    share: AtomicU32,
     next_free: Mutex<Option<Instant>>,
 }
 
@@ -21,9 +27,25 @@ impl Pacer {
     /// A pacer allowing `calls_per_second` calls per second (at least 1).
     pub(crate) fn new(calls_per_second: u32) -> Self {
         Self {
-            interval: Duration::from_secs(1) / calls_per_second.max(1),
+            calls_per_second: calls_per_second.max(1),
+            share: AtomicU32::new(WHOLE),
             next_free: Mutex::new(None),
         }
+    }
+
+    /// Lets this pacer use only `share` (0 to 1) of its calls per second
+    /// from the next slot on, at least one call a second: another process
+    /// (a backfill, a reconcile) uses the rest of the institution's budget.
+    pub(crate) fn set_share(&self, share: f64) {
+        let thousandths = (share.clamp(0.0, 1.0) * f64::from(WHOLE)).round() as u32;
+        self.share.store(thousandths, Ordering::Relaxed);
+    }
+
+    /// The time between two slots at the current share.
+    fn interval(&self) -> Duration {
+        let share = self.share.load(Ordering::Relaxed);
+        let rate = (u64::from(self.calls_per_second) * u64::from(share) / u64::from(WHOLE)).max(1);
+        Duration::from_secs(1) / u32::try_from(rate).unwrap_or(u32::MAX)
     }
 
     /// Waits for this caller's slot, and returns it.
@@ -56,7 +78,7 @@ impl Pacer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let slot = next_free.map_or(now, |free| free.max(now));
-        *next_free = Some(slot + self.interval);
+        *next_free = Some(slot + self.interval());
         slot
     }
 }
@@ -93,6 +115,25 @@ mod tests {
         // A cool-down never moves already-later slots earlier.
         pacer.hold_until(start);
         assert_eq!(pacer.take_slot(start), start + Duration::from_millis(1100));
+    }
+
+    #[test]
+    fn a_share_of_the_rate_spaces_the_slots_out() {
+        let pacer = Pacer::new(20);
+        let now = Instant::now();
+        pacer.set_share(0.5);
+        let half: Vec<Instant> = (0..3).map(|_| pacer.take_slot(now)).collect();
+        assert_eq!(half[1] - half[0], Duration::from_millis(100), "10 a second");
+        pacer.set_share(0.0);
+        let (a, b) = (pacer.take_slot(now), pacer.take_slot(now));
+        assert_eq!(
+            b - a,
+            Duration::from_secs(1),
+            "never less than one call a second"
+        );
+        pacer.set_share(1.0);
+        let (c, d) = (pacer.take_slot(now), pacer.take_slot(now));
+        assert_eq!(d - c, Duration::from_millis(50), "the whole rate again");
     }
 
     #[test]

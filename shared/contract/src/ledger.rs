@@ -71,6 +71,9 @@ fn outcome(job: &Job, status: OutcomeStatus, finished_at: DateTime<Utc>) -> JobO
         event_time: job.event_time,
         finished_at,
         attempts: 3,
+        written: (status == OutcomeStatus::Applied).then(|| {
+            serde_json::Map::from_iter([("last_name".to_owned(), "0123456789abcdef".into())])
+        }),
         reason,
     }
 }
@@ -527,8 +530,8 @@ pub async fn known_holdings_are_noted_writes_and_positions(b: Backend) {
         assert!(!known_holding(&b, &someone, institution).await);
     }
     for _ in 0..2 {
-        if let Err(error) = b.ledger.note_writing(&someone, &a).await {
-            panic!("note_writing failed: {error}");
+        if let Err(error) = b.ledger.note_holding(&someone, &a).await {
+            panic!("note_holding failed: {error}");
         }
     }
     assert!(known_holding(&b, &someone, &a).await, "a noted write");

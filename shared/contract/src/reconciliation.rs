@@ -57,6 +57,7 @@ fn run(kind: RunKind, started_at: DateTime<Utc>, position: Position) -> Run {
         id: run_id(),
         kind,
         dry_run: true,
+        only: Some(institution(1)),
         institutions: vec![institution(2), institution(0), institution(1)],
         position,
         counts: counts(1),

@@ -184,10 +184,11 @@ pub trait DistributionLedger: Send + Sync {
         patron: &PrimaryId,
         institution: &InstitutionCode,
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
-    /// Remembers, before the write, that patron-hub writes `patron`'s record
-    /// in `institution`: from then on the user there under that primary id is
-    /// a known holding of the patron, whatever its names become.
-    async fn note_writing(
+    /// Remembers that the user under `patron`'s primary id in `institution`
+    /// is the patron's: noted before patron-hub writes it there, and when a
+    /// reconcile repairs the others from it. From then on it is a known
+    /// holding of the patron, whatever its names become.
+    async fn note_holding(
         &self,
         patron: &PrimaryId,
         institution: &InstitutionCode,

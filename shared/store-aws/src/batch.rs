@@ -3,7 +3,7 @@
 //! tried again, and the items or keys of one partition found by Query.
 
 use crate::error::unavailable;
-use crate::item::{key, s, text, Item};
+use crate::item::{s, Item};
 use crate::keys::{PK, SK};
 use crate::AwsStore;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
@@ -128,33 +128,6 @@ impl AwsStore {
         Ok(())
     }
 
-    /// The keys of the items of partition `pk` whose sort key starts with `prefix`.
-    pub(crate) async fn keys_under(
-        &self,
-        pk: String,
-        prefix: &str,
-    ) -> Result<Vec<Item>, StoreError> {
-        let items = self
-            .dynamodb
-            .query()
-            .table_name(&*self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(prefix))
-            .projection_expression("pk, sk")
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| unavailable("Query keys", e))?;
-        items
-            .iter()
-            .map(|item| Ok(key(text(item, PK)?.to_owned(), text(item, SK)?)))
-            .collect()
-    }
-
     /// The items of partition `pk` whose sort key starts with `prefix`, whole.
     pub(crate) async fn items_starting(
         &self,
@@ -227,6 +200,7 @@ fn backoff(round: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::item::{key, text};
 
     #[test]
     fn repeated_keys_are_asked_once_in_first_seen_order() {

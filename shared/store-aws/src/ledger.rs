@@ -277,7 +277,7 @@ impl DistributionLedger for AwsStore {
         self.read_position(patron, institution).await
     }
 
-    async fn note_writing(
+    async fn note_holding(
         &self,
         patron: &PrimaryId,
         institution: &InstitutionCode,

@@ -380,6 +380,7 @@ mod tests {
             id: "run-1".to_owned(),
             kind: RunKind::Reconcile,
             dry_run: false,
+            only: None,
             institutions: Vec::new(),
             position: Position::Finished,
             counts: RunCounts::default(),

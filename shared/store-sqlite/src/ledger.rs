@@ -269,7 +269,7 @@ impl DistributionLedger for SqliteStore {
             .await
     }
 
-    async fn note_writing(
+    async fn note_holding(
         &self,
         patron: &PrimaryId,
         institution: &InstitutionCode,

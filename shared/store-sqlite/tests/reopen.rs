@@ -53,6 +53,7 @@ async fn queued_jobs_leases_dead_letters_receipts_and_outcomes_survive_reopening
         finished_at: start,
         attempts: 1,
         reason: None,
+        written: None,
     };
     {
         let store = SqliteStore::open(&path, clock.clone()).unwrap();

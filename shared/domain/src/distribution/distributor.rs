@@ -3,6 +3,7 @@
 use super::{Backoff, FailureReason, JobOutcome, OutcomeStatus};
 use crate::alma::{AlmaError, AlmaUsers};
 use crate::ports::{Claim, Delivery, DistributionLedger};
+use crate::reconciliation::comparison::fingerprints;
 use crate::registration::RegistrySync;
 use crate::{AlmaUser, Clock, InstitutionCode, Job, JobAction, PrimaryId, StoreError};
 use futures::future::{select, Either};
@@ -217,8 +218,15 @@ impl Distributor {
         let attempt = tries.saturating_add(1);
         match self.holding_claim(job, self.apply(job)).await? {
             Ok(applied) => {
+                let written = match &applied {
+                    Applied::Holds(user) => Some(fingerprints(user, &self.settings.local_fields)),
+                    Applied::Linked | Applied::Removed => None,
+                };
                 self.note_in_registry(job, applied).await?;
-                let outcome = self.outcome(job, OutcomeStatus::Applied, attempt, None);
+                let outcome = JobOutcome {
+                    written,
+                    ..self.outcome(job, OutcomeStatus::Applied, attempt, None)
+                };
                 self.ledger.record(&outcome).await?;
                 Ok(Disposition::Done(Some(outcome)))
             }
@@ -435,6 +443,7 @@ impl Distributor {
             finished_at: self.clock.now(),
             attempts,
             reason,
+            written: None,
         }
     }
 }

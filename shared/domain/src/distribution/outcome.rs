@@ -58,4 +58,11 @@ pub struct JobOutcome {
     /// Why it was skipped or dead-lettered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<FailureReason>,
+    /// For an applied job that left a record in the institution, the
+    /// fingerprints of its distributed fields as Alma stored them (see
+    /// `reconciliation::comparison::fingerprints`): a reconcile tells by
+    /// them whether the record still holds what this job wrote, or was
+    /// changed there since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written: Option<serde_json::Map<String, serde_json::Value>>,
 }

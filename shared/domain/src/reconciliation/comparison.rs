@@ -70,21 +70,41 @@ pub fn last_modified(user: &AlmaUser) -> Option<DateTime<Utc>> {
         })
 }
 
+/// When the content of an institution's record was made. Alma's
+/// `last_modified_date` says when the record was last written, which for a
+/// copy patron-hub wrote is when its worker wrote it, not when the change it
+/// carried was made at the origin. So while the record still carries every
+/// distributed field patron-hub's last write there stored (`last_write`: its
+/// fingerprints, and the time of the event it carried), its content is that
+/// event's; once changed there since (or never written by patron-hub), it
+/// is Alma's `last_modified_date`.
+pub fn content_time(
+    modified: Option<DateTime<Utc>>,
+    current: &Map<String, Value>,
+    last_write: Option<(&Map<String, Value>, DateTime<Utc>)>,
+) -> Option<DateTime<Utc>> {
+    match last_write {
+        Some((written, event)) if carries(current, written) => Some(event),
+        _ => modified,
+    }
+}
+
 /// One institution's record of a patron, as a reconcile keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Version {
     /// Where the record is.
     pub institution: InstitutionCode,
-    /// Alma's `last_modified_date`, when the record has one.
+    /// When its content was made (see [`content_time`]).
     pub modified: Option<DateTime<Utc>>,
     /// When patron-hub last applied or accepted a change of the patron there
     /// (the ledger's position), if ever.
     pub position: Option<DateTime<Utc>>,
 }
 
-/// Which of a patron's versions is the newest: the latest Alma
-/// `last_modified_date`, then the latest ledger position, then the first
-/// institution in the network's order (so that the choice is stable).
+/// Which of a patron's versions is the newest: the latest content time
+/// (Alma's `last_modified_date`, or the event patron-hub's write carried),
+/// then the latest ledger position, then the first institution in the
+/// network's order (so that the choice is stable).
 pub fn newest(versions: &[Version]) -> Option<usize> {
     versions
         .iter()
@@ -167,6 +187,38 @@ mod tests {
         let tied = [version("A", at(9), None), version("B", at(9), None)];
         assert_eq!(newest(&tied), Some(0));
         assert_eq!(newest(&[]), None);
+    }
+
+    #[test]
+    fn a_copy_patron_hub_wrote_holds_the_time_of_the_event_it_carried() {
+        let written = fingerprints(
+            &user(json!({"primary_id": "p", "last_name": "Round 3"})),
+            &[],
+        );
+        let noted = fingerprints(
+            &user(json!({"primary_id": "p", "last_name": "Round 3", "user_note": [{"n": 1}]})),
+            &["user_note".to_owned()],
+        );
+        let renamed = fingerprints(
+            &user(json!({"primary_id": "p", "last_name": "Renamed"})),
+            &[],
+        );
+        // Written at 10:00 for an event of 09:00; unchanged, or only a local field changed.
+        assert_eq!(
+            content_time(at(10), &written, Some((&written, at(9).unwrap()))),
+            at(9)
+        );
+        assert_eq!(
+            content_time(at(11), &noted, Some((&written, at(9).unwrap()))),
+            at(9)
+        );
+        // Renamed there at 11:00, after patron-hub's write.
+        assert_eq!(
+            content_time(at(11), &renamed, Some((&written, at(9).unwrap()))),
+            at(11)
+        );
+        // Never written by patron-hub: Alma's date.
+        assert_eq!(content_time(at(8), &renamed, None), at(8));
     }
 
     #[test]

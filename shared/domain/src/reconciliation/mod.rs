@@ -6,8 +6,28 @@
 //! a crash and fit a Lambda's time limit.
 
 pub mod comparison;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// The share of an institution's Alma calls per second a backfill or a
+/// reconcile takes while it runs; the distribution workers keep the rest.
+pub const RUN_SHARE: f64 = 0.5;
+
+/// How fresh a run's checkpoint must be for the run to count as running
+/// (a run killed part-way stops counting after this).
+pub const RUN_ALIVE: TimeDelta = TimeDelta::seconds(60);
+
+impl Run {
+    /// Whether the run is going on at `now`: unfinished, with a checkpoint
+    /// stored within [`RUN_ALIVE`].
+    pub fn is_running(&self, now: DateTime<Utc>) -> bool {
+        !self.is_finished() && now - self.updated_at < RUN_ALIVE
+    }
+}
 mod ports;
 mod run;
+mod service;
 
 pub use ports::{ReconciliationStore, RunWriteError};
 pub use run::{Difference, DriftKind, Position, ReadVersion, Run, RunCounts, RunKind};
+pub use service::{ReconcileError, ReconcileSettings, Reconciliation, ReconciliationPorts};

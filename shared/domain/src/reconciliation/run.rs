@@ -97,6 +97,11 @@ pub struct Run {
     pub kind: RunKind,
     /// A dry run writes nothing anywhere but its own report.
     pub dry_run: bool,
+    /// The one institution the run is limited to (`--institution`): a
+    /// backfill reads only it, a reconcile reads every member but repairs
+    /// only it.
+    #[serde(default)]
+    pub only: Option<InstitutionCode>,
     /// The institutions it covers, in the order they are read.
     pub institutions: Vec<InstitutionCode>,
     /// Where it stands.
@@ -160,7 +165,9 @@ pub struct Difference {
     pub kind: DriftKind,
     /// Where the newest version is (the network zone for an unlinked copy).
     pub newest_in: InstitutionCode,
-    /// Alma's `last_modified_date` of the newest version, when known.
+    /// When the newest version's content was made (Alma's
+    /// `last_modified_date`, or the event patron-hub's write there carried),
+    /// when known.
     pub newest_modified: Option<DateTime<Utc>>,
     /// Whether a repair job was queued for it (never in a dry run).
     pub queued: bool,
