@@ -59,8 +59,10 @@ pub async fn ses_sent_messages(endpoint: &str) -> Result<Vec<SesSentMessage>, Mo
         url: url.clone(),
         reason,
     };
+    // moto dumps every model of every service here, field by field: after
+    // the DynamoDB contract suite that is megabytes and over a minute.
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(240))
         .build()
         .map_err(|e| http_error(e.to_string()))?;
     let response = client
