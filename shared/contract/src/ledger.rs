@@ -530,8 +530,9 @@ pub async fn known_holdings_are_noted_writes_and_positions(b: Backend) {
         assert!(!known_holding(&b, &someone, institution).await);
     }
     for _ in 0..2 {
-        if let Err(error) = b.ledger.note_holding(&someone, &a).await {
-            panic!("note_holding failed: {error}");
+        let noted = [(someone.clone(), a.clone()), (someone.clone(), a.clone())];
+        if let Err(error) = b.ledger.note_holdings(&noted).await {
+            panic!("note_holdings failed: {error}");
         }
     }
     assert!(known_holding(&b, &someone, &a).await, "a noted write");

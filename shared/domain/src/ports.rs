@@ -184,14 +184,14 @@ pub trait DistributionLedger: Send + Sync {
         patron: &PrimaryId,
         institution: &InstitutionCode,
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
-    /// Remembers that the user under `patron`'s primary id in `institution`
-    /// is the patron's: noted before patron-hub writes it there, and when a
-    /// reconcile repairs the others from it. From then on it is a known
-    /// holding of the patron, whatever its names become.
-    async fn note_holding(
+    /// Remembers, for each pair, that the user under the patron's primary id
+    /// in the institution is the patron's: noted before patron-hub writes it
+    /// there, and by a reconcile for the newest version and the copies whose
+    /// names agree with it. From then on it is a known holding of the
+    /// patron, whatever its names become.
+    async fn note_holdings(
         &self,
-        patron: &PrimaryId,
-        institution: &InstitutionCode,
+        holdings: &[(PrimaryId, InstitutionCode)],
     ) -> Result<(), StoreError>;
     /// Whether the user under `patron`'s primary id in `institution` is known
     /// to be this patron: patron-hub wrote it there (or was about to), or

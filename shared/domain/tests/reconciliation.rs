@@ -463,3 +463,53 @@ async fn a_zone_patron_without_its_linked_copy_in_a_member_is_linked_there() {
         .expect("linked into DEMO_C");
     assert_eq!(copy["last_name"], "Zone");
 }
+
+#[tokio::test]
+async fn copies_seen_in_sync_are_the_patrons_so_a_later_rename_reaches_them() {
+    let world = World::new().await;
+    // Made in every member before patron-hub (by another system): alike.
+    for member in MEMBERS {
+        world.create(member, &reader("old-system", "Lecteur")).await;
+    }
+    let reconciliation = world.reconciliation();
+    // A first reconcile sees "old-system" alike everywhere: nothing to repair.
+    let baseline = reconciliation
+        .start(RunKind::Reconcile, false, None)
+        .await
+        .unwrap();
+    let baseline = finish(&reconciliation, baseline).await;
+    assert_eq!((baseline.counts.checked, baseline.counts.jobs_queued), (1, 0));
+    // "never-seen" is made by other systems after it, alike in every member.
+    for member in MEMBERS {
+        world.create(member, &reader("never-seen", "Lecteur")).await;
+    }
+    // Then both are renamed in DEMO_B through the API.
+    for id_text in ["old-system", "never-seen"] {
+        let mut renamed = world.record("DEMO_B", id_text).unwrap();
+        renamed["last_name"] = json!("Married");
+        let renamed: AlmaUser = serde_json::from_value(renamed).unwrap();
+        world
+            .alma
+            .update_user(&code("DEMO_B"), &id(id_text), &renamed)
+            .await
+            .unwrap();
+    }
+    let run = reconciliation
+        .start(RunKind::Reconcile, false, None)
+        .await
+        .unwrap();
+    finish(&reconciliation, run).await;
+    world.drain().await;
+    assert_eq!(world.record("DEMO_A", "old-system").unwrap()["last_name"], "Married");
+    assert_eq!(world.record("DEMO_C", "old-system").unwrap()["last_name"], "Married");
+    assert_eq!(
+        world.record("DEMO_C", "never-seen").unwrap()["last_name"],
+        "Lecteur",
+        "a record never seen as the patron's is not overwritten"
+    );
+    let letters = dead_letters(&world).await;
+    assert!(
+        letters.iter().all(|l| l.contains("PRIMARY_ID_COLLISION")) && letters.len() == 2,
+        "{letters:?}"
+    );
+}

@@ -277,16 +277,15 @@ impl DistributionLedger for AwsStore {
         self.read_position(patron, institution).await
     }
 
-    async fn note_holding(
+    async fn note_holdings(
         &self,
-        patron: &PrimaryId,
-        institution: &InstitutionCode,
+        holdings: &[(PrimaryId, InstitutionCode)],
     ) -> Result<(), StoreError> {
-        self.put_unconditionally(
-            key(patron_pk(patron), wrote_sk(institution)),
-            "PutItem wrote",
-        )
-        .await
+        let items = holdings
+            .iter()
+            .map(|(patron, institution)| key(patron_pk(patron), wrote_sk(institution)))
+            .collect();
+        self.put_many(items).await
     }
 
     async fn known_holding(

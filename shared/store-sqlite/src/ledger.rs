@@ -269,19 +269,26 @@ impl DistributionLedger for SqliteStore {
             .await
     }
 
-    async fn note_holding(
+    async fn note_holdings(
         &self,
-        patron: &PrimaryId,
-        institution: &InstitutionCode,
+        holdings: &[(PrimaryId, InstitutionCode)],
     ) -> Result<(), StoreError> {
-        let key = (patron.as_str().to_owned(), institution.as_str().to_owned());
+        if holdings.is_empty() {
+            return Ok(());
+        }
+        let holdings = holdings.to_vec();
         self.write(move |tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO patron_writes (primary_id, institution) VALUES (?1, ?2)",
-                params![key.0, key.1],
-            )
-            .map(drop)
-            .map_err(db_error)
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO patron_writes (primary_id, institution) VALUES (?1, ?2)",
+                )
+                .map_err(db_error)?;
+            for (patron, institution) in &holdings {
+                insert
+                    .execute(params![patron.as_str(), institution.as_str()])
+                    .map_err(db_error)?;
+            }
+            Ok(())
         })
         .await
     }

@@ -56,6 +56,14 @@ pub fn carries(record: &Map<String, Value>, newest: &Map<String, Value>) -> bool
         .all(|(field, value)| record.get(field) == Some(value))
 }
 
+/// Whether two records (by their fingerprints) give the same first and
+/// last names: by the upsert's collision guard, the same person.
+pub fn same_names(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+    ["first_name", "last_name"]
+        .iter()
+        .all(|field| a.get(*field) == b.get(*field))
+}
+
 /// Alma's `last_modified_date` of a record (`2024-01-15T10:20:30.123Z`, or a
 /// plain date with Alma's trailing `Z`).
 pub fn last_modified(user: &AlmaUser) -> Option<DateTime<Utc>> {

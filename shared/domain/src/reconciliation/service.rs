@@ -1,7 +1,9 @@
 //! The backfill and reconcile use cases: start a run, then move it forward one
 //! page at a time, storing its checkpoint after each page.
 
-use super::comparison::{carries, content_time, fingerprints, last_modified, newest, Version};
+use super::comparison::{
+    carries, content_time, fingerprints, last_modified, newest, same_names, Version,
+};
 use super::{
     Difference, DriftKind, Position, ReadVersion, ReconciliationStore, Run, RunCounts, RunKind,
     RunWriteError,
@@ -435,10 +437,21 @@ impl Reconciliation {
                 .or_default()
                 .push(version);
         }
-        let mut repairs = Vec::new();
+        let (mut repairs, mut holdings) = (Vec::new(), Vec::new());
         for (primary_id, held) in by_patron {
             let (newest, made) = self.newest_of(run, primary_id, &held).await?;
             page.count(&newest.institution, |c| c.checked += 1);
+            // The newest version, and every version whose names agree with
+            // it, are this patron's records: a later change of names in one
+            // of them (a marriage, say) is the patron's, not a stranger's
+            // under the same primary id (the upsert's collision guard).
+            if !run.dry_run {
+                holdings.extend(
+                    held.iter()
+                        .filter(|v| same_names(&v.fields, &newest.fields))
+                        .map(|v| (primary_id.clone(), v.institution.clone())),
+                );
+            }
             let mut targets = Vec::new();
             for member in self.repaired_members(run) {
                 if member == newest.institution {
@@ -466,14 +479,7 @@ impl Reconciliation {
             if targets.is_empty() || run.dry_run {
                 continue;
             }
-            // The newest version is the patron's own record there: the
-            // repaired members' records become copies of it, so a later
-            // change made there (renamed, say) is this patron's, not a
-            // stranger's under the same primary id.
-            self.ports
-                .ledger
-                .note_holding(primary_id, &newest.institution)
-                .await?;
+
             // Only fingerprints were kept: the newest record is read again.
             page.count(&newest.institution, |c| c.alma_calls += 1);
             let record = match self
@@ -499,6 +505,7 @@ impl Reconciliation {
                 ));
             }
         }
+        self.ports.ledger.note_holdings(&holdings).await?;
         self.queue_repairs(run, &repairs, &mut page).await?;
         Ok(page)
     }

@@ -44,7 +44,9 @@ impl Distributor {
         };
         // Remembered before the write: a crash right after it must not make
         // this patron's next job take the record for someone else's.
-        self.ledger.note_holding(primary_id, institution).await?;
+        self.ledger
+            .note_holdings(&[(primary_id.clone(), institution.clone())])
+            .await?;
         let written = match write {
             Write::Create(user) => self.alma.create_user(institution, &user).await,
             Write::Update(user) => self.alma.update_user(institution, primary_id, &user).await,
