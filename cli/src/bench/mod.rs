@@ -8,6 +8,7 @@ mod fanout;
 mod import;
 mod password_reset;
 mod process;
+mod reconciliation;
 mod registration_status;
 mod rollover;
 mod timing;
@@ -43,6 +44,12 @@ pub enum BenchCommand {
     /// Make N librarian changes while `serve` is SIGKILLed and Alma misbehaves,
     /// then check every effect in every institution.
     Chaos(chaos::ChaosArgs),
+    /// Backfill the registry from N users over three institutions: wall time
+    /// against the floor of its Alma calls at the run's pace.
+    Backfill(reconciliation::BackfillArgs),
+    /// Reconcile N readers with injected drift: precision and recall of the
+    /// dry run, the repair, and a second run that finds nothing.
+    Reconcile(reconciliation::ReconcileArgs),
 }
 
 /// Runs one benchmark.
@@ -56,6 +63,8 @@ pub async fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::ConsoleSearch(args) => console_search::run(args).await,
         BenchCommand::PasswordReset(args) => password_reset::run(args).await,
         BenchCommand::Chaos(args) => chaos::run(args).await,
+        BenchCommand::Backfill(args) => reconciliation::backfill(args).await,
+        BenchCommand::Reconcile(args) => reconciliation::reconcile(args).await,
     }
 }
 

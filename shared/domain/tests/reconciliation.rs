@@ -478,7 +478,10 @@ async fn copies_seen_in_sync_are_the_patrons_so_a_later_rename_reaches_them() {
         .await
         .unwrap();
     let baseline = finish(&reconciliation, baseline).await;
-    assert_eq!((baseline.counts.checked, baseline.counts.jobs_queued), (1, 0));
+    assert_eq!(
+        (baseline.counts.checked, baseline.counts.jobs_queued),
+        (1, 0)
+    );
     // "never-seen" is made by other systems after it, alike in every member.
     for member in MEMBERS {
         world.create(member, &reader("never-seen", "Lecteur")).await;
@@ -500,8 +503,14 @@ async fn copies_seen_in_sync_are_the_patrons_so_a_later_rename_reaches_them() {
         .unwrap();
     finish(&reconciliation, run).await;
     world.drain().await;
-    assert_eq!(world.record("DEMO_A", "old-system").unwrap()["last_name"], "Married");
-    assert_eq!(world.record("DEMO_C", "old-system").unwrap()["last_name"], "Married");
+    assert_eq!(
+        world.record("DEMO_A", "old-system").unwrap()["last_name"],
+        "Married"
+    );
+    assert_eq!(
+        world.record("DEMO_C", "old-system").unwrap()["last_name"],
+        "Married"
+    );
     assert_eq!(
         world.record("DEMO_C", "never-seen").unwrap()["last_name"],
         "Lecteur",
