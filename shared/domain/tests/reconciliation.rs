@@ -522,3 +522,36 @@ async fn copies_seen_in_sync_are_the_patrons_so_a_later_rename_reaches_them() {
         "{letters:?}"
     );
 }
+
+#[tokio::test]
+async fn staff_repair_what_a_dry_run_found_once() {
+    let world = World::new().await;
+    world
+        .create("DEMO_B", &reader("found-dry", "Lecteur"))
+        .await;
+    let reconciliation = world.reconciliation();
+    let dry = reconciliation
+        .start(RunKind::Reconcile, true, None)
+        .await
+        .unwrap();
+    let dry = finish(&reconciliation, dry).await;
+    assert_eq!(dry.counts.missing, 2);
+    assert_eq!(reconciliation.repair(&dry).await.unwrap(), 2);
+    world.drain().await;
+    for member in ["DEMO_A", "DEMO_C"] {
+        assert_eq!(
+            world.record(member, "found-dry").unwrap()["last_name"],
+            "Lecteur"
+        );
+    }
+    let found = world.store.differences(&dry.id, None, 10).await.unwrap();
+    assert!(
+        found.iter().all(|d| d.queued),
+        "the differences say they were queued"
+    );
+    assert_eq!(
+        reconciliation.repair(&dry).await.unwrap(),
+        0,
+        "a second repair queues nothing"
+    );
+}

@@ -587,6 +587,74 @@ impl Reconciliation {
         }
     }
 
+    /// Queues the repairs of a finished run's differences that were not
+    /// queued yet (a dry run's, when staff choose to repair what it found):
+    /// each newest version is read again, since the difference may have
+    /// been repaired or changed since. Returns how many jobs were queued.
+    pub async fn repair(&self, run: &Run) -> Result<u64, ReconcileError> {
+        if !run.is_finished() || run.kind != RunKind::Reconcile {
+            return Err(ReconcileError::NoSuchRun(format!(
+                "finished reconcile {}",
+                run.id
+            )));
+        }
+        let (mut queued, mut after) = (0, None);
+        loop {
+            let page = self
+                .ports
+                .store
+                .differences(&run.id, after.as_ref().map(|(p, i, k)| (p, i, *k)), 100)
+                .await?;
+            let Some(last) = page.last() else {
+                return Ok(queued);
+            };
+            after = Some((last.primary_id.clone(), last.institution.clone(), last.kind));
+            let mut jobs = Vec::new();
+            let mut repaired = Vec::new();
+            for difference in page.into_iter().filter(|d| !d.queued) {
+                let action = match difference.kind {
+                    DriftKind::Unlinked => JobAction::Link,
+                    DriftKind::Missing | DriftKind::Stale => JobAction::Upsert,
+                };
+                let record = match action {
+                    JobAction::Upsert => match self
+                        .ports
+                        .alma
+                        .get_user(&difference.newest_in, &difference.primary_id)
+                        .await
+                    {
+                        Ok(record) => Some(record),
+                        // Deleted since: nothing left to distribute.
+                        Err(AlmaError::NotFound { .. }) => continue,
+                        Err(error) => return Err(error.into()),
+                    },
+                    _ => None,
+                };
+                jobs.push(Job {
+                    event_id: format!("repair-{}-{}", run.id, difference.primary_id),
+                    institution: difference.institution.clone(),
+                    origin: difference.newest_in.clone(),
+                    action,
+                    primary_id: difference.primary_id.clone(),
+                    event_time: difference.newest_modified.unwrap_or(run.started_at),
+                    user: record,
+                });
+                repaired.push(Difference {
+                    queued: true,
+                    ..difference
+                });
+            }
+            if !jobs.is_empty() {
+                self.ports.queue.enqueue(&jobs).await?;
+                self.ports
+                    .store
+                    .keep_differences(&run.id, &repaired)
+                    .await?;
+                queued += jobs.len() as u64;
+            }
+        }
+    }
+
     /// Queues the repairs of a page, unless the run is dry.
     async fn queue_repairs(
         &self,
