@@ -321,6 +321,12 @@ impl LocalNode {
                 queue: Arc::new(self.store.clone()),
                 institutions: self.console.institutions(),
                 csrf_key: self.csrf_key.clone(),
+                runs: Arc::new(self.store.clone()),
+                reconciliation: Arc::new(reconciliation(
+                    &self.runtime,
+                    &self.store,
+                    self.alma.clone(),
+                )),
             }))
             .merge(health::router())
             .merge(openapi::router())

@@ -812,3 +812,88 @@ async fn one_address_is_stopped_after_100_console_logins() {
         elsewhere.body
     );
 }
+
+#[tokio::test]
+async fn staff_see_the_last_reconciles_drift_and_repair_it_behind_a_confirmation() {
+    let desk = Desk::start().await;
+    let cookie = desk.staff_cookie().await;
+    let page = desk.get("/console/drift?lang=en", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("No reconcile has run yet."));
+
+    // An external reader created through the API in DEMO_B only: a dry run finds it missing.
+    let mut reader = ada("drift-1");
+    reader.0.insert(
+        "job_category".to_owned(),
+        serde_json::json!({"value": "Exterieur"}),
+    );
+    desk.seed("DEMO_B", &reader).await;
+    let dry = desk
+        .reconciliation
+        .start(
+            patron_hub_domain::reconciliation::RunKind::Reconcile,
+            true,
+            None,
+        )
+        .await
+        .unwrap();
+    let dry = desk.reconciliation.finish(dry, |_| ()).await.unwrap();
+    let page = desk.get("/console/drift?lang=en", Some(&cookie)).await;
+    assert!(page.body.contains(&dry.id), "{}", page.body);
+    assert!(page.body.contains("(dry run: nothing was changed)"));
+    assert_eq!(page.body.matches(r#"data-kind="missing""#).count(), 2);
+    assert!(page
+        .body
+        .contains(r#"<a href="/console/patrons/drift-1?lang=en">"#));
+    let confirm_path = format!("/console/drift/repair?run={}&amp;lang=en", dry.id);
+    assert!(page.body.contains(&confirm_path), "{}", page.body);
+
+    let confirmation = desk
+        .get(&confirm_path.replace("&amp;", "&"), Some(&cookie))
+        .await;
+    assert_eq!(confirmation.status, StatusCode::OK, "{}", confirmation.body);
+    assert!(confirmation.body.contains("Repair (2)"));
+    let refused = desk
+        .post(
+            "/console/drift/repair",
+            Some(&cookie),
+            &[("csrf", "forged"), ("run", &dry.id)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        desk.take_jobs("DEMO_A").await.is_empty(),
+        "a refused form queues nothing"
+    );
+
+    let repaired = desk
+        .post(
+            "/console/drift/repair",
+            Some(&cookie),
+            &[("csrf", &confirmation.csrf()), ("run", &dry.id)],
+        )
+        .await;
+    assert_eq!(repaired.status, StatusCode::SEE_OTHER, "{}", repaired.body);
+    assert_eq!(repaired.location(), "/console/drift?repaired=1");
+    desk.drain().await;
+    for member in ["DEMO_A", "DEMO_C"] {
+        assert!(
+            desk.sandbox.sandbox.user(member, "drift-1").is_some(),
+            "repaired into {member}"
+        );
+    }
+    let page = desk.get(repaired.location(), Some(&cookie)).await;
+    assert!(page.body.contains("Lecteurs réparés : 1"));
+    assert!(
+        !page.body.contains("/console/drift/repair?"),
+        "nothing left to repair"
+    );
+    let patron = desk
+        .get("/console/patrons/drift-1?lang=en", Some(&cookie))
+        .await;
+    assert!(
+        patron.body.contains("Repair a difference"),
+        "the audit log shows the repair: {}",
+        patron.body
+    );
+}

@@ -4,9 +4,11 @@
 use crate::env::{EnvError, Environment};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
+use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::Distributor;
 use patron_hub_domain::organizations::{OrganizationService, Rollover, RolloverStores};
+use patron_hub_domain::reconciliation::{ReconcileSettings, Reconciliation, ReconciliationPorts};
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
 };
@@ -436,20 +438,39 @@ pub async fn admin_console(env: &Environment, aws: &AwsClients) -> Result<Consol
             &everywhere,
         )
         .await?;
-    let alma = alma_client(env, keys, CONSOLE_CALLS_PER_SECOND)?;
+    let alma: Arc<dyn AlmaUsers> = Arc::new(alma_client(env, keys, CONSOLE_CALLS_PER_SECOND)?);
     let ports = ConsolePorts {
-        alma: Arc::new(alma),
+        alma: alma.clone(),
         registry: Arc::new(store.clone()),
         ledger: Arc::new(store.clone()),
         inbox: Arc::new(store.clone()),
         audit: Arc::new(store.clone()),
-        clock,
+        clock: clock.clone(),
     };
-    let console = Console::new(ports, network, Console::DEFAULT_TIMEOUT);
+    let console = Console::new(ports, network.clone(), Console::DEFAULT_TIMEOUT);
+    // The drift page's repairs: the console's Alma client reads each
+    // newest version again; the jobs go to the institutions' queues.
+    let reconciliation = Reconciliation::new(
+        ReconciliationPorts {
+            alma,
+            store: Arc::new(store.clone()),
+            registry: registry_sync(env, &store)?,
+            ledger: Arc::new(store.clone()),
+            queue: Arc::new(store.clone()),
+            clock,
+        },
+        network,
+        ReconcileSettings {
+            categories: env.routing()?.distributed_job_categories,
+            local_fields: env.worker()?.local_fields,
+        },
+    );
     Ok(ConsoleApi {
         institutions: console.institutions(),
         console: Arc::new(console),
         accounts: Arc::new(account_service(env, aws).await?),
+        runs: Arc::new(store.clone()),
+        reconciliation: Arc::new(reconciliation),
         queue: Arc::new(store),
         csrf_key: Arc::new(csrf_key),
     })

@@ -26,6 +26,12 @@ pub enum ConsoleAction {
     },
     /// Send the patron's record from one institution to the others again.
     Redistribute,
+    /// Repair what a reconcile found about the patron (missing, stale or
+    /// unlinked in some members), from its newest version.
+    RepairDrift {
+        /// The reconcile run whose differences were repaired.
+        run: String,
+    },
 }
 
 impl ConsoleAction {
@@ -36,6 +42,7 @@ impl ConsoleAction {
             ConsoleAction::SetExpiry { .. } => "expiry",
             ConsoleAction::ChangePrimaryId { .. } => "primary-id",
             ConsoleAction::Redistribute => "redistribute",
+            ConsoleAction::RepairDrift { .. } => "repair-drift",
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::accounts::{Account, NetworkRole};
 use crate::alma::{AlmaError, AlmaUsers};
 use crate::distribution::{JobOutcome, OutcomeStatus};
 use crate::ports::{DistributionLedger, EventReceipt, WebhookInbox};
+use crate::reconciliation::RepairedPatron;
 use crate::registration::{alma_date_text, email_key, PatronRegistry};
 use crate::webhook::WebhookReceiver;
 use crate::{AlmaUser, Clock, InstitutionCode, Job, JobAction, Network, PrimaryId, StoreError};
@@ -316,6 +317,33 @@ impl Console {
         Ok(entry)
     }
 
+    /// Writes one audit entry per patron whose differences `actor` had
+    /// repaired from the reconcile run `run` (the jobs are already queued,
+    /// with the entry's id as their event id).
+    pub async fn record_repairs(
+        &self,
+        actor: &Account,
+        run: &str,
+        repaired: &[RepairedPatron],
+    ) -> Result<(), ConsoleError> {
+        let now = self.ports.clock.now();
+        for patron in repaired {
+            let entry = AuditEntry {
+                id: patron.event_id.clone(),
+                primary_id: patron.primary_id.clone(),
+                actor: actor.id,
+                actor_name: actor.user_name.as_str().to_owned(),
+                action: ConsoleAction::RepairDrift {
+                    run: run.to_owned(),
+                },
+                institutions: patron.institutions.clone(),
+                at: now,
+            };
+            self.ports.audit.record(&entry).await?;
+        }
+        Ok(())
+    }
+
     /// The institutions an action applies to (the network zone's own record
     /// included), with the job for each.
     async fn targets(
@@ -353,6 +381,8 @@ impl Console {
                 patch(fields)
             }
             ConsoleAction::Redistribute => self.redistribution(overview).await?,
+            // Its jobs are a reconcile's: see `record_repairs`.
+            ConsoleAction::RepairDrift { .. } => Vec::new(),
         })
     }
 

@@ -30,4 +30,6 @@ mod service;
 
 pub use ports::{ReconciliationStore, RunWriteError};
 pub use run::{Difference, DriftKind, Position, ReadVersion, Run, RunCounts, RunKind};
-pub use service::{ReconcileError, ReconcileSettings, Reconciliation, ReconciliationPorts};
+pub use service::{
+    ReconcileError, ReconcileSettings, Reconciliation, ReconciliationPorts, RepairedPatron,
+};

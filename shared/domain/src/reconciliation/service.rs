@@ -68,6 +68,17 @@ impl From<RunWriteError> for ReconcileError {
     }
 }
 
+/// A patron whose differences a repair queued jobs for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairedPatron {
+    /// The event id of the patron's repair jobs.
+    pub event_id: String,
+    /// The patron.
+    pub primary_id: PrimaryId,
+    /// The members a job went to.
+    pub institutions: Vec<InstitutionCode>,
+}
+
 /// The ports backfills and reconciles work with.
 pub struct ReconciliationPorts {
     /// Alma's Users API of every institution, paced under its budget.
@@ -590,15 +601,16 @@ impl Reconciliation {
     /// Queues the repairs of a finished run's differences that were not
     /// queued yet (a dry run's, when staff choose to repair what it found):
     /// each newest version is read again, since the difference may have
-    /// been repaired or changed since. Returns how many jobs were queued.
-    pub async fn repair(&self, run: &Run) -> Result<u64, ReconcileError> {
+    /// been repaired or changed since. Returns the patrons repaired, with
+    /// the event id of their jobs and the institutions they went to.
+    pub async fn repair(&self, run: &Run) -> Result<Vec<RepairedPatron>, ReconcileError> {
         if !run.is_finished() || run.kind != RunKind::Reconcile {
             return Err(ReconcileError::NoSuchRun(format!(
                 "finished reconcile {}",
                 run.id
             )));
         }
-        let (mut queued, mut after) = (0, None);
+        let (mut repaired_patrons, mut after) = (Vec::<RepairedPatron>::new(), None);
         loop {
             let page = self
                 .ports
@@ -606,7 +618,7 @@ impl Reconciliation {
                 .differences(&run.id, after.as_ref().map(|(p, i, k)| (p, i, *k)), 100)
                 .await?;
             let Some(last) = page.last() else {
-                return Ok(queued);
+                return Ok(repaired_patrons);
             };
             after = Some((last.primary_id.clone(), last.institution.clone(), last.kind));
             let mut jobs = Vec::new();
@@ -630,8 +642,19 @@ impl Reconciliation {
                     },
                     _ => None,
                 };
+                let event_id = format!("repair-{}-{}", run.id, difference.primary_id);
+                match repaired_patrons.last_mut() {
+                    Some(last) if last.event_id == event_id => {
+                        last.institutions.push(difference.institution.clone())
+                    }
+                    _ => repaired_patrons.push(RepairedPatron {
+                        event_id: event_id.clone(),
+                        primary_id: difference.primary_id.clone(),
+                        institutions: vec![difference.institution.clone()],
+                    }),
+                }
                 jobs.push(Job {
-                    event_id: format!("repair-{}-{}", run.id, difference.primary_id),
+                    event_id,
                     institution: difference.institution.clone(),
                     origin: difference.newest_in.clone(),
                     action,
@@ -650,7 +673,6 @@ impl Reconciliation {
                     .store
                     .keep_differences(&run.id, &repaired)
                     .await?;
-                queued += jobs.len() as u64;
             }
         }
     }

@@ -1,7 +1,8 @@
 //! The `admin-console` function: the staff console under `/console`, as
 //! server-rendered HTML that works without JavaScript (issue 6). Staff find a
 //! patron in every institution at once, see one row per institution, act on
-//! every account behind a confirmation page, and replay dead letters. Every
+//! every account behind a confirmation page, replay dead letters, and see
+//! and repair the drift the last reconcile found. Every
 //! use case is the domain's [`Console`]; this module only reads forms, checks
 //! who is asking, and writes HTML. It never talks to Alma or storage itself.
 //!
@@ -48,6 +49,7 @@ pub use routes::router;
 use patron_hub_domain::accounts::AccountService;
 use patron_hub_domain::console::Console;
 use patron_hub_domain::ports::JobQueue;
+use patron_hub_domain::reconciliation::{Reconciliation, ReconciliationStore};
 use patron_hub_domain::InstitutionCode;
 use std::sync::Arc;
 
@@ -64,4 +66,8 @@ pub struct ConsoleApi {
     pub institutions: Vec<InstitutionCode>,
     /// The secret that CSRF tokens are derived from (32 random bytes).
     pub csrf_key: Arc<[u8; 32]>,
+    /// The reconciles' runs and differences, for the drift page.
+    pub runs: Arc<dyn ReconciliationStore>,
+    /// What repairs the differences a reconcile found, from the drift page.
+    pub reconciliation: Arc<Reconciliation>,
 }

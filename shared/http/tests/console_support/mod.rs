@@ -18,6 +18,7 @@ use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::{work_once, Distributor, WorkerSettings};
 use patron_hub_domain::ports::{Delivery, JobQueue};
+use patron_hub_domain::reconciliation::{ReconcileSettings, Reconciliation, ReconciliationPorts};
 use patron_hub_domain::registration::RegistrySync;
 use patron_hub_domain::{AlmaUser, InstitutionCode, Network, SystemClock};
 use patron_hub_http::console::{router, ConsoleApi};
@@ -59,6 +60,8 @@ pub struct Desk {
     pub accounts: Arc<AccountService>,
     sync: Arc<RegistrySync>,
     distributor: Distributor,
+    /// Backfills and reconciles over the same store and sandbox.
+    pub reconciliation: Arc<Reconciliation>,
     admin_token: String,
     _folder: tempfile::TempDir,
 }
@@ -99,9 +102,24 @@ impl Desk {
                 audit: Arc::new(store.clone()),
                 clock: Arc::new(SystemClock),
             },
-            network,
+            network.clone(),
             TIMEOUT,
         );
+        let reconciliation = Arc::new(Reconciliation::new(
+            ReconciliationPorts {
+                alma: alma.clone(),
+                store: Arc::new(store.clone()),
+                registry: sync.clone(),
+                ledger: Arc::new(store.clone()),
+                queue: Arc::new(store.clone()),
+                clock: Arc::new(SystemClock),
+            },
+            network,
+            ReconcileSettings {
+                categories: vec!["Exterieur".to_owned(), "PEB".to_owned()],
+                local_fields: WorkerSettings::default().local_fields,
+            },
+        ));
         let distributor = Distributor::new(
             alma.clone(),
             Arc::new(store.clone()),
@@ -135,6 +153,8 @@ impl Desk {
             queue: Arc::new(store.clone()),
             institutions: all_institutions(),
             csrf_key: Arc::new([42; 32]),
+            runs: Arc::new(store.clone()),
+            reconciliation: reconciliation.clone(),
         });
         let admin_token = super_admin_session(&accounts).await.1;
         Self {
@@ -145,6 +165,7 @@ impl Desk {
             accounts,
             sync,
             distributor,
+            reconciliation,
             admin_token,
             _folder: folder,
         }

@@ -3,12 +3,14 @@
 
 mod action;
 mod dead_letters;
+mod drift;
 mod login;
 mod patron;
 mod search;
 
 pub(super) use action::{confirm, ActionKind};
 pub(super) use dead_letters::dead_letters;
+pub(super) use drift::{drift, repair_confirmation};
 pub(super) use login::login;
 pub(super) use patron::patron;
 pub(super) use search::{results, search_form};

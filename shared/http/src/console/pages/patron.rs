@@ -168,12 +168,13 @@ fn audit(t: &Messages, reports: &[AuditReport]) -> String {
     );
     for report in reports {
         let entry = &report.entry;
-        let kind = ActionKind::of(&entry.action);
+        let label = ActionKind::of(&entry.action).map_or(t.action_repair_drift, |k| k.label(t));
         let detail = match &entry.action {
             ConsoleAction::SetExpiry { expiry_date } => format!(" → {}", day(*expiry_date)),
             ConsoleAction::ChangePrimaryId { new_primary_id } => {
                 format!(" → {}", escape(new_primary_id.as_str()))
             }
+            ConsoleAction::RepairDrift { run } => format!(" ({})", escape(run)),
             ConsoleAction::DeleteEverywhere | ConsoleAction::Redistribute => String::new(),
         };
         let results: String = report
@@ -194,7 +195,7 @@ fn audit(t: &Messages, reports: &[AuditReport]) -> String {
             id = escape(&entry.id),
             at = instant(entry.at),
             who = escape(&entry.actor_name),
-            what = escape(kind.label(t)),
+            what = escape(label),
         );
     }
     html.push_str("</tbody></table></section>");

@@ -4,6 +4,7 @@
 //! the handlers are grouped by page.
 
 mod dead_letters;
+mod drift;
 mod patrons;
 mod sign_in;
 
@@ -19,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Form, Router};
 use dead_letters::{dead_letters, replay_all, replay_one};
+use drift::{drift, repair, repair_confirmation};
 use patrons::{act, confirmation, home, patron, search};
 use serde::Deserialize;
 use sign_in::{login, login_page, logout};
@@ -46,6 +48,11 @@ pub fn router(api: ConsoleApi) -> Router {
         .route("/console/dead-letters", get(dead_letters))
         .route("/console/dead-letters/replay", post(replay_one))
         .route("/console/dead-letters/replay-all", post(replay_all))
+        .route("/console/drift", get(drift))
+        .route(
+            "/console/drift/repair",
+            get(repair_confirmation).post(repair),
+        )
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .layer(middleware::map_response(html::security_headers))
         .with_state(api)
