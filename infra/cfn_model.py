@@ -10,8 +10,9 @@ templates need, itself, with PyYAML only:
 - expands Fn::ForEach (AWS::LanguageExtensions) with the parameters' values;
 - turns AWS::Serverless::Function into the resources the SAM transform makes
   of it (the function, its URL and the URL's permissions, its SQS event
-  source mappings, its EventInvokeConfig), Globals merged; any other SAM
-  feature is reported as not modelled, never silently skipped;
+  source mappings, its EventBridge rules and their permissions, its
+  EventInvokeConfig), Globals merged; any other SAM feature is reported as
+  not modelled, never silently skipped;
 - drops resources whose Condition is false;
 - flattens nested stacks (AWS::CloudFormation::Stack with a local
   TemplateURL) into "<Parent>.<Child>" logical ids, with the parameters the
@@ -206,6 +207,9 @@ def expand_sam(template, problems):
                         "Properties": {"Action": action, "FunctionName": {"Ref": name}, "Principal": "*"},
                     }
         for event, spec in properties.get("Events", {}).items():
+            if spec.get("Type") == "EventBridgeRule":
+                _expand_rule(resources, name, event, spec.get("Properties", {}), attributes)
+                continue
             if spec.get("Type") != "SQS":
                 problems.append(f"{name}.{event}: event type {spec.get('Type')} is not modelled by infra/cfn_model.py")
                 continue
@@ -220,6 +224,30 @@ def expand_sam(template, problems):
                 "Type": "AWS::Lambda::EventInvokeConfig",
                 "Properties": {**invoke, "FunctionName": {"Ref": name}, "Qualifier": "$LATEST"},
             }
+
+
+def _expand_rule(resources, name, event, spec, attributes):
+    """An EventBridgeRule event: a rule on the bus targeting the function
+    (with the event's retry policy and dead-letter queue), and the
+    permission EventBridge invokes it with."""
+    rule_target = {"Arn": {"Fn::GetAtt": [name, "Arn"]}, "Id": f"{name}{event}LambdaTarget"}
+    for key in ("RetryPolicy", "DeadLetterConfig", "Input", "InputPath"):
+        if key in spec:
+            rule_target[key] = spec[key]
+    rule = {"EventPattern": spec.get("Pattern", {}), "Targets": [rule_target]}
+    if "EventBusName" in spec:
+        rule["EventBusName"] = spec["EventBusName"]
+    resources[f"{name}{event}"] = {**attributes, "Type": "AWS::Events::Rule", "Properties": rule}
+    resources[f"{name}{event}Permission"] = {
+        **attributes,
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Ref": name},
+            "Principal": "events.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [f"{name}{event}", "Arn"]},
+        },
+    }
 
 
 def _merge(defaults, local):

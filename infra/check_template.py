@@ -40,6 +40,15 @@ WORKER_MAX_WAITS = 100
 TEMPLATE = pathlib.Path(__file__).resolve().parent / "template.yaml"
 # The payload the daily schedule sends must be the sample of a scheduled run.
 SCHEDULED_SAMPLE = TEMPLATE.parent.parent / "events" / "membership-rollover" / "scheduled.json"
+# ... and the nightly reconcile's, the reconcile's sample.
+RECONCILE_SAMPLE = TEMPLATE.parent.parent / "events" / "network-reconcile" / "scheduled-reconcile.json"
+# The schedules of the stack: function -> (the sample its Input must be, what it does).
+SCHEDULES = {
+    "MembershipRolloverFunction": (SCHEDULED_SAMPLE, "the rollover"),
+    "NetworkReconcileFunction": (RECONCILE_SAMPLE, "the reconcile"),
+}
+# The events on the stack's bus that begin a run of the network reconcile.
+RUN_REQUESTS = {"Backfill requested", "Reconcile requested"}
 TRANSFORMS = [cfn_model.LANGUAGE_EXTENSIONS, cfn_model.SAM]
 SQS_DEFAULT_RETENTION = 345600
 # CloudFormation's quotas for one stack (the processed template, after transforms).
@@ -63,6 +72,11 @@ REGISTRATION_ENV = QUEUE_ENV | {
     "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS",
     "ALMA_API_BASE_URL", "ALMA_API_KEY_SECRET_PREFIX",
     "EVENT_BUS_NAME", "CLIENT_KEYS", "REGISTRATION_SETTINGS", "RUST_LOG",
+}
+RECONCILE_ENV = QUEUE_ENV | {
+    "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS",
+    "PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES", "ALMA_API_BASE_URL", "ALMA_CALLS_PER_SECOND",
+    "ALMA_API_KEY_SECRET_PREFIX", "RECONCILE_PAGES_QUEUE_URL", "REGISTRATION_SETTINGS", "RUST_LOG",
 }
 MEMBERS_ENV = {"PATRON_HUB_TABLE", "PATRON_HUB_PUBLIC_BASE_URL", "PATRON_HUB_MAIL_FROM", "RUST_LOG"}
 ROLLOVER_ENV = {"PATRON_HUB_TABLE", "STAGING_RETENTION_DAYS", "RUST_LOG"}
@@ -96,6 +110,12 @@ ROLLOVER_ACTIONS = LOG_ACTIONS | {"sqs:SendMessage"}
 # ... and the console's: it sends jobs (actions, replayed dead letters) and
 # reads secrets; it receives no message (dead letters are kept in the table).
 CONSOLE_ACTIONS = LOG_ACTIONS | {"sqs:SendMessage", "sqs:GetQueueUrl", "secretsmanager:GetSecretValue"}
+# The network reconcile's: runs and the registry in the table (batch writes of
+# versions and differences; no batch read), repairs sent to the members' job
+# queues, its own queue of pages moved (send, receive, delete, retry-later
+# visibility, the event source mapping's attributes), every API key.
+RECONCILE_TABLE = CONSOLE_TABLE
+RECONCILE_ACTIONS = WORKER_ACTIONS | {"sqs:SendMessage"}
 # The characters of a hexadecimal CSRF key.
 HEX_DIGITS = set("0123456789abcdef")
 # The services the registration API's role may use at all (no SES, no SQS receive).
@@ -180,32 +200,36 @@ class Checker:
                   f"{self.child_path.name}: names must use NamePrefix, not the nested stack's AWS::StackName")
 
     def check_schedule_source(self):
-        """The schedule is read in the ScheduleExpressionTimezone parameter
-        (default Europe/Paris), once a day, and sends the scheduled sample."""
+        """Each schedule is read in the ScheduleExpressionTimezone parameter
+        (default Europe/Paris), once a day, and sends its function's sample."""
         schedules = [r.get("Properties", {}) for r in self.raw["Resources"].values()
                      if isinstance(r, dict) and r.get("Type") == "AWS::Scheduler::Schedule"]
-        if not self.need(len(schedules) == 1, f"one AWS::Scheduler::Schedule expected, got {len(schedules)}"):
+        targets = [s.get("Target", {}).get("Arn", {}).get("Fn::GetAtt", [None])[0] for s in schedules]
+        if not self.need(sorted(targets) == sorted(SCHEDULES),
+                         f"one AWS::Scheduler::Schedule per scheduled function {sorted(SCHEDULES)}, got {targets}"):
             return
-        schedule = schedules[0]
         zone = self.raw["Parameters"].get("ScheduleExpressionTimezone", {})
-        self.need(schedule.get("ScheduleExpressionTimezone") == {"Ref": "ScheduleExpressionTimezone"}
-                  and zone.get("Default") == "Europe/Paris",
-                  "the schedule's time zone must be the ScheduleExpressionTimezone parameter (default Europe/Paris)")
-        expression = schedule.get("ScheduleExpression")
-        if isinstance(expression, dict) and "Ref" in expression:
-            expression = self.raw["Parameters"].get(expression["Ref"], {}).get("Default")
-        fields = str(expression).removeprefix("cron(").removesuffix(")").split()
-        self.need(str(expression).startswith("cron(") and len(fields) == 6
-                  and all(f in {"*", "?"} for f in fields[2:5]) and fields[0].isdigit() and fields[1].isdigit(),
-                  f"the rollover must run once a day at a fixed time: {expression}")
-        target = schedule.get("Target", {})
-        try:
-            sample = json.loads(SCHEDULED_SAMPLE.read_text(encoding="utf-8"))
-            sent = json.loads(target.get("Input", ""))
-        except (OSError, ValueError) as error:
-            self.need(False, f"schedule Input and {SCHEDULED_SAMPLE.name} must be JSON: {error}")
-            return
-        self.need(sent == sample, f"the schedule's Input must be events/membership-rollover/{SCHEDULED_SAMPLE.name}")
+        for function, schedule in zip(targets, schedules):
+            sample_path, what = SCHEDULES[function]
+            self.need(schedule.get("ScheduleExpressionTimezone") == {"Ref": "ScheduleExpressionTimezone"}
+                      and zone.get("Default") == "Europe/Paris",
+                      f"{what}'s time zone must be the ScheduleExpressionTimezone parameter (default Europe/Paris)")
+            expression = schedule.get("ScheduleExpression")
+            if isinstance(expression, dict) and "Ref" in expression:
+                expression = self.raw["Parameters"].get(expression["Ref"], {}).get("Default")
+            fields = str(expression).removeprefix("cron(").removesuffix(")").split()
+            self.need(str(expression).startswith("cron(") and len(fields) == 6
+                      and all(f in {"*", "?"} for f in fields[2:5]) and fields[0].isdigit() and fields[1].isdigit(),
+                      f"{what} must run once a day at a fixed time: {expression}")
+            target = schedule.get("Target", {})
+            try:
+                sample = json.loads(sample_path.read_text(encoding="utf-8"))
+                sent = json.loads(target.get("Input", ""))
+            except (OSError, ValueError) as error:
+                self.need(False, f"{what}'s schedule Input and {sample_path.name} must be JSON: {error}")
+                continue
+            where = sample_path.relative_to(TEMPLATE.parent.parent)
+            self.need(sent == sample, f"{what}'s schedule Input must be {where}")
 
     # ------------------------------------------------- the deployed shape
 
@@ -257,6 +281,9 @@ class Checker:
         alarms = of_type("AWS::CloudWatch::Alarm").values()
         functions = of_type("AWS::Lambda::Function")
         target = self.deployment.target
+        reconcile_mappings = {k: m for k, m in mappings.items()
+                              if target(m["Properties"].get("FunctionName")) == "NetworkReconcileFunction"}
+        mappings = {k: m for k, m in mappings.items() if k not in reconcile_mappings}
         self.need(len(mappings) == len(codes), f"one worker mapping per institution, got {len(mappings)}")
         consumed = set()
         for name, mapping in mappings.items():
@@ -293,7 +320,6 @@ class Checker:
                 self.need(q.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in q, f"{q_id}: SSE")
             consumed.add(dlq_id)
         consumed |= self.check_rollover(resources, functions, queues, alarms)
-        self.need(consumed == set(queues), f"queues without worker or role: {sorted(set(queues) - consumed)}")
         webhook = functions.get("AlmaWebhookFunction", {}).get("Properties", {})
         env = set(webhook.get("Environment", {}).get("Variables", {}))
         self.need(env == WEBHOOK_ENV, f"AlmaWebhookFunction env differs: {sorted(env ^ WEBHOOK_ENV)}")
@@ -305,6 +331,8 @@ class Checker:
         self.check_registration(resources, functions, members, [c for c in codes if c != zone])
         self.check_members(resources, functions)
         self.check_console(parameters, resources, functions, job_queues)
+        consumed |= self.check_reconcile(resources, functions, queues, alarms, reconcile_mappings, members)
+        self.need(consumed == set(queues), f"queues without worker or role: {sorted(set(queues) - consumed)}")
         self.check_queue_urls(parameters, resources, functions, served)
         self.check_shared_settings(parameters, functions, mappings)
         self.check_environment_sizes(functions, report)
@@ -452,10 +480,7 @@ class Checker:
         zone = parameters["NetworkZoneCode"]
         zone_keys = {k for k in secrets if isinstance(prefix, str)
                      and resources[k]["Properties"].get("Name") == f"{prefix}{zone}"}
-        worker_keys = {
-            target(f["Properties"].get("Environment", {}).get("Variables", {}).get("ALMA_API_KEY_SECRET_ARN"))
-            for f in functions.values()
-        } - {None}
+        worker_keys = self.worker_keys(functions)
         self.need(len(zone_keys) == 1 and zone_keys <= worker_keys,
                   f"the network zone's API key must be one secret, ALMA_API_KEY_SECRET_PREFIX + {zone}, "
                   f"read by the zone's worker: {sorted(zone_keys)}")
@@ -496,7 +521,7 @@ class Checker:
         the same registration settings (the external id type): the parameter's."""
         readers = self.functions_reading({**functions}, "REGISTRATION_SETTINGS")
         workers = {self.deployment.target(m["Properties"].get("FunctionName")) for m in mappings.values()}
-        needed = workers | {"AlmaWebhookFunction", "RegistrationApiFunction"}
+        needed = workers | {"AlmaWebhookFunction", "RegistrationApiFunction", "NetworkReconcileFunction"}
         self.need(needed <= set(readers), f"REGISTRATION_SETTINGS must be set for {sorted(needed - set(readers))}")
         wrong = sorted(n for n, v in readers.items() if v != parameters["RegistrationSettingsJson"])
         self.need(not wrong, f"REGISTRATION_SETTINGS must be RegistrationSettingsJson in {wrong}")
@@ -547,23 +572,36 @@ class Checker:
         target = self.deployment.target
         granted = self.check_table_role(resources, name, function, ROLLOVER_ENV, ROLLOVER_TABLE, ROLLOVER_ACTIONS)
         self.need(not self.has_url(resources, name), f"{name} must not be reachable by URL")
-        schedules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
-        if not self.need(len(schedules) == 1, "one schedule expected"):
+        dlq = self.check_schedule(resources, queues, alarms, name, function)
+        if dlq is None:
             return set()
+        self.need(granted.get("sqs:SendMessage") == {dlq}, f"{name}'s role may send to {dlq} only")
+        return {dlq}
+
+    def check_schedule(self, resources, queues, alarms, name, function):
+        """`name` is invoked once a day by its own schedule (flexible window
+        off, enabled by default, retries, a dead-letter queue of the stack
+        with SSE and an alarm) whose role may only invoke it and
+        dead-letter; its failed asynchronous invocations are retried, then
+        land in the same queue. Returns the dead-letter queue's id."""
+        target = self.deployment.target
+        schedules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"
+                     and target(r["Properties"].get("Target", {}).get("Arn")) == name]
+        if not self.need(len(schedules) == 1, f"one schedule of {name} expected"):
+            return None
         schedule = schedules[0]
         schedule_target = schedule.get("Target", {})
-        self.need(target(schedule_target.get("Arn")) == name, f"the schedule must invoke {name}")
-        self.need(schedule.get("FlexibleTimeWindow", {}).get("Mode") == "OFF", "the schedule's flexible window must be OFF")
-        self.need(schedule.get("State", "ENABLED") == "ENABLED", "the schedule must be enabled")
+        self.need(schedule.get("FlexibleTimeWindow", {}).get("Mode") == "OFF", f"{name}'s schedule's flexible window must be OFF")
+        self.need(schedule.get("State", "ENABLED") == "ENABLED", f"{name}'s schedule must be enabled by default")
         retry = schedule_target.get("RetryPolicy", {})
         attempts = self.value(retry.get("MaximumRetryAttempts"))
         self.need(isinstance(attempts, float) and attempts >= 1
                   and isinstance(self.value(retry.get("MaximumEventAgeInSeconds")), float),
-                  "the schedule needs a retry policy")
+                  f"{name}'s schedule needs a retry policy")
         dlq = target(schedule_target.get("DeadLetterConfig", {}).get("Arn"))
         queue = queues.get(dlq, {}).get("Properties")
-        if not self.need(queue is not None, "the schedule needs a dead-letter queue of this stack"):
-            return set()
+        if not self.need(queue is not None, f"{name}'s schedule needs a dead-letter queue of this stack"):
+            return None
         self.need(queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue, f"{dlq}: SSE")
         self.need(any(self.watches(alarm["Properties"], queue) for alarm in alarms),
                   f"{dlq}: needs an alarm on ApproximateNumberOfMessagesVisible > 0")
@@ -573,16 +611,83 @@ class Checker:
                   and target(configs[0].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")) == dlq
                   and isinstance(self.value(configs[0].get("MaximumRetryAttempts")), float),
                   f"{name}: failed invocations must be retried, then sent to {dlq}")
-        self.need(granted.get("sqs:SendMessage") == {dlq}, f"{name}'s role may send to {dlq} only")
         role = target(schedule_target.get("RoleArn"))
         if self.need(role in resources and role != target(function.get("Role")),
-                     "the schedule needs its own role"):
+                     f"{name}'s schedule needs its own role"):
             trust = resources[role]["Properties"].get("AssumeRolePolicyDocument", {}).get("Statement", [])
             principals = [s.get("Principal", {}).get("Service") for s in trust]
             self.need(principals == ["scheduler.amazonaws.com"], f"{role} must be assumed by the scheduler only")
             self.need(self.granted(resources, role) == {"lambda:InvokeFunction": {name}, "sqs:SendMessage": {dlq}},
                       f"{role} may only invoke {name} and dead-letter to {dlq}")
-        return {dlq}
+        return dlq
+
+    def check_reconcile(self, resources, functions, queues, alarms, mappings, members):
+        """The network reconcile: no URL; begun by its nightly schedule and
+        by the run-request events on the stack's bus (retried, then
+        dead-lettered); its pages on its own queue, read one at a time with
+        partial batch responses, a visibility of 6 x its timeout and the
+        same watched dead-letter queue; repairs sent to the members' job
+        queues only; every institution's API key (the zone's included).
+        Returns the queue ids it accounts for."""
+        name = "NetworkReconcileFunction"
+        function = functions.get(name, {}).get("Properties", {})
+        if not self.need(function, f"{name} is missing"):
+            return set()
+        target = self.deployment.target
+        granted = self.check_table_role(resources, name, function, RECONCILE_ENV, RECONCILE_TABLE, RECONCILE_ACTIONS)
+        self.need(not self.has_url(resources, name), f"{name} must not be reachable by URL")
+        dlq = self.check_schedule(resources, queues, alarms, name, function)
+        if not self.need(len(mappings) == 1, f"{name} reads one queue of pages, got {sorted(mappings)}") or dlq is None:
+            return set()
+        props = next(iter(mappings.values()))["Properties"]
+        pages = target(props.get("EventSourceArn"))
+        queue = queues.get(pages, {}).get("Properties", {})
+        variables = function.get("Environment", {}).get("Variables", {})
+        self.need(target(variables.get("RECONCILE_PAGES_QUEUE_URL")) == pages,
+                  f"RECONCILE_PAGES_QUEUE_URL must be the queue {name} reads")
+        self.need(self.value(props.get("BatchSize")) == 1, f"{name}: one page per invocation (BatchSize 1)")
+        self.need("ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                  f"{name}: ReportBatchItemFailures must be on")
+        visibility, timeout = self.value(queue.get("VisibilityTimeout")), self.value(function.get("Timeout"))
+        self.need(isinstance(visibility, float) and isinstance(timeout, float) and visibility >= 6 * timeout,
+                  f"{pages}: visibility {visibility} must be >= 6 x {name}'s timeout {timeout}")
+        redrive = queue.get("RedrivePolicy", {})
+        self.need(target(redrive.get("deadLetterTargetArn")) == dlq and self.value(redrive.get("maxReceiveCount")) >= 5,
+                  f"{pages}: redrive to {dlq} after 5 receives or more")
+        self.need(queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue, f"{pages}: SSE")
+        rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"
+                 and any(target(t.get("Arn")) == name for t in r["Properties"].get("Targets", []))]
+        bus = {k for k, v in resources.items() if v["Type"] == "AWS::Events::EventBus"}
+        if self.need(len(rules) == 1, f"one rule on the bus begins {name}'s runs, got {len(rules)}"):
+            rule = rules[0]
+            self.need(target(rule.get("EventBusName")) in bus, f"{name}'s rule must be on the stack's bus")
+            types = set(rule.get("EventPattern", {}).get("detail-type", []))
+            self.need(types == RUN_REQUESTS, f"{name}'s rule must match exactly {sorted(RUN_REQUESTS)}: {sorted(types)}")
+            dead_letters = [target(t.get("DeadLetterConfig", {}).get("Arn")) for t in rule.get("Targets", [])]
+            self.need(dead_letters == [dlq], f"{name}'s rule must dead-letter to {dlq}")
+        allowed = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+                   and target(r["Properties"].get("FunctionName")) == name]
+        self.need([p.get("Principal") for p in allowed] == ["events.amazonaws.com"],
+                  f"only EventBridge may invoke {name} besides its schedule's role")
+        expected = {
+            "sqs:SendMessage": set(members) | {pages, dlq},
+            "sqs:GetQueueUrl": set(members),
+            "sqs:ReceiveMessage": {pages},
+            "sqs:DeleteMessage": {pages},
+            "sqs:ChangeMessageVisibility": {pages},
+            "sqs:GetQueueAttributes": {pages},
+            "secretsmanager:GetSecretValue": set(self.worker_keys(functions)),
+        }
+        for action, targets in expected.items():
+            self.need(granted.get(action) == targets, f"{name}'s role: {action} must reach exactly {sorted(targets)}")
+        return {pages, dlq}
+
+    def worker_keys(self, functions):
+        """The API key secret of every worker (every institution's, the zone's included)."""
+        return {
+            self.deployment.target(f["Properties"].get("Environment", {}).get("Variables", {}).get("ALMA_API_KEY_SECRET_ARN"))
+            for f in functions.values()
+        } - {None}
 
     def statements(self, resources, role):
         """(effect, actions, targets) of every statement of a role's inline

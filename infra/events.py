@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sample Lambda events of patron-hub: build them from their sources, or check them.
 
-    python3 infra/events.py build   # rewrite the webhook, worker, registration, members, rollover and console events
+    python3 infra/events.py build   # rewrite the webhook, worker, registration, members, rollover, reconcile and console events
     python3 infra/events.py check   # exit 1 unless every sample is sound
 
 The bodies under events/alma-webhook/bodies/ are the source: exact bytes, as Alma
@@ -15,7 +15,8 @@ patron's way from Tier 1 self-registration to on-site completion, each request
 carrying the demo client key. The members API's events (MEMBERS_EVENTS) carry the
 bearer token of a sample session of the super administrator; the membership
 rollover's (ROLLOVER_EVENTS) are the payloads EventBridge Scheduler or an
-operator sends. The staff console's (CONSOLE_EVENTS) are a browser's requests
+operator sends; the network reconcile's (RECONCILE_*) are its schedule's and
+an operator's requests, the events that begin a run, and a page message. The staff console's (CONSOLE_EVENTS) are a browser's requests
 with the session cookie of a sample staff session, its forms carrying the CSRF
 token that session gets under the demo CSRF key. `check` holds every HTTP API
 sample to the function URL format, the registration, members and console ones
@@ -44,6 +45,7 @@ WORKER = EVENTS / "institution-worker"
 REGISTRATION = EVENTS / "registration-api"
 MEMBERS = EVENTS / "members-api"
 ROLLOVER = EVENTS / "membership-rollover"
+RECONCILE = EVENTS / "network-reconcile"
 CONSOLE = EVENTS / "admin-console"
 # HTTP functions whose samples are function URL requests to their own routes.
 API_FOLDERS = [EVENTS / "accounts-api", REGISTRATION, MEMBERS, CONSOLE]
@@ -261,6 +263,23 @@ ROLLOVER_EVENTS = {
 }
 ROLLOVER_FIELDS = {"date", "dry_run"}
 
+# The network-reconcile function's payloads: name -> payload. A request is
+# what the nightly schedule (`scheduled-reconcile`, its target Input in
+# infra/template.yaml) or an operator sends; an event is what `aws events
+# put-events` puts on the bus; a page is a message of the function's queue.
+RECONCILE_REQUESTS = {
+    "scheduled-reconcile": {"start": "reconcile"},
+    "reconcile-dry-run": {"start": "reconcile", "dry_run": True},
+}
+RECONCILE_EVENTS = {
+    "backfill-requested": ("Backfill requested", {"institution": "DEMO_A"}),
+    "reconcile-requested": ("Reconcile requested", {"dry_run": True}),
+}
+RECONCILE_PAGE = {"run": "20261208T033000.412Z-reconcile", "kind": "reconcile", "version": 7}
+RECONCILE_REQUEST_FIELDS = {"start", "dry_run", "institution"}
+RECONCILE_DETAIL_FIELDS = {"dry_run", "institution"}
+RUN_KINDS = {"backfill", "reconcile"}
+
 # The registration API's routes: (method, path pattern). `{id}` is an externalSystemId.
 ID = r"[^/\x00-\x1f\x7f]{1,255}"
 REGISTRATION_ROUTES = {
@@ -383,8 +402,8 @@ def job(body_name, institution, action, with_user):
     return value
 
 
-def sqs_record(institution, message_id, body, receive_count, sent):
-    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-jobs-{institution}"
+def sqs_record(queue, message_id, body, receive_count, sent):
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
     handle = base64.b64encode(hashlib.sha256(f"{arn}/{message_id}/{receive_count}".encode()).digest() * 3)
     sent_ms = int(sent.timestamp() * 1000)
     return {
@@ -409,7 +428,7 @@ def job_record(value, receive_count):
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     message_id = str(uuid.uuid5(NAMESPACE, f"{value['event_id']}#{value['institution']}"))
     sent = parse_time(value["event_time"]) + timedelta(milliseconds=1300)
-    return sqs_record(value["institution"], message_id, body, receive_count, sent)
+    return sqs_record(f"{STACK}-jobs-{value['institution']}", message_id, body, receive_count, sent)
 
 
 def build_worker_events():
@@ -425,7 +444,7 @@ def build_worker_events():
     poison = json.dumps({"event_id": "3235071115491107182", "institution": "DEMO_C", "action": "teleport"})
     records = [
         job_record(job("user-created-external", "DEMO_C", "upsert", True), 1),
-        sqs_record("DEMO_C", "poison-0b6f2d1e-7c41-4d7a-9a57-2f1f0c9e8d11", poison, 1,
+        sqs_record(f"{STACK}-jobs-DEMO_C", "poison-0b6f2d1e-7c41-4d7a-9a57-2f1f0c9e8d11", poison, 1,
                    datetime(2025, 9, 1, 8, 15, 43, tzinfo=timezone.utc)),
     ]
     dump(WORKER / "sqs-batch-with-poison.json", {"Records": records})
@@ -532,6 +551,25 @@ def build_rollover_events():
     ROLLOVER.mkdir(exist_ok=True)
     for name, payload in ROLLOVER_EVENTS.items():
         dump(ROLLOVER / f"{name}.json", payload)
+
+
+def build_reconcile_events():
+    RECONCILE.mkdir(exist_ok=True)
+    for name, payload in RECONCILE_REQUESTS.items():
+        dump(RECONCILE / f"{name}.json", payload)
+    for name, (detail_type, detail) in RECONCILE_EVENTS.items():
+        event_id = str(uuid.uuid5(NAMESPACE, f"event/{name}"))
+        dump(RECONCILE / f"{name}.json", {
+            "version": "0", "id": event_id, "detail-type": detail_type,
+            "source": "patron-hub.operator", "account": ACCOUNT,
+            "time": "2026-12-08T09:00:00Z", "region": REGION, "resources": [],
+            "detail": detail,
+        })
+    body = json.dumps(RECONCILE_PAGE, separators=(",", ":"))
+    message_id = str(uuid.uuid5(NAMESPACE, f"page/{RECONCILE_PAGE['run']}/{RECONCILE_PAGE['version']}"))
+    record = sqs_record(f"{STACK}-reconcile-pages", message_id, body, 1,
+                        datetime(2026, 12, 8, 3, 31, 2, tzinfo=timezone.utc))
+    dump(RECONCILE / "next-page.json", {"Records": [record]})
 
 
 # ------------------------------------------------------------------ check
@@ -917,6 +955,49 @@ def rollover_problems(payload):
     return found
 
 
+def reconcile_problems(payload):
+    """Why the network-reconcile function would refuse `payload`, or []."""
+    if not isinstance(payload, dict):
+        return ["the payload must be an object"]
+    if "Records" in payload:
+        found = []
+        for record in payload["Records"]:
+            try:
+                page = json.loads(record.get("body", ""))
+            except ValueError:
+                found.append("a page's body is not JSON")
+                continue
+            if set(page) != {"run", "kind", "version"}:
+                found.append("a page is {run, kind, version}")
+            elif page["kind"] not in RUN_KINDS or not isinstance(page["version"], int):
+                found.append("a page's kind or version")
+        return found
+    if "detail-type" in payload:
+        fields, request = RECONCILE_DETAIL_FIELDS, dict(payload.get("detail") or {})
+        kinds = {"Backfill requested": "backfill", "Reconcile requested": "reconcile"}
+        if payload["detail-type"] not in kinds:
+            return [f"unknown detail-type {payload['detail-type']}"]
+        request["start"] = kinds[payload["detail-type"]]
+    else:
+        fields, request = RECONCILE_REQUEST_FIELDS, payload
+    found = [f"unknown field {k}" for k in request if k not in fields | {"start"}]
+    if request.get("start") not in RUN_KINDS:
+        found.append("start must be backfill or reconcile")
+    if not isinstance(request.get("dry_run", False), bool):
+        found.append("dry_run must be a boolean")
+    if request.get("start") == "backfill" and request.get("dry_run"):
+        found.append("a backfill has no dry run")
+    return found
+
+
+def check_reconcile_events(problems):
+    paths = sorted(RECONCILE.glob("*.json"))
+    problems.need(paths, str(RECONCILE.relative_to(ROOT)), "no sample")
+    for path in paths:
+        found = reconcile_problems(json.loads(path.read_bytes()))
+        problems.need(not found, str(path.relative_to(ROOT)), "; ".join(found))
+
+
 def check_rollover_events(problems):
     paths = sorted(ROLLOVER.glob("*.json"))
     problems.need(paths, str(ROLLOVER.relative_to(ROOT)), "no sample")
@@ -940,6 +1021,7 @@ def check():
         check_members_events(problems)
         check_console_events(problems)
         check_rollover_events(problems)
+        check_reconcile_events(problems)
     for problem in problems:
         print(f"events: {problem}", file=sys.stderr)
     count = len(list(EVENTS.rglob("*.json")))
@@ -954,6 +1036,7 @@ def main(argv):
         build_registration_events()
         build_members_events()
         build_rollover_events()
+        build_reconcile_events()
         build_console_events()
         return check()
     if argv[1:] == ["check"]:

@@ -13,13 +13,13 @@ use patron_hub_domain::distribution::{work_once, Distributor};
 use patron_hub_domain::organizations::{OrganizationService, Rollover, RolloverStores};
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::reconciliation::{
-    ReconcileSettings, Reconciliation, ReconciliationPorts, ReconciliationStore, RunKind, RUN_SHARE,
+    busy_institutions, ReconcileSettings, Reconciliation, ReconciliationPorts, RUN_SHARE,
 };
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
 };
 use patron_hub_domain::webhook::WebhookReceiver;
-use patron_hub_domain::{Clock, InstitutionCode, StoreError, SystemClock};
+use patron_hub_domain::{Clock, InstitutionCode, SystemClock};
 use patron_hub_http::console::{self, ConsoleApi};
 use patron_hub_http::members::{self, MembersApi};
 use patron_hub_http::registration::{self, RegistrationApi};
@@ -247,7 +247,7 @@ impl LocalNode {
         tokio::spawn(async move {
             let mut shared = BTreeSet::new();
             loop {
-                match running_runs_institutions(&store, clock.now()).await {
+                match busy_institutions(&store, clock.now()).await {
                     Ok(busy) if busy != shared => {
                         for institution in &institutions {
                             let share = match busy.contains(institution) {
@@ -366,22 +366,6 @@ impl LocalNode {
 
 /// How often `serve` looks for a running backfill or reconcile.
 const BUDGET_WATCH: Duration = Duration::from_secs(5);
-
-/// The institutions a running backfill or reconcile reads now.
-async fn running_runs_institutions(
-    store: &SqliteStore,
-    now: DateTime<Utc>,
-) -> Result<BTreeSet<InstitutionCode>, StoreError> {
-    let mut busy = BTreeSet::new();
-    for kind in [RunKind::Backfill, RunKind::Reconcile] {
-        for run in store.recent_runs(kind, 3).await? {
-            if run.is_running(now) {
-                busy.extend(run.institutions.iter().cloned());
-            }
-        }
-    }
-    Ok(busy)
-}
 
 /// The backfills and reconciles of `runtime`'s network over `store`,
 /// calling Alma through `alma`: what `serve`'s nightly run and the

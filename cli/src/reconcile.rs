@@ -10,7 +10,7 @@ use crate::served_network::runtime_for;
 use crate::CliError;
 use patron_hub_domain::alma::{AlmaUsers, PageSize, SearchField, UserQuery, UserSearch};
 use patron_hub_domain::reconciliation::{
-    Difference, ReconcileError, Reconciliation, ReconciliationStore, Run, RunKind,
+    Begun, Difference, ReconcileError, Reconciliation, ReconciliationStore, Run, RunKind,
 };
 use patron_hub_domain::{InstitutionCode, SystemClock};
 use patron_hub_store_sqlite::SqliteStore;
@@ -53,15 +53,18 @@ pub struct ReconcileArgs {
 /// Runs `patron-hub backfill`: resumes an unfinished backfill, else starts one.
 pub async fn backfill(args: RunArgs) -> Result<(), CliError> {
     let job = Job::open(&args)?;
-    let run = match job.reconciliation.unfinished(RunKind::Backfill).await? {
-        Some(run) if run.only == args.institution => {
+    // An operator's command takes over an unfinished backfill of the same
+    // institutions even while its checkpoint is fresh: the process that
+    // moved it was most likely the one just stopped.
+    let run = match job
+        .reconciliation
+        .begin(RunKind::Backfill, false, args.institution.clone())
+        .await?
+    {
+        Begun::Started(run) => run,
+        Begun::Resumed(run) | Begun::AlreadyRunning(run) => {
             eprintln!("resuming backfill {} at {:?}", run.id, run.position);
             run
-        }
-        _ => {
-            job.reconciliation
-                .start(RunKind::Backfill, false, args.institution.clone())
-                .await?
         }
     };
     let started = Instant::now();

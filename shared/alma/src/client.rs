@@ -74,6 +74,15 @@ impl AlmaClient {
         }
     }
 
+    /// The share of `code`'s calls per second this client paces it at now
+    /// (see [`AlmaClient::set_share`]); `None` for an institution it does
+    /// not know.
+    pub fn share(&self, code: &InstitutionCode) -> Option<f64> {
+        self.institutions
+            .get(code)
+            .map(|institution| institution.pacer.share())
+    }
+
     fn institution(&self, code: &InstitutionCode) -> Result<&Institution, AlmaError> {
         self.institutions
             .get(code)

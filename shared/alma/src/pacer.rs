@@ -41,6 +41,11 @@ impl Pacer {
         self.share.store(thousandths, Ordering::Relaxed);
     }
 
+    /// The share set last (1 when none was).
+    pub(crate) fn share(&self) -> f64 {
+        f64::from(self.share.load(Ordering::Relaxed)) / f64::from(WHOLE)
+    }
+
     /// The time between two slots at the current share.
     fn interval(&self) -> Duration {
         let share = self.share.load(Ordering::Relaxed);

@@ -9,11 +9,13 @@ use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::distribution::{work_once, Distributor, WorkerSettings};
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::reconciliation::{
-    DriftKind, Position, ReconcileSettings, Reconciliation, ReconciliationPorts,
+    Begun, DriftKind, Position, ReconcileSettings, Reconciliation, ReconciliationPorts,
     ReconciliationStore, Run, RunKind,
 };
 use patron_hub_domain::registration::RegistrySync;
-use patron_hub_domain::{AlmaUser, InstitutionCode, Network, PrimaryId, SystemClock};
+use patron_hub_domain::{
+    AlmaUser, Clock, FixedClock, InstitutionCode, Network, PrimaryId, SystemClock,
+};
 use patron_hub_store_sqlite::SqliteStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -77,6 +79,11 @@ impl World {
     }
 
     fn reconciliation(&self) -> Reconciliation {
+        self.reconciliation_at(Arc::new(SystemClock))
+    }
+
+    /// The use cases with `clock` as their now.
+    fn reconciliation_at(&self, clock: Arc<dyn Clock>) -> Reconciliation {
         Reconciliation::new(
             ReconciliationPorts {
                 alma: self.alma.clone(),
@@ -84,7 +91,7 @@ impl World {
                 registry: self.sync.clone(),
                 ledger: Arc::new(self.store.clone()),
                 queue: Arc::new(self.store.clone()),
-                clock: Arc::new(SystemClock),
+                clock,
             },
             Network {
                 zone: code(ZONE),
@@ -554,5 +561,55 @@ async fn staff_repair_what_a_dry_run_found_once() {
     assert!(
         reconciliation.repair(&dry).await.unwrap().is_empty(),
         "a second repair queues nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_begun_run_is_left_to_its_process_while_it_runs_and_resumed_once_it_stopped() {
+    let world = World::new().await;
+    let seed = Seed {
+        prefix: "begun-".to_owned(),
+        ..Seed::new(120)
+    };
+    world.sandbox.sandbox.seed("DEMO_B", &seed).unwrap();
+    let clock = Arc::new(FixedClock::at(Utc::now()));
+    let reconciliation = world.reconciliation_at(clock.clone());
+    let only = Some(code("DEMO_B"));
+    let Begun::Started(run) = reconciliation
+        .begin(RunKind::Backfill, false, only.clone())
+        .await
+        .unwrap()
+    else {
+        panic!("nothing to resume: a new run");
+    };
+    let run = reconciliation.step(&run).await.unwrap();
+    // The same request while the checkpoint is fresh: left alone.
+    clock.advance(chrono::Duration::seconds(30));
+    let again = reconciliation
+        .begin(RunKind::Backfill, false, only.clone())
+        .await
+        .unwrap();
+    assert_eq!(again, Begun::AlreadyRunning(run.clone()));
+    // Its process stopped: two minutes on, the checkpoint is stale and the
+    // same request resumes the run from it.
+    clock.advance(chrono::Duration::minutes(2));
+    let resumed = reconciliation
+        .begin(RunKind::Backfill, false, only.clone())
+        .await
+        .unwrap();
+    assert_eq!(resumed, Begun::Resumed(run.clone()));
+    let done = finish(&reconciliation, run.clone()).await;
+    assert_eq!(
+        done.counts.users_read, 120,
+        "the first page was not read again"
+    );
+    // Finished: the next request is a new run.
+    let next = reconciliation
+        .begin(RunKind::Backfill, false, only)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&next, Begun::Started(r) if r.id != run.id),
+        "{next:?}"
     );
 }

@@ -24,6 +24,14 @@ pub enum EnvError {
     },
 }
 
+/// A whole number of at least one (a rate, a count, a limit).
+fn whole_number(v: &str) -> Result<u32, String> {
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| "expected a whole number ≥ 1".to_owned())
+}
+
 /// Looks one variable up by name.
 type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -159,12 +167,11 @@ impl Environment {
                 _ => Err("expected lookup or linked-post".to_owned()),
             },
         )?;
-        let max_attempts = self.parsed("PATRON_HUB_MAX_ATTEMPTS", defaults.max_attempts, |v| {
-            v.parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| "expected a whole number ≥ 1".to_owned())
-        })?;
+        let max_attempts = self.parsed(
+            "PATRON_HUB_MAX_ATTEMPTS",
+            defaults.max_attempts,
+            whole_number,
+        )?;
         Ok(WorkerSettings {
             link_method,
             max_attempts,
@@ -172,18 +179,18 @@ impl Environment {
         })
     }
 
+    /// `ALMA_CALLS_PER_SECOND`: the Alma calls per second one institution
+    /// allows patron-hub, all its processes together (default 20).
+    pub fn calls_per_second(&self) -> Result<u32, EnvError> {
+        self.parsed("ALMA_CALLS_PER_SECOND", 20, whole_number)
+    }
+
     /// The calls per second one worker process may make: `ALMA_CALLS_PER_SECOND`
     /// shared by the `PATRON_HUB_WORKER_CONCURRENCY` processes the event source
     /// mapping may run at once, so that together they stay under the rate.
     pub fn calls_per_second_per_process(&self) -> Result<u32, EnvError> {
-        let whole = |v: &str| {
-            v.parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| "expected a whole number ≥ 1".to_owned())
-        };
-        let rate = self.parsed("ALMA_CALLS_PER_SECOND", 20, whole)?;
-        let concurrency = self.parsed("PATRON_HUB_WORKER_CONCURRENCY", 2, whole)?;
+        let rate = self.calls_per_second()?;
+        let concurrency = self.parsed("PATRON_HUB_WORKER_CONCURRENCY", 2, whole_number)?;
         if concurrency > rate {
             // Each process needs at least one call per second: together they
             // would exceed the institution's rate.
@@ -240,16 +247,14 @@ impl Environment {
     /// largest bulk-import sheet (whole numbers ≥ 1), by default the domain's
     /// [`ImportLimits`] (10,000 rows and 20 columns).
     pub fn import_limits(&self) -> Result<ImportLimits, EnvError> {
-        let whole = |v: &str| {
-            v.parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| "expected a whole number ≥ 1".to_owned())
-        };
         let default = ImportLimits::default();
         Ok(ImportLimits {
-            rows: self.parsed("PATRON_HUB_IMPORT_MAX_ROWS", default.rows, whole)?,
-            columns: self.parsed("PATRON_HUB_IMPORT_MAX_COLUMNS", default.columns, whole)?,
+            rows: self.parsed("PATRON_HUB_IMPORT_MAX_ROWS", default.rows, whole_number)?,
+            columns: self.parsed(
+                "PATRON_HUB_IMPORT_MAX_COLUMNS",
+                default.columns,
+                whole_number,
+            )?,
         })
     }
 

@@ -28,6 +28,7 @@ pub async fn handle_batch(event: SqsEvent, worker: &InstitutionWorker) -> SqsBat
             }
         }
     }
+    worker.budget.refresh().await;
     let results = work_batch(
         &worker.store,
         &worker.distributor,

@@ -1,19 +1,23 @@
 //! Builds the domain services of each function once per cold start, from the
 //! environment, Secrets Manager and the AWS clients.
 
+use crate::budget::BudgetShare;
 use crate::env::{EnvError, Environment};
+use crate::network_reconcile::{NetworkReconcile, PageQueue};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::Distributor;
 use patron_hub_domain::organizations::{OrganizationService, Rollover, RolloverStores};
-use patron_hub_domain::reconciliation::{ReconcileSettings, Reconciliation, ReconciliationPorts};
+use patron_hub_domain::reconciliation::{
+    ReconcileSettings, Reconciliation, ReconciliationPorts, RUN_SHARE,
+};
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
 };
 use patron_hub_domain::webhook::{WebhookReceiver, WebhookSecrets};
-use patron_hub_domain::{Clock, InstitutionCode, StoreError, SystemClock};
+use patron_hub_domain::{Clock, InstitutionCode, Network, StoreError, SystemClock};
 use patron_hub_http::console::ConsoleApi;
 use patron_hub_http::members::MembersApi;
 use patron_hub_http::registration::RegistrationApi;
@@ -236,6 +240,8 @@ pub struct InstitutionWorker {
     pub distributor: Distributor,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Its share of the institution's Alma budget.
+    pub budget: BudgetShare,
 }
 
 /// The `institution-worker` function's services for `PATRON_HUB_INSTITUTION`.
@@ -249,13 +255,19 @@ pub async fn institution_worker(
     let api_key = aws
         .secret(env, "ALMA_API_KEY_SECRET_ARN", "ALMA_API_KEY")
         .await?;
-    let alma = alma_client(
+    let alma = Arc::new(alma_client(
         env,
-        BTreeMap::from([(institution, api_key)]),
+        BTreeMap::from([(institution.clone(), api_key)]),
         env.calls_per_second_per_process()?,
-    )?;
+    )?);
+    let budget = BudgetShare::new(
+        alma.clone(),
+        institution,
+        Arc::new(store.clone()),
+        clock.clone(),
+    );
     let distributor = Distributor::new(
-        Arc::new(alma),
+        alma,
         Arc::new(store.clone()),
         clock.clone(),
         env.network_zone()?,
@@ -266,6 +278,7 @@ pub async fn institution_worker(
         store,
         distributor,
         clock,
+        budget,
     })
 }
 
@@ -450,11 +463,32 @@ pub async fn admin_console(env: &Environment, aws: &AwsClients) -> Result<Consol
     let console = Console::new(ports, network.clone(), Console::DEFAULT_TIMEOUT);
     // The drift page's repairs: the console's Alma client reads each
     // newest version again; the jobs go to the institutions' queues.
-    let reconciliation = Reconciliation::new(
+    let reconciliation = reconciliation(env, &store, alma, network, clock)?;
+    Ok(ConsoleApi {
+        institutions: console.institutions(),
+        console: Arc::new(console),
+        accounts: Arc::new(account_service(env, aws).await?),
+        runs: Arc::new(store.clone()),
+        reconciliation: Arc::new(reconciliation),
+        queue: Arc::new(store),
+        csrf_key: Arc::new(csrf_key),
+    })
+}
+
+/// The backfills and reconciles of `network` over the table and the job
+/// queues of `store`, reading Alma through `alma`.
+fn reconciliation(
+    env: &Environment,
+    store: &AwsStore,
+    alma: Arc<dyn AlmaUsers>,
+    network: Network,
+    clock: Arc<dyn Clock>,
+) -> Result<Reconciliation, WiringError> {
+    Ok(Reconciliation::new(
         ReconciliationPorts {
             alma,
             store: Arc::new(store.clone()),
-            registry: registry_sync(env, &store)?,
+            registry: registry_sync(env, store)?,
             ledger: Arc::new(store.clone()),
             queue: Arc::new(store.clone()),
             clock,
@@ -464,15 +498,36 @@ pub async fn admin_console(env: &Environment, aws: &AwsClients) -> Result<Consol
             categories: env.routing()?.distributed_job_categories,
             local_fields: env.worker()?.local_fields,
         },
-    );
-    Ok(ConsoleApi {
-        institutions: console.institutions(),
-        console: Arc::new(console),
-        accounts: Arc::new(account_service(env, aws).await?),
-        runs: Arc::new(store.clone()),
-        reconciliation: Arc::new(reconciliation),
-        queue: Arc::new(store),
-        csrf_key: Arc::new(csrf_key),
+    ))
+}
+
+/// The `network-reconcile` function: backfills and reconciles of the network
+/// over the table, repairs on the members' job queues, its pages on the
+/// queue `RECONCILE_PAGES_QUEUE_URL`, Alma of every institution (keys as for
+/// [`admin_console`]) at [`RUN_SHARE`] of `ALMA_CALLS_PER_SECOND` each: the
+/// institution workers keep to the rest while a run's checkpoint is fresh.
+pub async fn network_reconcile(
+    env: &Environment,
+    aws: &AwsClients,
+) -> Result<NetworkReconcile, WiringError> {
+    let network = env.network()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let everywhere = network.institutions();
+    let store = store(env, aws, &network.members, &clock).await?;
+    let keys = aws
+        .secrets_per_institution(
+            env,
+            "ALMA_API_KEY_SECRET_PREFIX",
+            "ALMA_API_KEYS",
+            &everywhere,
+        )
+        .await?;
+    let calls_per_second = (f64::from(env.calls_per_second()?) * RUN_SHARE) as u32;
+    let alma = Arc::new(alma_client(env, keys, calls_per_second.max(1))?);
+    let pages = PageQueue::new(aws.sqs.clone(), env.required("RECONCILE_PAGES_QUEUE_URL")?);
+    Ok(NetworkReconcile {
+        reconciliation: reconciliation(env, &store, alma, network, clock)?,
+        pages,
     })
 }
 

@@ -28,8 +28,29 @@ mod ports;
 mod run;
 mod service;
 
+use crate::{InstitutionCode, StoreError};
+use std::collections::BTreeSet;
+
+/// The institutions a running backfill or reconcile reads at `now` (its
+/// checkpoint is fresh in `store`, whichever process moves it): where the
+/// distribution workers keep to `1 - RUN_SHARE` of the Alma budget.
+pub async fn busy_institutions(
+    store: &dyn ReconciliationStore,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<InstitutionCode>, StoreError> {
+    let mut busy = BTreeSet::new();
+    for kind in [RunKind::Backfill, RunKind::Reconcile] {
+        for run in store.recent_runs(kind, 3).await? {
+            if run.is_running(now) {
+                busy.extend(run.institutions.iter().cloned());
+            }
+        }
+    }
+    Ok(busy)
+}
+
 pub use ports::{ReconciliationStore, RunWriteError};
 pub use run::{Difference, DriftKind, Position, ReadVersion, Run, RunCounts, RunKind};
 pub use service::{
-    ReconcileError, ReconcileSettings, Reconciliation, ReconciliationPorts, RepairedPatron,
+    Begun, ReconcileError, ReconcileSettings, Reconciliation, ReconciliationPorts, RepairedPatron,
 };

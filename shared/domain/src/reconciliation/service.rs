@@ -79,6 +79,18 @@ pub struct RepairedPatron {
     pub institutions: Vec<InstitutionCode>,
 }
 
+/// What [`Reconciliation::begin`] found and did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Begun {
+    /// A new run, stored at its first page.
+    Started(Run),
+    /// An unfinished run of the same request whose checkpoint went stale
+    /// (its process stopped): to be moved on from there.
+    Resumed(Run),
+    /// The same request is running elsewhere (fresh checkpoint): left alone.
+    AlreadyRunning(Run),
+}
+
 /// The ports backfills and reconciles work with.
 pub struct ReconciliationPorts {
     /// Alma's Users API of every institution, paced under its budget.
@@ -183,6 +195,28 @@ impl Reconciliation {
         };
         self.ports.store.save_run(&run).await?;
         Ok(run)
+    }
+
+    /// Starts a run unless the newest unfinished run of `kind` is the same
+    /// request (same `dry_run` and `only`): that one is resumed if it stopped,
+    /// and left to its process if it is running. Scheduled and requested
+    /// runs begin here, so a run that lost its process is finished rather
+    /// than abandoned, and a second request never races the first.
+    pub async fn begin(
+        &self,
+        kind: RunKind,
+        dry_run: bool,
+        only: Option<InstitutionCode>,
+    ) -> Result<Begun, ReconcileError> {
+        match self.unfinished(kind).await? {
+            Some(run) if run.dry_run == dry_run && run.only == only => {
+                Ok(match run.is_running(self.ports.clock.now()) {
+                    true => Begun::AlreadyRunning(run),
+                    false => Begun::Resumed(run),
+                })
+            }
+            _ => Ok(Begun::Started(self.start(kind, dry_run, only).await?)),
+        }
     }
 
     /// The newest unfinished run of `kind`, to resume where it stopped.
