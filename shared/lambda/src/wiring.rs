@@ -77,7 +77,7 @@ pub struct AwsClients {
 impl AwsClients {
     /// Loads the shared AWS configuration and builds every client from it.
     pub async fn load() -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = patron_hub_store_aws::sdk_config_loader().load().await;
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),

@@ -11,7 +11,8 @@
 //!
 //! It owns the table's item layout and the message format. It must never hold
 //! business rules (they are the domain's), build AWS clients itself (the Lambda
-//! binaries build them once at start-up), Scan the table, or put credentials,
+//! binaries build them once at start-up, from [`sdk_config_loader`]'s
+//! configuration), Scan the table, or put credentials,
 //! tokens or patron data in an error or a log line.
 //!
 //! # The table (single-table design)
@@ -125,6 +126,7 @@ mod publisher;
 mod queue;
 mod reconciliation;
 mod registry;
+mod sdk;
 mod send;
 mod sessions;
 mod staging;
@@ -136,6 +138,7 @@ pub use bus_setup::{create_event_bus, subscribe_queue};
 pub use mailer::SesMailer;
 pub use provision::provision;
 pub use publisher::{EventBridgePublisher, EVENT_SOURCE};
+pub use sdk::sdk_config_loader;
 pub use subscription::BusSubscription;
 
 use patron_hub_domain::{Clock, InstitutionCode, StoreError};
