@@ -55,7 +55,7 @@ SQS_DEFAULT_RETENTION = 345600
 MAX_RESOURCES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_TEMPLATE_BYTES = 500, 200, 200, 1_000_000
 # Lambda: all environment variables of a function together (keys and values).
 MAX_ENVIRONMENT_BYTES = 4096
-QUEUE_ENV = {"PATRON_HUB_QUEUE_PREFIX", "PATRON_HUB_QUEUE_URL_PREFIX"}
+QUEUE_ENV = {"PATRON_HUB_QUEUE_URL_PREFIX"}
 WEBHOOK_ENV = QUEUE_ENV | {
     "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS",
     "PATRON_HUB_WEBHOOK_SECRET_ARN", "PATRON_HUB_DISTRIBUTED_JOB_CATEGORIES",
@@ -101,7 +101,7 @@ WORKER_TABLE = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynam
 # receive, delete, attributes; its own retry-later visibility change) and its API key.
 WORKER_ACTIONS = LOG_ACTIONS | {
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl", "secretsmanager:GetSecretValue",
+    "secretsmanager:GetSecretValue",
 }
 # Everything but the table the members API's role may use (no SES, queue or secret).
 MEMBERS_ACTIONS = LOG_ACTIONS
@@ -109,7 +109,7 @@ MEMBERS_ACTIONS = LOG_ACTIONS
 ROLLOVER_ACTIONS = LOG_ACTIONS | {"sqs:SendMessage"}
 # ... and the console's: it sends jobs (actions, replayed dead letters) and
 # reads secrets; it receives no message (dead letters are kept in the table).
-CONSOLE_ACTIONS = LOG_ACTIONS | {"sqs:SendMessage", "sqs:GetQueueUrl", "secretsmanager:GetSecretValue"}
+CONSOLE_ACTIONS = LOG_ACTIONS | {"sqs:SendMessage", "secretsmanager:GetSecretValue"}
 # The network reconcile's: runs and the registry in the table (batch writes of
 # versions and differences; no batch read), repairs sent to the members' job
 # queues, its own queue of pages moved (send, receive, delete, retry-later
@@ -120,7 +120,7 @@ RECONCILE_ACTIONS = WORKER_ACTIONS | {"sqs:SendMessage"}
 HEX_DIGITS = set("0123456789abcdef")
 # The services the registration API's role may use at all (no SES, no SQS receive).
 REGISTRATION_ACTIONS = {
-    "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sqs:GetQueueUrl",
+    "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage",
     "secretsmanager:GetSecretValue", "events:PutEvents",
 }
 
@@ -373,7 +373,7 @@ class Checker:
         if not self.need(role in resources, "AlmaWebhookFunction needs its own role"):
             return
         sqs = {a: t for a, t in self.granted(resources, role).items() if a.startswith("sqs:")}
-        self.need(set(sqs) == {"sqs:SendMessage", "sqs:GetQueueUrl"} and all(t == set(members) for t in sqs.values()),
+        self.need(set(sqs) == {"sqs:SendMessage"} and all(t == set(members) for t in sqs.values()),
                   f"{role}: SQS actions must cover exactly the members' job queues {sorted(members)}: {sqs}")
 
     def check_registration(self, resources, functions, members, member_codes):
@@ -391,9 +391,8 @@ class Checker:
         granted = self.granted(resources, role)
         extra = {a for a in granted if not a.startswith("dynamodb:")} - REGISTRATION_ACTIONS
         self.need(not extra, f"{role}: grants more than registration needs: {sorted(extra)}")
-        for action in ("sqs:SendMessage", "sqs:GetQueueUrl"):
-            self.need(granted.get(action) == set(members),
-                      f"{role}: {action} must cover exactly the members' job queues {sorted(members)}")
+        self.need(granted.get("sqs:SendMessage") == set(members),
+                  f"{role}: sqs:SendMessage must cover exactly the members' job queues {sorted(members)}")
         buses = {k for k, v in resources.items() if v["Type"] == "AWS::Events::EventBus"}
         bus = self.deployment.target(variables.get("EVENT_BUS_NAME"))
         self.need(bus in buses and granted.get("events:PutEvents") == {bus},
@@ -493,14 +492,17 @@ class Checker:
 
     def check_queue_urls(self, parameters, resources, functions, served):
         """Queue URLs are built, not looked up: PATRON_HUB_QUEUE_URL_PREFIX +
-        CODE is the URL of CODE's job queue (and PATRON_HUB_QUEUE_PREFIX +
-        CODE its name) for every institution a function queues for."""
+        CODE is the URL of CODE's job queue for every institution a function
+        queues for (PATRON_HUB_QUEUE_PREFIX, the local runs' look-up by name,
+        is not set: no role may call GetQueueUrl)."""
         target = self.deployment.target
         zone = parameters["NetworkZoneCode"]
         for name, function in functions.items():
             variables = function["Properties"].get("Environment", {}).get("Variables", {})
-            url_prefix, name_prefix = variables.get("PATRON_HUB_QUEUE_URL_PREFIX"), variables.get("PATRON_HUB_QUEUE_PREFIX")
-            if url_prefix is None and name_prefix is None:
+            url_prefix = variables.get("PATRON_HUB_QUEUE_URL_PREFIX")
+            self.need("PATRON_HUB_QUEUE_PREFIX" not in variables,
+                      f"{name}: PATRON_HUB_QUEUE_PREFIX is for local runs only (URLs are built)")
+            if url_prefix is None:
                 continue
             if "PATRON_HUB_INSTITUTION" in variables:
                 codes = [variables["PATRON_HUB_INSTITUTION"]]
@@ -512,8 +514,6 @@ class Checker:
                 queue = served.get(code, (None, None))[0]
                 self.need(queue is not None and target(f"{url_prefix}{code}") == queue,
                           f"{name}: PATRON_HUB_QUEUE_URL_PREFIX + {code} must be the URL of {code}'s job queue")
-                self.need(queue is not None and resources[queue]["Properties"].get("QueueName") == f"{name_prefix}{code}",
-                          f"{name}: PATRON_HUB_QUEUE_PREFIX + {code} must be the name of {code}'s job queue")
             self.need(zone in codes or "PATRON_HUB_INSTITUTION" in variables, f"{name}: the network zone must be listed")
 
     def check_shared_settings(self, parameters, functions, mappings):
@@ -671,7 +671,6 @@ class Checker:
                   f"only EventBridge may invoke {name} besides its schedule's role")
         expected = {
             "sqs:SendMessage": set(members) | {pages, dlq},
-            "sqs:GetQueueUrl": set(members),
             "sqs:ReceiveMessage": {pages},
             "sqs:DeleteMessage": {pages},
             "sqs:ChangeMessageVisibility": {pages},

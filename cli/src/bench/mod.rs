@@ -3,6 +3,7 @@
 //! real sandbox over loopback; nothing is simulated but Alma itself.
 
 mod chaos;
+mod cold_start;
 mod console_search;
 mod fanout;
 mod import;
@@ -50,6 +51,9 @@ pub enum BenchCommand {
     /// Reconcile N readers with injected drift: precision and recall of the
     /// dry run, the repair, and a second run that finds nothing.
     Reconcile(reconciliation::ReconcileArgs),
+    /// Start each Lambda function binary as Lambda does (Runtime API on
+    /// loopback, AWS on moto): time to its first answer and its peak RSS.
+    ColdStart(cold_start::ColdStartArgs),
 }
 
 /// Runs one benchmark.
@@ -65,6 +69,7 @@ pub async fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Chaos(args) => chaos::run(args).await,
         BenchCommand::Backfill(args) => reconciliation::backfill(args).await,
         BenchCommand::Reconcile(args) => reconciliation::reconcile(args).await,
+        BenchCommand::ColdStart(args) => cold_start::run(args).await,
     }
 }
 

@@ -225,7 +225,7 @@ async fn a_storage_outage_answers_503_so_that_alma_retries() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = patron_hub_store_aws::sdk_config_loader()
         .endpoint_url(format!("http://{closed}"))
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -32,6 +32,15 @@ fn whole_number(v: &str) -> Result<u32, String> {
         .ok_or_else(|| "expected a whole number ≥ 1".to_owned())
 }
 
+/// How a function finds the job queues' URLs ([`Environment::queue_location`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum QueueLocation {
+    /// The URLs' common beginning: no call to SQS at start-up.
+    UrlPrefix(String),
+    /// The queue names' common beginning: one `GetQueueUrl` per institution.
+    NamePrefix(String),
+}
+
 /// Looks one variable up by name.
 type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -93,9 +102,25 @@ impl Environment {
         self.required("PATRON_HUB_TABLE")
     }
 
-    /// `PATRON_HUB_QUEUE_PREFIX`: job queues are named prefix + institution code.
-    pub fn queue_prefix(&self) -> Result<String, EnvError> {
-        self.required("PATRON_HUB_QUEUE_PREFIX")
+    /// Where the job queues are: `PATRON_HUB_QUEUE_URL_PREFIX` (an `http(s)`
+    /// URL; institution `CODE`'s queue URL is prefix + `CODE`), as deployed;
+    /// or, when it is not set (local runs against moto), the queue names'
+    /// prefix `PATRON_HUB_QUEUE_PREFIX`, to be looked up.
+    pub fn queue_location(&self) -> Result<QueueLocation, EnvError> {
+        const URL_PREFIX: &str = "PATRON_HUB_QUEUE_URL_PREFIX";
+        match self.optional(URL_PREFIX) {
+            Some(prefix) if prefix.starts_with("https://") || prefix.starts_with("http://") => {
+                Ok(QueueLocation::UrlPrefix(prefix))
+            }
+            Some(_) => Err(EnvError::Invalid {
+                name: URL_PREFIX,
+                reason: "expected the queue URLs' common beginning, https://sqs.<region>.amazonaws.com/<account>/<name prefix>".to_owned(),
+            }),
+            None => match self.optional("PATRON_HUB_QUEUE_PREFIX") {
+                Some(prefix) => Ok(QueueLocation::NamePrefix(prefix)),
+                None => Err(EnvError::Missing(URL_PREFIX)),
+            },
+        }
     }
 
     /// `PATRON_HUB_NETWORK_ZONE`: the network zone's institution code.
@@ -346,6 +371,33 @@ mod tests {
         let routing = env.routing().unwrap();
         assert_eq!(routing.distributed_job_categories, ["PEB"]);
         assert!(routing.distribute_deletions);
+    }
+
+    #[test]
+    fn queue_urls_are_built_from_their_prefix_or_looked_up_by_name() {
+        let url = "https://sqs.eu-west-1.amazonaws.com/123456789012/patron-hub-jobs-";
+        let both = Environment::from_pairs(&[
+            ("PATRON_HUB_QUEUE_URL_PREFIX", url),
+            ("PATRON_HUB_QUEUE_PREFIX", "patron-hub-jobs-"),
+        ]);
+        assert_eq!(
+            both.queue_location().unwrap(),
+            QueueLocation::UrlPrefix(url.to_owned())
+        );
+        let local = Environment::from_pairs(&[("PATRON_HUB_QUEUE_PREFIX", "patron-hub-jobs-")]);
+        assert_eq!(
+            local.queue_location().unwrap(),
+            QueueLocation::NamePrefix("patron-hub-jobs-".to_owned())
+        );
+        let name_only =
+            Environment::from_pairs(&[("PATRON_HUB_QUEUE_URL_PREFIX", "patron-hub-jobs-")]);
+        let error = name_only.queue_location().unwrap_err().to_string();
+        assert!(error.contains("PATRON_HUB_QUEUE_URL_PREFIX"), "{error}");
+        let error = Environment::from_pairs(&[])
+            .queue_location()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("PATRON_HUB_QUEUE_URL_PREFIX"), "{error}");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! environment, Secrets Manager and the AWS clients.
 
 use crate::budget::BudgetShare;
-use crate::env::{EnvError, Environment};
+use crate::env::{EnvError, Environment, QueueLocation};
 use crate::network_reconcile::{NetworkReconcile, PageQueue};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
 use patron_hub_domain::alma::AlmaUsers;
@@ -21,7 +22,9 @@ use patron_hub_domain::{Clock, InstitutionCode, Network, StoreError, SystemClock
 use patron_hub_http::console::ConsoleApi;
 use patron_hub_http::members::MembersApi;
 use patron_hub_http::registration::RegistrationApi;
-use patron_hub_store_aws::{resolve_queue_urls, AwsStore, EventBridgePublisher, SesMailer};
+use patron_hub_store_aws::{
+    queue_urls, resolve_queue_urls, AwsStore, EventBridgePublisher, SesMailer,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +38,10 @@ const REGISTRATION_CALLS_PER_SECOND: u32 = 2;
 /// The pace of the staff console's Alma calls per institution: a search asks
 /// each institution once (twice for a barcode), one staff member at a time.
 const CONSOLE_CALLS_PER_SECOND: u32 = 2;
+/// How many per-institution secrets are read from Secrets Manager at once at
+/// start-up: a network of 100 members waits for 10 round trips, not 100,
+/// without opening 100 connections in a cold start.
+const SECRETS_AT_ONCE: usize = 10;
 /// The Secrets Manager secret holding the console's CSRF key.
 const CSRF_KEY_SECRET_VARIABLE: &str = "CONSOLE_CSRF_KEY_SECRET_ARN";
 /// The console's CSRF key itself, for local runs.
@@ -81,7 +88,7 @@ pub struct AwsClients {
 impl AwsClients {
     /// Loads the shared AWS configuration and builds every client from it.
     pub async fn load() -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = patron_hub_store_aws::sdk_config_loader().load().await;
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
@@ -106,7 +113,8 @@ impl AwsClients {
     }
 
     /// One API key per institution of `institutions`: the Secrets Manager
-    /// secret named `<prefix><CODE>` when `prefix_variable` is set, otherwise
+    /// secret named `<prefix><CODE>` when `prefix_variable` is set (read
+    /// [`SECRETS_AT_ONCE`] at a time), otherwise
     /// the plain keys in `fallback_variable` (a JSON object code → key).
     async fn secrets_per_institution(
         &self,
@@ -120,14 +128,17 @@ impl AwsClients {
             keys.retain(|code, _| institutions.contains(code));
             return Ok(keys);
         };
-        let mut keys = BTreeMap::new();
-        for code in institutions {
-            let key = self
-                .secret_value(prefix_variable, format!("{prefix}{code}"))
-                .await?;
-            keys.insert(code.clone(), key);
-        }
-        Ok(keys)
+        let prefix = &prefix;
+        stream::iter(institutions)
+            .map(|code| async move {
+                let key = self
+                    .secret_value(prefix_variable, format!("{prefix}{code}"))
+                    .await?;
+                Ok::<_, WiringError>((code.clone(), key))
+            })
+            .buffer_unordered(SECRETS_AT_ONCE)
+            .try_collect()
+            .await
     }
 
     /// The string value of the secret `secret_id` (an ARN or a name), which
@@ -158,7 +169,8 @@ impl AwsClients {
 }
 
 /// The DynamoDB table and the job queues of `institutions` (none for functions
-/// that queue nothing), found once at start-up.
+/// that queue nothing), their URLs built from `PATRON_HUB_QUEUE_URL_PREFIX` or,
+/// locally, looked up once at start-up.
 async fn store(
     env: &Environment,
     aws: &AwsClients,
@@ -168,7 +180,12 @@ async fn store(
     let queues = if institutions.is_empty() {
         BTreeMap::new()
     } else {
-        resolve_queue_urls(&aws.sqs, &env.queue_prefix()?, institutions).await?
+        match env.queue_location()? {
+            QueueLocation::UrlPrefix(prefix) => queue_urls(&prefix, institutions),
+            QueueLocation::NamePrefix(prefix) => {
+                resolve_queue_urls(&aws.sqs, &prefix, institutions).await?
+            }
+        }
     };
     Ok(AwsStore::new(
         aws.dynamodb.clone(),

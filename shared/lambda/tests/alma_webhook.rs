@@ -79,3 +79,66 @@ async fn a_delivery_is_queued_and_recorded_in_the_registry() {
         .unwrap();
     assert_eq!(by_external, [entry]);
 }
+
+/// Deployed, the receiver builds its queues' URLs from
+/// `PATRON_HUB_QUEUE_URL_PREFIX` and asks SQS nothing at start-up: given no
+/// queue names at all, its jobs still land on the right queues.
+#[tokio::test]
+async fn queue_urls_are_built_from_their_prefix() {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "AWS_ENDPOINT_URL is not set: these tests need moto (run ./scripts/test)"
+    );
+    let aws = AwsClients::load().await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (table, prefix) = (format!("hook-{run}"), format!("urls-{}-", &run[..10]));
+    let members: Vec<InstitutionCode> = ["DEMO_A", "DEMO_B", "DEMO_C"]
+        .iter()
+        .map(|code| InstitutionCode::parse(code).unwrap())
+        .collect();
+    let queues =
+        patron_hub_store_aws::provision(&aws.dynamodb, &aws.sqs, &table, &prefix, &members)
+            .await
+            .unwrap();
+    let url_prefix = queues[&members[0]].strip_suffix("DEMO_A").unwrap();
+    let env = Environment::from_pairs(&[
+        ("PATRON_HUB_TABLE", &table),
+        ("PATRON_HUB_QUEUE_URL_PREFIX", url_prefix),
+        ("PATRON_HUB_NETWORK_ZONE", "DEMO_NETWORK"),
+        ("PATRON_HUB_INSTITUTIONS", "DEMO_A,DEMO_B,DEMO_C"),
+        ("PATRON_HUB_WEBHOOK_SECRETS", SECRET),
+        ("REGISTRATION_SETTINGS", r#"{"external_id_type":"BARCODE"}"#),
+    ]);
+    let receiver = webhook_receiver(&env, &aws).await.unwrap();
+    let body = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../events/alma-webhook/bodies/user-created-external.json"),
+    )
+    .unwrap();
+
+    let reception = receiver
+        .receive(&body, Some(&sign(SECRET, &body)))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&reception, Reception::Accepted { jobs, .. } if jobs.len() == 2),
+        "{reception:?}"
+    );
+    for (code, expected) in [("DEMO_A", 0), ("DEMO_B", 1), ("DEMO_C", 1)] {
+        let waiting = aws
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queues[&InstitutionCode::parse(code).unwrap()])
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        let count = waiting
+            .attributes()
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            })
+            .map(String::as_str);
+        assert_eq!(count, Some(expected.to_string().as_str()), "{code}'s queue");
+    }
+}

@@ -11,7 +11,8 @@
 //!
 //! It owns the table's item layout and the message format. It must never hold
 //! business rules (they are the domain's), build AWS clients itself (the Lambda
-//! binaries build them once at start-up), Scan the table, or put credentials,
+//! binaries build them once at start-up, from [`sdk_config_loader`]'s
+//! configuration), Scan the table, or put credentials,
 //! tokens or patron data in an error or a log line.
 //!
 //! # The table (single-table design)
@@ -125,6 +126,7 @@ mod publisher;
 mod queue;
 mod reconciliation;
 mod registry;
+mod sdk;
 mod send;
 mod sessions;
 mod staging;
@@ -136,6 +138,7 @@ pub use bus_setup::{create_event_bus, subscribe_queue};
 pub use mailer::SesMailer;
 pub use provision::provision;
 pub use publisher::{EventBridgePublisher, EVENT_SOURCE};
+pub use sdk::sdk_config_loader;
 pub use subscription::BusSubscription;
 
 use patron_hub_domain::{Clock, InstitutionCode, StoreError};
@@ -175,8 +178,22 @@ impl AwsStore {
     }
 }
 
-/// Finds the URL of each institution's queue `{prefix}{CODE}`: done once at
-/// start-up (by the Lambda binaries), so that no request pays for it.
+/// The URL of each institution's queue, `{url_prefix}{CODE}`: how deployed
+/// functions find their queues at start-up without one `GetQueueUrl` per
+/// institution (a queue's URL is its account's SQS endpoint + its name).
+pub fn queue_urls(
+    url_prefix: &str,
+    institutions: &[InstitutionCode],
+) -> BTreeMap<InstitutionCode, String> {
+    institutions
+        .iter()
+        .map(|code| (code.clone(), format!("{url_prefix}{code}")))
+        .collect()
+}
+
+/// Finds the URL of each institution's queue `{prefix}{CODE}` by asking SQS,
+/// one call per institution: for local runs, where the queue URLs' prefix is
+/// not given (deployed functions use [`queue_urls`]).
 pub async fn resolve_queue_urls(
     sqs: &aws_sdk_sqs::Client,
     prefix: &str,
@@ -223,5 +240,27 @@ impl std::fmt::Debug for AwsStore {
             .field("table", &self.table)
             .field("queues", &self.queues)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_url_is_the_prefix_followed_by_the_code() {
+        let codes = ["DEMO_A", "DEMO_B"].map(|c| InstitutionCode::parse(c).unwrap());
+        let urls = queue_urls(
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/patron-hub-jobs-",
+            &codes,
+        );
+        assert_eq!(
+            urls.values().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/patron-hub-jobs-DEMO_A",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/patron-hub-jobs-DEMO_B",
+            ]
+        );
+        assert_eq!(urls.keys().cloned().collect::<Vec<_>>(), codes);
     }
 }

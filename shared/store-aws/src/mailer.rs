@@ -98,7 +98,6 @@ mod tests {
     //! reading back what it kept with `patron_hub_mail::ses_sent_messages`.
 
     use super::*;
-    use aws_config::BehaviorVersion;
     use patron_hub_domain::accounts::Email;
     use patron_hub_mail::{find_link, ses_sent_messages};
 
@@ -112,7 +111,7 @@ mod tests {
                  AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-1"
             )
         });
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let config = crate::sdk_config_loader().load().await;
         (endpoint, aws_sdk_sesv2::Client::new(&config))
     }
 

@@ -6,7 +6,6 @@
 
 mod support;
 
-use aws_config::BehaviorVersion;
 use patron_hub_contract::Backend;
 use patron_hub_domain::SystemClock;
 use patron_hub_store_aws::{BusSubscription, EventBridgePublisher};
@@ -36,7 +35,7 @@ async fn backend() -> Backend {
 /// A new bus with a publisher on it and a subscription reading it back
 /// through a new queue.
 async fn event_bus(sqs: &aws_sdk_sqs::Client) -> (EventBridgePublisher, BusSubscription) {
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = patron_hub_store_aws::sdk_config_loader().load().await;
     let eventbridge = aws_sdk_eventbridge::Client::new(&config);
     let name = format!("ph-bus-{}", uuid::Uuid::new_v4().simple());
     patron_hub_store_aws::create_event_bus(&eventbridge, &name)

@@ -3,7 +3,6 @@
 //! `patron-hub`, detail-type the event's type and detail the event itself; and
 //! a subscription does not read events of other sources.
 
-use aws_config::BehaviorVersion;
 use chrono::{DateTime, Utc};
 use patron_hub_domain::registration::{DomainEvent, EventLog, EventPublisher};
 use patron_hub_store_aws::{BusSubscription, EventBridgePublisher, EVENT_SOURCE};
@@ -21,7 +20,7 @@ async fn bus() -> Bus {
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         "AWS_ENDPOINT_URL is not set: these tests need moto (run ./scripts/test)"
     );
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = patron_hub_store_aws::sdk_config_loader().load().await;
     let eventbridge = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let name = format!("ph-bus-{}", uuid::Uuid::new_v4().simple());

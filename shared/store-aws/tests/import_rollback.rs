@@ -90,7 +90,7 @@ impl Transactions {
 
 /// A store on a fresh table whose client reports its transactions to `seen`.
 async fn watched_store(fixture: &Fixture, seen: &Arc<Transactions>) -> AwsStore {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = patron_hub_store_aws::sdk_config_loader().load().await;
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&config)
             .interceptor(Watch(seen.clone()))

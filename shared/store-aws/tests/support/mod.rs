@@ -1,6 +1,5 @@
 //! A fresh table and fresh institution queues on moto, made through the real SDK.
 
-use aws_config::BehaviorVersion;
 use patron_hub_domain::{Clock, InstitutionCode};
 use patron_hub_store_aws::AwsStore;
 use std::collections::BTreeMap;
@@ -27,7 +26,7 @@ impl Fixture {
                  AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-1"
             );
         }
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let config = patron_hub_store_aws::sdk_config_loader().load().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&config);
         let sqs = aws_sdk_sqs::Client::new(&config);
         let run = uuid::Uuid::new_v4().simple().to_string();
