@@ -13,7 +13,8 @@ use patron_hub_domain::distribution::{work_once, Distributor};
 use patron_hub_domain::organizations::{OrganizationService, Rollover, RolloverStores};
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::reconciliation::{
-    busy_institutions, ReconcileSettings, Reconciliation, ReconciliationPorts, RUN_SHARE,
+    busy_institutions, run_calls_per_second, ReconcileSettings, Reconciliation,
+    ReconciliationPorts, RUN_SHARE,
 };
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
@@ -404,8 +405,7 @@ pub fn run_client(runtime: &Runtime) -> Result<AlmaClient, NodeError> {
         .iter()
         .cloned()
         .map(|mut institution| {
-            institution.calls_per_second =
-                ((f64::from(institution.calls_per_second) * RUN_SHARE) as u32).max(1);
+            institution.calls_per_second = run_calls_per_second(institution.calls_per_second);
             institution
         })
         .collect();

@@ -12,7 +12,7 @@ use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::Distributor;
 use patron_hub_domain::organizations::{OrganizationService, Rollover, RolloverStores};
 use patron_hub_domain::reconciliation::{
-    ReconcileSettings, Reconciliation, ReconciliationPorts, RUN_SHARE,
+    run_calls_per_second, ReconcileSettings, Reconciliation, ReconciliationPorts,
 };
 use patron_hub_domain::registration::{
     RegistrationPorts, RegistrationService, RegistrySync, StagingEmailVerification,
@@ -521,7 +521,7 @@ fn reconciliation(
 /// The `network-reconcile` function: backfills and reconciles of the network
 /// over the table, repairs on the members' job queues, its pages on the
 /// queue `RECONCILE_PAGES_QUEUE_URL`, Alma of every institution (keys as for
-/// [`admin_console`]) at [`RUN_SHARE`] of `ALMA_CALLS_PER_SECOND` each: the
+/// [`admin_console`]) at [`run_calls_per_second`] of `ALMA_CALLS_PER_SECOND`: the
 /// institution workers keep to the rest while a run's checkpoint is fresh.
 pub async fn network_reconcile(
     env: &Environment,
@@ -539,8 +539,8 @@ pub async fn network_reconcile(
             &everywhere,
         )
         .await?;
-    let calls_per_second = (f64::from(env.calls_per_second()?) * RUN_SHARE) as u32;
-    let alma = Arc::new(alma_client(env, keys, calls_per_second.max(1))?);
+    let calls_per_second = run_calls_per_second(env.calls_per_second()?);
+    let alma = Arc::new(alma_client(env, keys, calls_per_second)?);
     let pages = PageQueue::new(aws.sqs.clone(), env.required("RECONCILE_PAGES_QUEUE_URL")?);
     Ok(NetworkReconcile {
         reconciliation: reconciliation(env, &store, alma, network, clock)?,

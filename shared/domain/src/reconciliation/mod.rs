@@ -13,6 +13,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// reconcile takes while it runs; the distribution workers keep the rest.
 pub const RUN_SHARE: f64 = 0.5;
 
+/// The calls per second a run takes of an institution allowing
+/// `calls_per_second`: [`RUN_SHARE`] of it, at least one.
+pub fn run_calls_per_second(calls_per_second: u32) -> u32 {
+    ((f64::from(calls_per_second) * RUN_SHARE) as u32).max(1)
+}
+
 /// How fresh a run's checkpoint must be for the run to count as running
 /// (a run killed part-way stops counting after this).
 pub const RUN_ALIVE: TimeDelta = TimeDelta::seconds(60);
