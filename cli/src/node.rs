@@ -6,7 +6,7 @@ use crate::config::{MailTransport, Runtime};
 use axum::Router;
 use chrono::{DateTime, NaiveTime, Utc};
 use patron_hub_alma::AlmaClient;
-use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings, Mailer};
+use patron_hub_domain::accounts::{AccountPorts, AccountService, AccountSettings, Mailer};
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::{work_once, Distributor};
@@ -154,11 +154,12 @@ impl LocalNode {
         };
         let accounts = Arc::new(
             AccountService::new(
-                AccountServices {
+                AccountPorts {
                     accounts: Arc::new(store.clone()),
                     tokens: Arc::new(store.clone()),
                     sessions: Arc::new(store.clone()),
                     attempts: Arc::new(store.clone()),
+                    requests: Arc::new(store.clone()),
                     mailer,
                     clock: clock.clone(),
                 },
@@ -212,6 +213,7 @@ impl LocalNode {
             tokens: store.clone(),
             sessions: store.clone(),
             attempts: store.clone(),
+            requests: store.clone(),
             staging: store,
         };
         Rollover::new(

@@ -1,7 +1,7 @@
 //! The one behaviour suite every storage and queue adapter of patron-hub must pass:
 //! the webhook inbox, the per-institution job queues and the distribution ledger
-//! (`patron_hub_domain::ports`), and the accounts, tokens, sessions and failed-login
-//! counters (`patron_hub_domain::accounts`), the patron registry, staging
+//! (`patron_hub_domain::ports`), and the accounts, tokens, sessions, failed-login
+//! and request counters (`patron_hub_domain::accounts`), the patron registry, staging
 //! records and domain events of registration (`patron_hub_domain::registration`),
 //! the runs, versions and differences of backfills and reconciles
 //! (`patron_hub_domain::reconciliation`), the organizations and memberships
@@ -36,12 +36,15 @@ mod people;
 pub mod queue;
 pub mod reconciliation;
 pub mod registry;
+pub mod request_counters;
 pub mod sessions;
 pub mod staging;
 mod support;
 pub mod tokens;
 
-use patron_hub_domain::accounts::{AccountStore, LoginAttempts, SessionStore, TokenStore};
+use patron_hub_domain::accounts::{
+    AccountStore, LoginAttempts, RequestCounters, SessionStore, TokenStore,
+};
 use patron_hub_domain::console::AuditLog;
 use patron_hub_domain::organizations::{MembershipStore, OrganizationStore};
 use patron_hub_domain::ports::{DistributionLedger, JobQueue, WebhookInbox};
@@ -68,6 +71,8 @@ pub struct Backend {
     pub sessions: Arc<dyn SessionStore>,
     /// Failed logins per submitted identifier.
     pub attempts: Arc<dyn LoginAttempts>,
+    /// Counted requests, apart from the failed logins.
+    pub requests: Arc<dyn RequestCounters>,
     /// Every patron known to the network, looked up by e-mail and external id.
     pub registry: Arc<dyn PatronRegistry>,
     /// Registration staging records, at most one per e-mail.
@@ -111,7 +116,7 @@ pub fn institutions() -> Vec<InstitutionCode> {
 
 /// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per
 /// contract case, in modules `inbox`, `queue`, `ledger`, `accounts`, `tokens`,
-/// `sessions`, `login_attempts`, `registry`, `staging`, `events` and
+/// `sessions`, `login_attempts`, `request_counters`, `registry`, `staging`, `events` and
 /// `reconciliation`. Each test calls
 /// `$factory().await`, an `async fn() -> Backend` that must give a FRESH, isolated
 /// backend whose queues exist for [`institutions()`]. The calling crate needs
@@ -202,6 +207,13 @@ macro_rules! contract_tests {
                 clear_forgets_the_failures,
                 identifiers_are_isolated,
                 concurrent_failures_are_all_counted,
+                purge_expired_removes_what_no_window_counts_any_more,
+            }
+            request_counters {
+                requests_are_counted_within_their_window,
+                kinds_and_keys_are_isolated,
+                requests_and_failed_logins_never_count_for_each_other,
+                concurrent_counts_are_all_kept,
                 purge_expired_removes_what_no_window_counts_any_more,
             }
             registry {

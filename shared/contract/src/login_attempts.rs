@@ -4,7 +4,7 @@
 //! Times are passed explicitly.
 
 use crate::people::{plus, unique_word};
-use crate::support::now_ms;
+use crate::support::{now_ms, ten_concurrent_counts};
 use crate::Backend;
 use chrono::{DateTime, Utc};
 
@@ -25,7 +25,7 @@ async fn fail(b: &Backend, who: &str, at: DateTime<Utc>) -> u32 {
 }
 
 /// The failures of `who` since `since`, failing the case on a storage error.
-async fn failures(b: &Backend, who: &str, since: DateTime<Utc>) -> u32 {
+pub(crate) async fn failures(b: &Backend, who: &str, since: DateTime<Utc>) -> u32 {
     match b.attempts.failures_since(who, since).await {
         Ok(count) => count,
         Err(error) => panic!("failures_since for {who} failed: {error}"),
@@ -89,34 +89,20 @@ pub async fn identifiers_are_isolated(b: Backend) {
 /// each returns a count from 1 to 10 and the last to finish sees all ten.
 pub async fn concurrent_failures_are_all_counted(b: Backend) {
     let (who, t) = (identifier(), now_ms());
-    let tasks: Vec<_> = (0..10)
-        .map(|i| {
-            let (attempts, who) = (b.attempts.clone(), who.clone());
-            let at = plus(t, i);
-            tokio::spawn(async move { attempts.record_failure(&who, at, plus(t, -WINDOW)).await })
-        })
-        .collect();
-    let mut counts = Vec::new();
-    for result in futures::future::join_all(tasks).await {
-        match result.expect("a failing-login task panicked") {
-            Ok(count) => counts.push(count),
-            Err(error) => panic!("a concurrent record_failure failed: {error}"),
+    ten_concurrent_counts(|i| {
+        let (attempts, who) = (b.attempts.clone(), who.clone());
+        async move {
+            attempts
+                .record_failure(&who, plus(t, i), plus(t, -WINDOW))
+                .await
         }
-    }
-    assert!(
-        counts.iter().all(|count| (1..=10).contains(count)),
-        "counts {counts:?}"
-    );
-    assert_eq!(
-        counts.iter().max(),
-        Some(&10),
-        "a failure was lost: counts {counts:?}"
-    );
+    })
+    .await;
     assert_eq!(failures(&b, &who, plus(t, -1)).await, 10);
 }
 
 /// Counts, and unless `dry_run` purges, what no window reaching `now` counts.
-async fn purge(b: &Backend, now: DateTime<Utc>, dry_run: bool) -> u64 {
+pub(crate) async fn purge(b: &Backend, now: DateTime<Utc>, dry_run: bool) -> u64 {
     match b.attempts.purge_expired(now, dry_run).await {
         Ok(count) => count,
         Err(error) => panic!("purge_expired failed: {error}"),

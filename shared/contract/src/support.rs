@@ -176,3 +176,30 @@ pub(crate) fn assert_distinct(deliveries: &[Delivery]) {
 pub(crate) fn keys(deliveries: &[Delivery]) -> Vec<String> {
     deliveries.iter().map(|d| d.job.key().to_string()).collect()
 }
+
+/// Runs `count(i)` for `i` from 0 to 9 all at once, each a counter's count of
+/// one more event, and checks that none was lost: each returns a count from 1
+/// to 10 and the last to finish sees all ten.
+pub(crate) async fn ten_concurrent_counts<F, Fut>(count: F)
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<u32, patron_hub_domain::StoreError>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..10).map(|i| tokio::spawn(count(i))).collect();
+    let mut counts = Vec::new();
+    for result in futures::future::join_all(tasks).await {
+        match result.expect("a counting task panicked") {
+            Ok(count) => counts.push(count),
+            Err(error) => panic!("a concurrent count failed: {error}"),
+        }
+    }
+    assert!(
+        counts.iter().all(|count| (1..=10).contains(count)),
+        "counts {counts:?}"
+    );
+    assert_eq!(
+        counts.iter().max(),
+        Some(&10),
+        "a count was lost: {counts:?}"
+    );
+}

@@ -6,7 +6,7 @@ use crate::env::{EnvError, Environment, QueueLocation};
 use crate::network_reconcile::{NetworkReconcile, PageQueue};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
-use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
+use patron_hub_domain::accounts::{AccountPorts, AccountService, AccountSettings};
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::Distributor;
@@ -321,16 +321,17 @@ pub async fn account_service(
         .await?
         .with_session_lifetime(lifetime);
     let mailer = SesMailer::new(aws.ses.clone(), env.required("PATRON_HUB_MAIL_FROM")?);
-    let services = AccountServices {
+    let ports = AccountPorts {
         accounts: Arc::new(store.clone()),
         tokens: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
         attempts: Arc::new(store.clone()),
+        requests: Arc::new(store.clone()),
         mailer: Arc::new(mailer),
         clock,
     };
     let store = Arc::new(store);
-    Ok(AccountService::new(services, settings).with_organizations(store.clone(), store))
+    Ok(AccountService::new(ports, settings).with_organizations(store.clone(), store))
 }
 
 /// The registration use cases: staging records and the registry in the table,
@@ -435,6 +436,7 @@ pub async fn membership_rollover(
         tokens: store.clone(),
         sessions: store.clone(),
         attempts: store.clone(),
+        requests: store.clone(),
         staging: store,
     };
     Ok(Rollover::new(

@@ -125,54 +125,92 @@ pub(crate) fn session_key(hash: &TokenHash) -> String {
     format!("{SESSION_PREFIX}{}", hash.as_str())
 }
 
-/// Partition key of the failed logins of one submitted identifier: its SHA-256,
-/// so that the table never holds what people typed into the login form.
-pub(crate) fn login_pk(identifier: &str) -> String {
-    let digest = Sha256::digest(identifier.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("LOGIN#{hex}")
+/// The key layout of one kind of counted events (failed logins, counted
+/// requests): one partition per counter key, named by the key's SHA-256 so
+/// that the table never holds what people typed (into the login form or
+/// elsewhere); one item per event, sorted by time; and an expiry index of
+/// its own, so that one kind's purge never reads or removes the other's.
+pub(crate) struct CounterKeys {
+    /// The prefix of the counters' partitions (`LOGIN#`).
+    partition: &'static str,
+    /// The prefix of the events' sort keys (`FAILED#`).
+    event: &'static str,
+    /// The prefix of the expiry index's partitions (`DUE#COUNTER_EXPIRY#`).
+    expiry: &'static str,
+    /// The operation reading a counter, as errors name it.
+    pub(crate) query: &'static str,
+    /// The operation reading the expiry index, as errors name it.
+    pub(crate) query_expiry: &'static str,
 }
 
-/// How many partitions the counter expiry index is spread over: counted
-/// requests are written at the pace of logins and limited requests, so the
+/// Failed logins: `LOGIN#{sha256}` / `FAILED#{at}#{uuid}`, expiry index
+/// `DUE#COUNTER_EXPIRY#{shard}`.
+pub(crate) static LOGIN_FAILURES: CounterKeys = CounterKeys {
+    partition: "LOGIN#",
+    event: "FAILED#",
+    expiry: "DUE#COUNTER_EXPIRY#",
+    query: "Query login failures",
+    query_expiry: "Query counter expiry index",
+};
+
+/// Counted requests: `REQUESTS#{sha256}` / `COUNTED#{at}#{uuid}`, expiry
+/// index `DUE#REQUEST_EXPIRY#{shard}`.
+pub(crate) static REQUEST_COUNTS: CounterKeys = CounterKeys {
+    partition: "REQUESTS#",
+    event: "COUNTED#",
+    expiry: "DUE#REQUEST_EXPIRY#",
+    query: "Query request counts",
+    query_expiry: "Query request expiry index",
+};
+
+/// How many partitions each counter expiry index is spread over: counted
+/// events are written at the pace of logins and limited requests, so the
 /// index takes sixteen partitions' write capacity (purging Queries each).
 pub(crate) const COUNTER_EXPIRY_SHARDS: u32 = 16;
 
-/// Partition of the counter expiry index holding the failures of the login
-/// partition `login_pk`: its shard is the first hexadecimal digit of the hash.
-pub(crate) fn counter_expiry_pk(login_pk: &str) -> String {
-    let shard = login_pk
-        .strip_prefix("LOGIN#")
-        .and_then(|hex| hex.chars().next())
-        .unwrap_or('0');
-    format!("{COUNTER_EXPIRY_PREFIX}{shard}")
+impl CounterKeys {
+    /// Partition key of the events of one counter key: its SHA-256.
+    pub(crate) fn pk(&self, key: &str) -> String {
+        let digest = Sha256::digest(key.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}{hex}", self.partition)
+    }
+
+    /// Partition of the expiry index holding the events of the counter
+    /// partition `pk`: its shard is the first hexadecimal digit of the hash.
+    pub(crate) fn expiry_pk(&self, pk: &str) -> String {
+        let shard = pk
+            .strip_prefix(self.partition)
+            .and_then(|hex| hex.chars().next())
+            .unwrap_or('0');
+        format!("{}{shard}", self.expiry)
+    }
+
+    /// The partitions of the expiry index, one per shard.
+    pub(crate) fn expiry_pks(&self) -> impl Iterator<Item = String> + '_ {
+        (0..COUNTER_EXPIRY_SHARDS).map(|shard| format!("{}{shard:x}", self.expiry))
+    }
+
+    /// The prefix of every event's sort key.
+    pub(crate) fn event_prefix(&self) -> &'static str {
+        self.event
+    }
+
+    /// The smallest sort key of an event at or after `at`.
+    pub(crate) fn events_from(&self, at: DateTime<Utc>) -> String {
+        format!("{}{}", self.event, time_key(at))
+    }
+
+    /// Sort key of one event: ordered by time, then unique.
+    pub(crate) fn event_sk(&self, at: DateTime<Utc>) -> String {
+        format!("{}#{}", self.events_from(at), uuid::Uuid::new_v4().simple())
+    }
 }
 
-/// The partitions of the counter expiry index, one per shard.
-pub(crate) fn counter_expiry_pks() -> impl Iterator<Item = String> {
-    (0..COUNTER_EXPIRY_SHARDS).map(|shard| format!("{COUNTER_EXPIRY_PREFIX}{shard:x}"))
-}
-
-/// The prefix of the counter expiry index's partitions.
-const COUNTER_EXPIRY_PREFIX: &str = "DUE#COUNTER_EXPIRY#";
-
-/// Sort key of a failure in the counter expiry index: by the time no window
-/// counts it any more, unique by the failure's own (unique) sort key.
-pub(crate) fn counter_expiry_sk(forget_at: DateTime<Utc>, failure_sk: &str) -> String {
-    format!("{}#{failure_sk}", time_key(forget_at))
-}
-
-/// Sort-key prefix of failed logins.
-pub(crate) const FAILURE_PREFIX: &str = "FAILED#";
-
-/// The smallest sort key of a failed login at or after `at`.
-pub(crate) fn failures_from(at: DateTime<Utc>) -> String {
-    format!("{FAILURE_PREFIX}{}", time_key(at))
-}
-
-/// Sort key of one failed login: ordered by time, then unique.
-pub(crate) fn failure_sk(at: DateTime<Utc>) -> String {
-    format!("{}#{}", failures_from(at), uuid::Uuid::new_v4().simple())
+/// Sort key of an event in its expiry index: by the time no window counts
+/// it any more, unique by the event's own (unique) sort key.
+pub(crate) fn counter_expiry_sk(forget_at: DateTime<Utc>, event_sk: &str) -> String {
+    format!("{}#{event_sk}", time_key(forget_at))
 }
 
 /// Sort key of a patron's registry entry (in the patron's partition).

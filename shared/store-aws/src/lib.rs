@@ -1,7 +1,8 @@
 //! The AWS adapters of the storage and queue ports: [`AwsStore`] implements the
 //! domain's `WebhookInbox`, `JobQueue` and `DistributionLedger` with one
 //! DynamoDB table and one SQS standard queue per institution, and the accounts
-//! ports `AccountStore`, `TokenStore`, `SessionStore` and `LoginAttempts` and
+//! ports `AccountStore`, `TokenStore`, `SessionStore`, `LoginAttempts` and
+//! `RequestCounters` and
 //! the registration ports `PatronRegistry` and `StagingRecords` and the
 //! organization ports `OrganizationStore` and `MembershipStore`, the staff
 //! console's `AuditLog` and the `ReconciliationStore` of backfills and
@@ -41,6 +42,8 @@
 //! | session start entry | `DUE#SESSION_START` | `{created_at}#{sha256}` | `account_id`, `hash`, `expires_at` = the session's |
 //! | failed login | `LOGIN#{sha256 of the identifier}` | `FAILED#{at}#{uuid}` | `expires_at` = one window later, `due` (its expiry entry's sort key) |
 //! | counter expiry entry | `DUE#COUNTER_EXPIRY#{first hex digit of the sha256}` | `{expires_at}#FAILED#{at}#{uuid}` | `counter_pk`, `counter_sk` (the failure's key), `expires_at` = the failure's |
+//! | counted request | `REQUESTS#{sha256 of the counter key}` | `COUNTED#{at}#{uuid}` | `expires_at` = one window later, `due` (its expiry entry's sort key) |
+//! | request expiry entry | `DUE#REQUEST_EXPIRY#{first hex digit of the sha256}` | `{expires_at}#COUNTED#{at}#{uuid}` | `counter_pk`, `counter_sk` (the request's key), `expires_at` = the request's |
 //! | registry entry | `PATRON#{primary_id}` | `REGISTRY` | `entry` (JSON), `version` |
 //! | registry e-mail key | `PATRON_EMAIL#{normalised email}` | `{primary_id}` | `entry` (JSON copy), `version` |
 //! | registry external-id key | `PATRON_EXT#{externalSystemId}` | `{primary_id}` | `entry` (JSON copy), `version` |
@@ -86,8 +89,8 @@
 //! with it by consume and revoke_all), so that the daily rollover reads only
 //! what is due, with one Query of a key range. Each is one partition: about a
 //! thousand writes a second at most, far above these records' rates — but for
-//! the counter expiry index, written at the pace of logins and limited
-//! requests, which is spread over sixteen (`login_attempts`).
+//! the counter and request expiry indexes, written at the pace of logins and
+//! limited requests, which are spread over sixteen each (`counters`).
 //! Organizations and memberships are written one transaction at a time with
 //! their copies, guard and marker (`memberships`, `membership_items`), so that
 //! each listing is one Query and the overlap and AGENT rules hold under
@@ -107,6 +110,7 @@ mod accounts;
 mod audit;
 mod batch;
 mod bus_setup;
+mod counters;
 mod dead_letter;
 mod directory;
 mod due;
@@ -126,6 +130,7 @@ mod publisher;
 mod queue;
 mod reconciliation;
 mod registry;
+mod request_counters;
 mod sdk;
 mod send;
 mod sessions;

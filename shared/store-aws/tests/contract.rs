@@ -24,6 +24,7 @@ async fn backend() -> Backend {
         tokens: store.clone(),
         sessions: store.clone(),
         attempts: store.clone(),
+        requests: store.clone(),
         registry: store.clone(),
         staging: store.clone(),
         events: Arc::new(events),

@@ -2,7 +2,7 @@
 //! deployment: the webhook inbox, the durable per-institution job queues (with
 //! visibility times, attempts, fenced leases and dead letters), the
 //! distribution ledger, the login accounts with their single-use tokens,
-//! sessions and failed-login counts, registration's patron registry, staging
+//! sessions, failed-login counts and counted requests, registration's patron registry, staging
 //! records and domain events, the organizations with their memberships, fee
 //! entries and AGENT markers, the staff console's audit log, and the runs of
 //! backfills and reconciles with the versions and differences they keep, all
@@ -17,6 +17,7 @@ mod accounts;
 mod agents;
 mod audit;
 mod codec;
+mod counters;
 mod events;
 mod inbox;
 mod ledger;
@@ -27,6 +28,7 @@ mod purge;
 mod queue;
 mod reconciliation;
 mod registry;
+mod request_counters;
 mod schema;
 mod sessions;
 mod staging;
@@ -45,7 +47,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The patron-hub database in one SQLite file. Implements `WebhookInbox`,
 /// `JobQueue`, `DistributionLedger`, `AccountStore`, `TokenStore`, `SessionStore`,
-/// `LoginAttempts`, `PatronRegistry`, `StagingRecords`, `EventPublisher`,
+/// `LoginAttempts`, `RequestCounters`, `PatronRegistry`, `StagingRecords`, `EventPublisher`,
 /// `EventLog`, `OrganizationStore`, `MembershipStore`, `AuditLog` and
 /// `ReconciliationStore`; cheap to clone (one shared connection).
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Migration `n` takes a database at `user_version = n` to `n + 1`. Append only:
 /// a released migration is never edited.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: webhook inbox, job queues with dead letters, distribution ledger.
     "
     CREATE TABLE inbox_events (
@@ -313,6 +313,38 @@ const MIGRATIONS: &[&str] = &[
         difference  TEXT NOT NULL,
         PRIMARY KEY (run_id, primary_id, institution, kind)
     ) STRICT, WITHOUT ROWID;
+    ",
+    // 12 (issue 14, point 3: rate counters are not login failures): the
+    // counted requests get a table of their own, keyed by the domain's
+    // `CountedRequest::key`; the rows they had among the failed logins (every
+    // key but a login identifier's `login:…` and an account's
+    // `login-account:…`) move there, their keys without the `login:` the
+    // identifiers and e-mails in them carried.
+    "
+    CREATE TABLE request_counts (
+        id            INTEGER PRIMARY KEY,
+        counter       TEXT NOT NULL,
+        counted_at_us INTEGER NOT NULL,
+        forget_at_us  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX request_counts_by_counter ON request_counts (counter, counted_at_us);
+    CREATE INDEX request_counts_by_forget_at ON request_counts (forget_at_us);
+
+    INSERT INTO request_counts (counter, counted_at_us, forget_at_us)
+        SELECT CASE
+                WHEN identifier GLOB 'registration:login:*'
+                    THEN 'registration:' || substr(identifier, 20)
+                WHEN identifier GLOB 'password-reset:login:*'
+                    THEN 'password-reset:' || substr(identifier, 22)
+                WHEN identifier GLOB 'email-change:to:login:*'
+                    THEN 'email-change:to:' || substr(identifier, 23)
+                ELSE identifier
+            END,
+            failed_at_us, forget_at_us
+        FROM login_failures
+        WHERE NOT (identifier GLOB 'login:*' OR identifier GLOB 'login-account:*');
+    DELETE FROM login_failures
+        WHERE NOT (identifier GLOB 'login:*' OR identifier GLOB 'login-account:*');
     ",
 ];
 

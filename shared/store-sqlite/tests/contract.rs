@@ -39,6 +39,7 @@ async fn backend() -> Backend {
         tokens: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
         attempts: Arc::new(store.clone()),
+        requests: Arc::new(store.clone()),
         registry: Arc::new(store.clone()),
         staging: Arc::new(store.clone()),
         events: Arc::new(store.clone()),

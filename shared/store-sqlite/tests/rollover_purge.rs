@@ -5,7 +5,8 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use patron_hub_domain::accounts::{
-    AccountId, AccountSettings, LoginAttempts, SecretToken, SessionRecord, SessionStore,
+    AccountId, AccountSettings, AddressFlow, CountedRequest, LoginAttempts, RequestCounters,
+    SecretToken, SessionRecord, SessionStore,
 };
 use patron_hub_domain::organizations::{Rollover, RolloverStores};
 use patron_hub_domain::SystemClock;
@@ -39,11 +40,11 @@ async fn a_flood_of_identifiers_tried_once_leaves_no_rows_after_the_daily_purge(
             .unwrap();
     }
     for i in 0..100 {
-        let address = format!("address:login:198.51.100.{i}");
-        store
-            .record_failure(&address, at, at - Duration::hours(1))
-            .await
-            .unwrap();
+        let request = CountedRequest::Address {
+            flow: AddressFlow::Login,
+            address: format!("198.51.100.{i}").parse().unwrap(),
+        };
+        store.count(&request, at, Duration::hours(1)).await.unwrap();
     }
     // Sessions nobody ended (their holders closed the browser).
     for _ in 0..20 {
@@ -55,7 +56,8 @@ async fn a_flood_of_identifiers_tried_once_leaves_no_rows_after_the_daily_purge(
         };
         store.create(&session).await.unwrap();
     }
-    assert_eq!(rows(&path, "login_failures"), 500);
+    assert_eq!(rows(&path, "login_failures"), 400);
+    assert_eq!(rows(&path, "request_counts"), 100);
     assert_eq!(rows(&path, "account_sessions"), 20);
 
     let stores = RolloverStores {
@@ -64,6 +66,7 @@ async fn a_flood_of_identifiers_tried_once_leaves_no_rows_after_the_daily_purge(
         tokens: store.clone(),
         sessions: store.clone(),
         attempts: store.clone(),
+        requests: store.clone(),
         staging: store.clone(),
     };
     let rollover = Rollover::new(
@@ -86,5 +89,6 @@ async fn a_flood_of_identifiers_tried_once_leaves_no_rows_after_the_daily_purge(
         (500, 20)
     );
     assert_eq!(rows(&path, "login_failures"), 0);
+    assert_eq!(rows(&path, "request_counts"), 0);
     assert_eq!(rows(&path, "account_sessions"), 0);
 }

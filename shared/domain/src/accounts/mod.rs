@@ -29,8 +29,9 @@ pub use model::{
 };
 pub use password::{PasswordPolicy, WeakPassword, MAX_PASSWORD_LENGTH};
 pub use ports::{
-    AccountStore, AccountWriteError, EmailConfirmed, LoginAttempts, Mail, MailError, Mailer,
-    SessionRecord, SessionStore, TokenPurpose, TokenRecord, TokenStore,
+    AccountStore, AccountWriteError, CountedRequest, EmailConfirmed, LoginAttempts, Mail,
+    MailError, Mailer, RequestCounters, SessionRecord, SessionStore, TokenPurpose, TokenRecord,
+    TokenStore,
 };
 pub use requests::{AccountPatch, ImportRow, MailOption, NewAccount, ProfileChange, Registration};
 pub use service::{
@@ -38,6 +39,6 @@ pub use service::{
     MAX_SEARCH_RESULTS,
 };
 pub use settings::{
-    AccountServices, AccountSettings, AddressFlow, AddressLimit, AddressLimits, ImportLimits,
+    AccountPorts, AccountSettings, AddressFlow, AddressLimit, AddressLimits, ImportLimits,
 };
 pub use token::{SecretToken, TokenHash};

@@ -1,11 +1,12 @@
 //! The ports of the accounts use cases. Each has one adapter per backend
 //! (SQLite; DynamoDB, SES) held to the shared contract suite.
 
-use super::{Account, AccountId, Email, Language, TokenHash, UserName};
+use super::{Account, AccountId, AddressFlow, Email, Language, TokenHash, UserName};
 use crate::StoreError;
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// Why an account could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -152,9 +153,9 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 }
 
-/// Failed logins per submitted identifier, whether or not an account has it
-/// (and the other counted requests kept beside them: per-address, reset,
-/// registration and e-mail change counters).
+/// Failed logins (and wrong current passwords) per submitted identifier,
+/// whether or not an account has it, or per account: what the lockout counts.
+/// Nothing else is counted here; limited requests have [`RequestCounters`].
 #[async_trait]
 pub trait LoginAttempts: Send + Sync {
     /// Records a failure for `identifier` at `at`; returns the failures since
@@ -178,6 +179,95 @@ pub trait LoginAttempts: Send + Sync {
     /// `now` counts any more (recorded at `at` counting since `since`: those
     /// with `at + (at - since)` before `now`), of every identifier, including
     /// those never tried again (an index keyed by that time, never a scan).
+    async fn purge_expired(&self, now: DateTime<Utc>, dry_run: bool) -> Result<u64, StoreError>;
+}
+
+/// The longest submitted identifier (or e-mail) kept in a counter's key.
+const MAX_IDENTIFIER_KEY: usize = 320;
+
+/// A submitted identifier as counters key it: trimmed, lower-cased and at most
+/// [`MAX_IDENTIFIER_KEY`] characters, so that case and surrounding spaces do
+/// not make a new counter and no input makes a huge key.
+pub(crate) fn identifier_key(identifier: &str) -> String {
+    identifier
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(MAX_IDENTIFIER_KEY)
+        .collect()
+}
+
+/// What a [`RequestCounters`] counter counts. Each kind keeps its counters
+/// apart from every other kind's (its key starts with the kind).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CountedRequest {
+    /// Requests of a flow anyone may call without a session from one network
+    /// address; an IPv6 address counts for its whole /64, which one client
+    /// usually holds.
+    Address {
+        /// The flow.
+        flow: AddressFlow,
+        /// The client's address.
+        address: IpAddr,
+    },
+    /// Self-registrations of one e-mail address (each may mail it).
+    Registration(Email),
+    /// Forgotten-password requests naming one identifier, as submitted.
+    PasswordReset(String),
+    /// E-mail changes asked for one account.
+    EmailChangeOf(AccountId),
+    /// E-mail change mails to one address.
+    EmailChangeTo(Email),
+}
+
+impl CountedRequest {
+    /// The key its counter is kept under: the kind, then what is counted
+    /// (identifiers and e-mails as [`identifier_key`] makes them).
+    pub fn key(&self) -> String {
+        match self {
+            Self::Address { flow, address } => {
+                let counted = match address {
+                    IpAddr::V4(v4) => v4.to_string(),
+                    IpAddr::V6(v6) => {
+                        let [a, b, c, d, ..] = v6.segments();
+                        format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+                    }
+                };
+                format!("address:{}:{counted}", flow.as_str())
+            }
+            Self::Registration(email) => {
+                format!("registration:{}", identifier_key(email.as_str()))
+            }
+            Self::PasswordReset(identifier) => {
+                format!("password-reset:{}", identifier_key(identifier))
+            }
+            Self::EmailChangeOf(account) => format!("email-change:account:{account}"),
+            Self::EmailChangeTo(email) => {
+                format!("email-change:to:{}", identifier_key(email.as_str()))
+            }
+        }
+    }
+}
+
+/// Counters of limited requests (per address, registration, password reset
+/// and e-mail change), kept apart from the [`LoginAttempts`]: counting a
+/// request never counts towards a lockout, nor a failed login towards a limit.
+#[async_trait]
+pub trait RequestCounters: Send + Sync {
+    /// Counts one more `request` at `at`; returns how many of its kind and key
+    /// were counted from `at - window` on, this one included. The request
+    /// counts in windows as long as `window`: none reaching past `at + window`
+    /// counts it. Concurrent counts are all kept.
+    async fn count(
+        &self,
+        request: &CountedRequest,
+        at: DateTime<Utc>,
+        window: Duration,
+    ) -> Result<u32, StoreError>;
+    /// Counts, and unless `dry_run` removes, the counted requests no window
+    /// reaching `now` counts any more (counted at `at` for `window`: those
+    /// with `at + window` before `now`), of every key (an index keyed by that
+    /// time, never a scan).
     async fn purge_expired(&self, now: DateTime<Utc>, dry_run: bool) -> Result<u64, StoreError>;
 }
 
@@ -214,4 +304,38 @@ pub trait Mailer: Send + Sync {
 pub trait EmailConfirmed: Send + Sync {
     /// `email` is proven; a failure leaves the activation undone and retryable.
     async fn email_confirmed(&self, email: &Email) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counted_request_keys_name_their_kind_and_normalise_what_they_count() {
+        let email = Email::parse("Camille@Example.org").unwrap();
+        let keys = [
+            CountedRequest::Address {
+                flow: AddressFlow::Login,
+                address: "2001:db8:1:2:3:4:5:6".parse().unwrap(),
+            },
+            CountedRequest::Registration(email.clone()),
+            CountedRequest::PasswordReset("  Camille@Example.ORG ".to_owned()),
+            CountedRequest::EmailChangeTo(email),
+        ]
+        .map(|request| request.key());
+        assert_eq!(
+            keys,
+            [
+                "address:login:2001:db8:1:2::/64",
+                "registration:camille@example.org",
+                "password-reset:camille@example.org",
+                "email-change:to:camille@example.org",
+            ]
+        );
+        let long = CountedRequest::PasswordReset("x".repeat(1000));
+        assert_eq!(
+            long.key().len(),
+            "password-reset:".len() + MAX_IDENTIFIER_KEY
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! What the account service is configured with, and the adapters it is built on.
 
-use super::{AccountStore, LoginAttempts, Mailer, SessionStore, TokenStore};
+use super::{AccountStore, LoginAttempts, Mailer, RequestCounters, SessionStore, TokenStore};
 use crate::Clock;
 use chrono::Duration;
 use std::sync::Arc;
@@ -148,17 +148,19 @@ impl Default for AccountSettings {
     }
 }
 
-/// The adapters the account service talks to, built once at start-up.
+/// The ports the account service talks to, built once at start-up.
 #[derive(Clone)]
-pub struct AccountServices {
+pub struct AccountPorts {
     /// Accounts.
     pub accounts: Arc<dyn AccountStore>,
     /// Single-use tokens.
     pub tokens: Arc<dyn TokenStore>,
     /// Login sessions.
     pub sessions: Arc<dyn SessionStore>,
-    /// Failed-login counters.
+    /// Failed-login counters (the lockout).
     pub attempts: Arc<dyn LoginAttempts>,
+    /// Counters of limited requests (per address, registration, reset, e-mail change).
+    pub requests: Arc<dyn RequestCounters>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
     /// Where "now" comes from (fixed in tests of expiry rules).

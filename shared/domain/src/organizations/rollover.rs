@@ -7,7 +7,8 @@
 
 use super::{MembershipWriteError, OrganizationStore};
 use crate::accounts::{
-    AccountState, AccountStore, AccountWriteError, LoginAttempts, SessionStore, TokenStore,
+    AccountState, AccountStore, AccountWriteError, LoginAttempts, RequestCounters, SessionStore,
+    TokenStore,
 };
 use crate::registration::StagingRecords;
 use crate::StoreError;
@@ -50,8 +51,10 @@ pub struct RolloverStores {
     pub tokens: Arc<dyn TokenStore>,
     /// Login sessions, with their start index.
     pub sessions: Arc<dyn SessionStore>,
-    /// Failed-login and request counters.
+    /// Failed-login counters.
     pub attempts: Arc<dyn LoginAttempts>,
+    /// Counters of limited requests.
+    pub requests: Arc<dyn RequestCounters>,
     /// Staging records, with their update index.
     pub staging: Arc<dyn StagingRecords>,
 }
@@ -107,7 +110,8 @@ impl Rollover {
                 .sessions
                 .purge_started_before(sessions_cutoff, dry_run)
                 .await?,
-            counters_purged: stores.attempts.purge_expired(start_of_day, dry_run).await?,
+            counters_purged: stores.attempts.purge_expired(start_of_day, dry_run).await?
+                + stores.requests.purge_expired(start_of_day, dry_run).await?,
         })
     }
 

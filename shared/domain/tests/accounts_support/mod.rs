@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use patron_hub_domain::accounts::{
-    Account, AccountError, AccountService, AccountServices, AccountSettings, AccountStore,
-    MailOption, NewAccount,
+    Account, AccountError, AccountPorts, AccountService, AccountSettings, AccountStore, MailOption,
+    NewAccount,
 };
 use patron_hub_domain::FixedClock;
 use patron_hub_mail::outbox::{read_all, OutboxMessage};
@@ -80,16 +80,17 @@ impl Harness {
             "patron-hub <no-reply@patrons.test>".to_owned(),
         )
         .unwrap();
-        let services = AccountServices {
+        let ports = AccountPorts {
             accounts: wrap(store.clone()),
             tokens: Arc::new(store.clone()),
             sessions: Arc::new(store.clone()),
             attempts: Arc::new(store.clone()),
+            requests: Arc::new(store.clone()),
             mailer: Arc::new(mailer),
             clock: clock.clone(),
         };
         Self {
-            service: AccountService::new(services, settings)
+            service: AccountService::new(ports, settings)
                 .with_organizations(Arc::new(store.clone()), Arc::new(store.clone())),
             clock,
             store,

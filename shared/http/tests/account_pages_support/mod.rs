@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
-use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
+use patron_hub_domain::accounts::{AccountPorts, AccountService, AccountSettings};
 use patron_hub_domain::{Clock, FixedClock};
 use patron_hub_http::accounts::router;
 use patron_hub_mail::{find_link, outbox, OutboxMailer};
@@ -85,11 +85,12 @@ impl Site {
         )
         .unwrap();
         let accounts = Arc::new(AccountService::new(
-            AccountServices {
+            AccountPorts {
                 accounts: Arc::new(store.clone()),
                 tokens: Arc::new(store.clone()),
                 sessions: Arc::new(store.clone()),
                 attempts: Arc::new(store.clone()),
+                requests: Arc::new(store.clone()),
                 mailer: Arc::new(mailer),
                 clock,
             },

@@ -13,7 +13,7 @@ use chrono::Utc;
 use http_body_util::BodyExt;
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_alma_sandbox::{spawn, RunningSandbox, SandboxConfig};
-use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
+use patron_hub_domain::accounts::{AccountPorts, AccountService, AccountSettings};
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::{work_once, Distributor, WorkerSettings};
@@ -134,11 +134,12 @@ impl Desk {
         )
         .unwrap();
         let accounts = Arc::new(AccountService::new(
-            AccountServices {
+            AccountPorts {
                 accounts: Arc::new(store.clone()),
                 tokens: Arc::new(store.clone()),
                 sessions: Arc::new(store.clone()),
                 attempts: Arc::new(store.clone()),
+                requests: Arc::new(store.clone()),
                 mailer: Arc::new(mailer),
                 clock: Arc::new(SystemClock),
             },

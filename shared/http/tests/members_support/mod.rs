@@ -11,7 +11,7 @@ use axum::Router;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use http_body_util::BodyExt;
 use patron_hub_domain::accounts::{
-    Account, AccountPatch, AccountService, AccountServices, AccountSettings, MailOption, NewAccount,
+    Account, AccountPatch, AccountPorts, AccountService, AccountSettings, MailOption, NewAccount,
 };
 use patron_hub_domain::organizations::OrganizationService;
 use patron_hub_domain::{Clock, FixedClock};
@@ -97,11 +97,12 @@ impl Hub {
         .unwrap();
         let accounts = Arc::new(
             AccountService::new(
-                AccountServices {
+                AccountPorts {
                     accounts: Arc::new(store.clone()),
                     tokens: Arc::new(store.clone()),
                     sessions: Arc::new(store.clone()),
                     attempts: Arc::new(store.clone()),
+                    requests: Arc::new(store.clone()),
                     mailer: Arc::new(mailer),
                     clock: shared.clone(),
                 },

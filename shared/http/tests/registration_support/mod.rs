@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use http_body_util::BodyExt;
 use patron_hub_alma::{AlmaClient, AlmaInstitution};
 use patron_hub_alma_sandbox::{spawn, RunningSandbox, SandboxConfig};
-use patron_hub_domain::accounts::{AccountService, AccountServices, AccountSettings};
+use patron_hub_domain::accounts::{AccountPorts, AccountService, AccountSettings};
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::registration::{
     ClientKey, ClientKeys, ClientScope, RegistrationPorts, RegistrationService,
@@ -107,11 +107,12 @@ impl Hub {
         )
         .unwrap();
         let accounts = Arc::new(AccountService::new(
-            AccountServices {
+            AccountPorts {
                 accounts: Arc::new(store.clone()),
                 tokens: Arc::new(store.clone()),
                 sessions: Arc::new(store.clone()),
                 attempts: Arc::new(store.clone()),
+                requests: Arc::new(store.clone()),
                 mailer: Arc::new(mailer),
                 clock,
             },

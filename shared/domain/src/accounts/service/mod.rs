@@ -23,10 +23,10 @@ pub use import::ImportProgress;
 pub use links::MailedLink;
 
 use super::{
-    Account, AccountError, AccountId, AccountMail, AccountServices, AccountSettings, AccountStore,
-    Email, EmailConfirmed, InvalidField, LoginAttempts, Mailer, NetworkRole, OrganizationId,
-    PasswordHasher, PasswordPolicy, SecretToken, SessionStore, TokenPurpose, TokenRecord,
-    TokenStore, UserName,
+    Account, AccountError, AccountId, AccountMail, AccountPorts, AccountSettings, AccountStore,
+    CountedRequest, Email, EmailConfirmed, InvalidField, LoginAttempts, Mailer, NetworkRole,
+    OrganizationId, PasswordHasher, PasswordPolicy, RequestCounters, SecretToken, SessionStore,
+    TokenPurpose, TokenRecord, TokenStore, UserName,
 };
 use crate::organizations::{MembershipStore, OrganizationStore, Role};
 use crate::Clock;
@@ -38,9 +38,6 @@ use std::sync::Arc;
 /// (re-reading the account each time) before answering `Conflict`.
 const WRITE_ATTEMPTS: usize = 3;
 
-/// The longest identifier kept as a login-attempt counter key.
-const MAX_IDENTIFIER_KEY: usize = 320;
-
 /// The account use cases, built once at start-up from the adapters and settings
 /// and shared by every request.
 pub struct AccountService {
@@ -48,6 +45,7 @@ pub struct AccountService {
     tokens: Arc<dyn TokenStore>,
     sessions: Arc<dyn SessionStore>,
     attempts: Arc<dyn LoginAttempts>,
+    requests: Arc<dyn RequestCounters>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     settings: AccountSettings,
@@ -59,15 +57,16 @@ pub struct AccountService {
 }
 
 impl AccountService {
-    /// The service over `services`, configured by `settings`.
-    pub fn new(services: AccountServices, settings: AccountSettings) -> Self {
+    /// The service over `ports`, configured by `settings`.
+    pub fn new(ports: AccountPorts, settings: AccountSettings) -> Self {
         Self {
-            accounts: services.accounts,
-            tokens: services.tokens,
-            sessions: services.sessions,
-            attempts: services.attempts,
-            mailer: services.mailer,
-            clock: services.clock,
+            accounts: ports.accounts,
+            tokens: ports.tokens,
+            sessions: ports.sessions,
+            attempts: ports.attempts,
+            requests: ports.requests,
+            mailer: ports.mailer,
+            clock: ports.clock,
             policy: PasswordPolicy::new(settings.min_password_length),
             settings,
             hasher: PasswordHasher::new(),
@@ -90,15 +89,14 @@ impl AccountService {
         self
     }
 
-    /// Counts one more request under `counter` (a counter kept beside the
-    /// login failures); how many it had within the last `window`, this one
-    /// included.
-    async fn count_request(&self, counter: &str, window: Duration) -> Result<u32, AccountError> {
-        let now = self.now();
-        Ok(self
-            .attempts
-            .record_failure(counter, now, now - window)
-            .await?)
+    /// Counts one more `request` now; how many of them were counted within
+    /// the last `window`, this one included.
+    async fn count_request(
+        &self,
+        request: CountedRequest,
+        window: Duration,
+    ) -> Result<u32, AccountError> {
+        Ok(self.requests.count(&request, self.now(), window).await?)
     }
 
     /// `department` as given, once it is known to name an organization (when
@@ -307,15 +305,12 @@ impl AccountService {
 
 /// The key under which failed logins are counted for a submitted identifier:
 /// trimmed, lower-cased, bounded, and in a namespace of its own so that no
-/// login input can reach another counter (such as the reset-mail counter).
+/// login input can reach an account's counter.
 fn attempt_key(identifier: &str) -> String {
-    let identifier: String = identifier
-        .trim()
-        .to_lowercase()
-        .chars()
-        .take(MAX_IDENTIFIER_KEY)
-        .collect();
-    format!("{LOGIN_COUNTER_PREFIX}{identifier}")
+    format!(
+        "{LOGIN_COUNTER_PREFIX}{}",
+        super::ports::identifier_key(identifier)
+    )
 }
 
 /// The namespace of login-failure counters of submitted identifiers.
@@ -348,10 +343,9 @@ mod tests {
         );
         assert_eq!(
             attempt_key(&"x".repeat(1000)).len(),
-            LOGIN_COUNTER_PREFIX.len() + MAX_IDENTIFIER_KEY
+            LOGIN_COUNTER_PREFIX.len() + 320
         );
-        // No login input lands in the reset-mail counters' namespace, nor in the accounts'.
-        assert!(!attempt_key("password-reset:victim@example.org").starts_with("password-reset:"));
+        // No login input lands in the accounts' namespace.
         assert!(!attempt_key("x").starts_with(ACCOUNT_COUNTER_PREFIX));
     }
 }

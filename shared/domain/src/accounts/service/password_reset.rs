@@ -1,18 +1,15 @@
 //! Forgotten passwords: a mailed single-use link, then a new password.
 
-use super::{attempt_key, AccountService};
+use super::AccountService;
 use crate::accounts::{
-    mails, AccountError, AccountMail, AccountState, SecretToken, TokenPurpose, TokenRecord,
+    mails, AccountError, AccountMail, AccountState, CountedRequest, SecretToken, TokenPurpose,
+    TokenRecord,
 };
 use chrono::Duration;
 
 /// Reset mails sent at most per submitted identifier and hour; further
 /// requests still answer `Ok` but send nothing (no mail bombing).
 const RESET_MAILS_PER_HOUR: u32 = 5;
-
-/// The prefix of the reset-request counters kept beside the login-failure
-/// counters (a login identifier with this prefix matches no account).
-const RESET_COUNTER_PREFIX: &str = "password-reset:";
 
 impl AccountService {
     /// Mails a set-password link when exactly one active account (not past its
@@ -31,8 +28,8 @@ impl AccountService {
     /// The work of [`AccountService::request_password_reset`], however long it takes.
     async fn mail_reset_link(&self, identifier: &str) -> Result<(), AccountError> {
         let now = self.now();
-        let counter = format!("{RESET_COUNTER_PREFIX}{}", attempt_key(identifier));
-        let requests = self.count_request(&counter, Duration::hours(1)).await?;
+        let counter = CountedRequest::PasswordReset(identifier.to_owned());
+        let requests = self.count_request(counter, Duration::hours(1)).await?;
         let today = now.date_naive();
         let mut matches = self.lookup(identifier).await?;
         matches.retain(|a| {

@@ -1,10 +1,10 @@
 //! One's own account: names, language, e-mail (confirmed by a link) and password.
 
-use super::{attempt_key, failure_key, AccountService};
+use super::{failure_key, AccountService};
 use crate::accounts::hasher::Verification;
 use crate::accounts::{
-    fields, mails, Account, AccountError, AccountMail, AccountState, Email, InvalidField,
-    PersonName, ProfileChange, RateLimit, TokenPurpose,
+    fields, mails, Account, AccountError, AccountMail, AccountState, CountedRequest, Email,
+    InvalidField, PersonName, ProfileChange, RateLimit, TokenPurpose,
 };
 use chrono::Duration;
 
@@ -12,10 +12,6 @@ use chrono::Duration;
 /// hour, counted per account asking and per address mailed: nobody can use
 /// the change to mail an address over and over.
 const EMAIL_CHANGES_PER_HOUR: u32 = 5;
-
-/// The prefix of the e-mail change counters kept beside the login-failure
-/// counters (a login identifier with this prefix matches no account).
-const EMAIL_CHANGE_COUNTER_PREFIX: &str = "email-change:";
 
 impl AccountService {
     /// Changes the actor's own account. Names and language change at once. A new
@@ -176,9 +172,9 @@ impl AccountService {
     /// administrator): past [`EMAIL_CHANGES_PER_HOUR`] within the hour,
     /// `RateLimited`.
     pub(super) async fn admit_email_change(&self, account: &Account) -> Result<(), AccountError> {
-        let counter = format!("{EMAIL_CHANGE_COUNTER_PREFIX}account:{}", account.id);
+        let counter = CountedRequest::EmailChangeOf(account.id);
         let window = Duration::hours(1);
-        if self.count_request(&counter, window).await? > EMAIL_CHANGES_PER_HOUR {
+        if self.count_request(counter, window).await? > EMAIL_CHANGES_PER_HOUR {
             return Err(AccountError::RateLimited {
                 limit: RateLimit::EmailChanges,
                 retry_after: window,
@@ -196,11 +192,8 @@ impl AccountService {
         account: &Account,
         new_email: Email,
     ) -> Result<(), AccountError> {
-        let counter = format!(
-            "{EMAIL_CHANGE_COUNTER_PREFIX}to:{}",
-            attempt_key(new_email.as_str())
-        );
-        if self.count_request(&counter, Duration::hours(1)).await? > EMAIL_CHANGES_PER_HOUR {
+        let counter = CountedRequest::EmailChangeTo(new_email.clone());
+        if self.count_request(counter, Duration::hours(1)).await? > EMAIL_CHANGES_PER_HOUR {
             tracing::info!(account = %account.id, "e-mail change mail not sent: the address had its share this hour");
             return Ok(());
         }

@@ -1,10 +1,10 @@
 //! Self-registration with e-mail activation.
 
-use super::{attempt_key, AccountService};
+use super::AccountService;
 use crate::accounts::{
     fields, mails, Account, AccountError, AccountId, AccountMail, AccountState, AccountWriteError,
-    Email, InvalidField, PersonName, Registration, TokenPurpose, UserName, Verification,
-    MAX_PASSWORD_LENGTH,
+    CountedRequest, Email, InvalidField, PersonName, Registration, TokenPurpose, UserName,
+    Verification, MAX_PASSWORD_LENGTH,
 };
 use chrono::Duration;
 use rand::RngCore;
@@ -15,10 +15,6 @@ const USER_NAME_ATTEMPTS: usize = 5;
 /// Registrations of one address that mail it, per hour; further ones still
 /// answer `Ok` but change and send nothing (no mail bombing of an address).
 const REGISTRATION_MAILS_PER_HOUR: u32 = 5;
-
-/// The prefix of the registration counters kept beside the login-failure
-/// counters (a login identifier with this prefix matches no account).
-const REGISTRATION_COUNTER_PREFIX: &str = "registration:";
 
 impl AccountService {
     /// Creates a `pending_activation` account and mails it an activation link.
@@ -44,11 +40,8 @@ impl AccountService {
             .check(&registration.password, user_name.as_str(), email.as_str())?;
         let password_hash = self.hasher.hash(&registration.password).await?;
         let now = self.now();
-        let counter = format!(
-            "{REGISTRATION_COUNTER_PREFIX}{}",
-            attempt_key(email.as_str())
-        );
-        let registrations = self.count_request(&counter, Duration::hours(1)).await?;
+        let counter = CountedRequest::Registration(email.clone());
+        let registrations = self.count_request(counter, Duration::hours(1)).await?;
         if registrations > REGISTRATION_MAILS_PER_HOUR {
             return Ok(());
         }
