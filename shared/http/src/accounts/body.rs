@@ -41,7 +41,7 @@ fn answer(fault: BodyFault) -> ApiError {
         BodyFault::NotJson(reason) => invalid_json(format!("the body is not JSON: {reason}")),
         BodyFault::Field { path, reason } => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            super::error::codes::VALIDATION_ERROR,
+            codes::VALIDATION_ERROR,
             format!("{path}: {reason}"),
         ),
     }

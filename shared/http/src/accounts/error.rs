@@ -1,40 +1,11 @@
 //! Account errors as HTTP answers: the one place they get a status and a code.
 
-use crate::error::ApiError;
+use crate::error::{codes, ApiError};
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use patron_hub_domain::accounts::AccountError;
 use serde_json::json;
-
-/// Codes of the accounts API.
-pub mod codes {
-    /// A field is invalid.
-    pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
-    /// The password breaks the policy.
-    pub const WEAK_PASSWORD: &str = "WEAK_PASSWORD";
-    /// The user name is taken.
-    pub const USER_NAME_TAKEN: &str = "USER_NAME_TAKEN";
-    /// The e-mail is taken.
-    pub const EMAIL_TAKEN: &str = "EMAIL_TAKEN";
-    /// The link is invalid or expired.
-    pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
-    /// Login refused.
-    pub const INVALID_CREDENTIALS: &str = "INVALID_CREDENTIALS";
-    /// Too many failed logins, or too many requests of a limited kind (the
-    /// message says which).
-    pub const TOO_MANY_ATTEMPTS: &str = "TOO_MANY_ATTEMPTS";
-    /// No valid session.
-    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
-    /// Not allowed.
-    pub const FORBIDDEN: &str = "FORBIDDEN";
-    /// No such account.
-    pub const ACCOUNT_NOT_FOUND: &str = "ACCOUNT_NOT_FOUND";
-    /// Changed by someone else.
-    pub const VERSION_CONFLICT: &str = "VERSION_CONFLICT";
-    /// The import file has errors.
-    pub const IMPORT_REJECTED: &str = "IMPORT_REJECTED";
-}
 
 /// The `Retry-After` of a 429 (whole seconds, at least 1), for the errors that
 /// have one: every throttled answer says when to come back.
@@ -97,7 +68,7 @@ impl IntoResponse for AccountApiError {
                 tracing::error!(%detail, "account service unavailable");
                 return ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    crate::error::codes::SERVICE_UNAVAILABLE,
+                    codes::SERVICE_UNAVAILABLE,
                     "the service is unavailable; please retry",
                 )
                 .into_response();

@@ -1,41 +1,9 @@
 //! Organization errors as HTTP answers: the one place an [`OrganizationError`],
 //! a missing session or a refused request gets its status and code.
 
-use crate::error::ApiError;
+use crate::error::{codes, ApiError};
 use axum::http::StatusCode;
 use patron_hub_domain::organizations::OrganizationError;
-
-/// Codes of the members API (each [`OrganizationError`] variant names its own).
-pub mod codes {
-    /// No valid session.
-    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
-    /// Logged in, but not allowed.
-    pub const FORBIDDEN: &str = "FORBIDDEN";
-    /// No such organization.
-    pub const ORGANIZATION_NOT_FOUND: &str = "ORGANIZATION_NOT_FOUND";
-    /// No such member in this organization.
-    pub const MEMBER_NOT_FOUND: &str = "MEMBER_NOT_FOUND";
-    /// No such person.
-    pub const PERSON_NOT_FOUND: &str = "PERSON_NOT_FOUND";
-    /// A field is malformed (the message names it).
-    pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
-    /// A membership rule refuses the request (seed 004's message).
-    pub const MEMBERSHIP_RULE: &str = "MEMBERSHIP_RULE";
-    /// The person is already a member for part of the period.
-    pub const ALREADY_MEMBER: &str = "ALREADY_MEMBER";
-    /// The membership has been renewed already.
-    pub const ALREADY_RENEWED: &str = "ALREADY_RENEWED";
-    /// `ORGANIZATION:AGENT` is held in another organization.
-    pub const AGENT_IN_ANOTHER_ORGANIZATION: &str = "AGENT_IN_ANOTHER_ORGANIZATION";
-    /// The organization would lose its last administrator.
-    pub const LAST_ADMIN: &str = "LAST_ADMIN";
-    /// Someone else changed the record meanwhile.
-    pub const VERSION_CONFLICT: &str = "VERSION_CONFLICT";
-    /// A bad `page` or `limit`.
-    pub const INVALID_PAGINATION: &str = "INVALID_PAGINATION";
-    /// A spreadsheet could not be written.
-    pub const EXPORT_FAILED: &str = "EXPORT_FAILED";
-}
 
 impl From<OrganizationError> for ApiError {
     fn from(error: OrganizationError) -> Self {
@@ -83,27 +51,19 @@ pub fn unauthenticated() -> ApiError {
 pub fn unavailable() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        crate::error::codes::SERVICE_UNAVAILABLE,
+        codes::SERVICE_UNAVAILABLE,
         "the service is unavailable; please retry",
     )
 }
 
 /// 400: a query parameter is malformed.
 pub fn invalid_parameter(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        crate::error::codes::INVALID_PARAMETER,
-        message,
-    )
+    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, message)
 }
 
 /// 400: the body is missing or is not JSON.
 pub fn invalid_json(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        crate::error::codes::INVALID_JSON,
-        message,
-    )
+    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_JSON, message)
 }
 
 /// 422: the JSON does not fit the request type; `path` names the field.
@@ -119,7 +79,7 @@ pub fn invalid_body(path: &str, reason: &str) -> ApiError {
 pub fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        crate::error::codes::PAYLOAD_TOO_LARGE,
+        codes::PAYLOAD_TOO_LARGE,
         "the request body is too large",
     )
 }

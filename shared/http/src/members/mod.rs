@@ -14,7 +14,6 @@ mod query;
 mod routes;
 mod view;
 
-pub use error::codes;
 pub use routes::{router, Route, ROUTES};
 
 use patron_hub_domain::accounts::AccountService;

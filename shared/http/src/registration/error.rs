@@ -1,41 +1,9 @@
 //! Registration errors as HTTP answers: the one place a [`RegistrationError`],
 //! a refused caller or a refused body gets its status and code.
 
-use crate::error::ApiError;
+use crate::error::{codes, ApiError};
 use axum::http::StatusCode;
 use patron_hub_domain::registration::RegistrationError;
-
-/// Codes of the registration API (FOLIO edge-patron's, where it has one).
-pub mod codes {
-    /// No valid client key (nor staff session).
-    pub const UNAUTHORIZED: &str = "UNAUTHORIZED";
-    /// The caller is known but may not do this.
-    pub const FORBIDDEN: &str = "FORBIDDEN";
-    /// The request has no body.
-    pub const MISSING_BODY: &str = "MISSING_BODY";
-    /// The body is not the JSON expected, or a field is invalid.
-    pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
-    /// No staging record has this externalSystemId.
-    pub const STAGING_USER_NOT_FOUND: &str = "STAGING_USER_NOT_FOUND";
-    /// An active patron already has the e-mail.
-    pub const PATRON_ALREADY_EXISTS: &str = "PATRON_ALREADY_EXISTS";
-    /// Not exactly one identifier in a status query.
-    pub const INVALID_IDENTIFIERS: &str = "INVALID_IDENTIFIERS";
-    /// Several patron records match.
-    pub const MULTIPLE_USER_WITH_EMAIL: &str = "MULTIPLE_USER_WITH_EMAIL";
-    /// The patron's account has expired.
-    pub const ACCOUNT_EXPIRED: &str = "ACCOUNT_EXPIRED";
-    /// The patron's account is inactive.
-    pub const USER_ACCOUNT_INACTIVE: &str = "USER_ACCOUNT_INACTIVE";
-    /// No patron matches.
-    pub const USER_NOT_FOUND: &str = "USER_NOT_FOUND";
-    /// Alma refused the patron record.
-    pub const ALMA_REJECTED: &str = "ALMA_REJECTED";
-    /// Alma did not answer usefully.
-    pub const ALMA_UNAVAILABLE: &str = "ALMA_UNAVAILABLE";
-    /// Someone else changed the record at the same moment.
-    pub const VERSION_CONFLICT: &str = "VERSION_CONFLICT";
-}
 
 impl From<RegistrationError> for ApiError {
     fn from(error: RegistrationError) -> Self {
@@ -105,7 +73,7 @@ pub fn forbidden() -> ApiError {
 pub fn unavailable() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        crate::error::codes::SERVICE_UNAVAILABLE,
+        codes::SERVICE_UNAVAILABLE,
         "the service is unavailable; please retry",
     )
 }
@@ -123,7 +91,7 @@ pub fn missing_body() -> ApiError {
 pub fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        crate::error::codes::PAYLOAD_TOO_LARGE,
+        codes::PAYLOAD_TOO_LARGE,
         "the request body is too large",
     )
 }
@@ -140,11 +108,7 @@ pub fn invalid_body(path: &str, reason: &str) -> ApiError {
 
 /// 400: a query parameter is malformed.
 pub fn invalid_parameter(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        crate::error::codes::INVALID_PARAMETER,
-        message,
-    )
+    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, message)
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ mod routes;
 mod view;
 
 pub use auth::API_KEY_HEADER;
-pub use error::codes;
 pub use routes::router;
 
 use patron_hub_domain::accounts::AccountService;
