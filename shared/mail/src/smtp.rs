@@ -122,7 +122,6 @@ impl Mailer for SmtpMailer {
         let message = compose(&self.from, mail)?;
         self.transport.send(message).await.map(drop).map_err(|e| {
             let detail = describe(&e);
-            tracing::warn!(error = %detail, "SMTP relay did not take the message");
             MailError(format!("the SMTP relay did not take the message: {detail}"))
         })
     }

@@ -11,7 +11,9 @@ use std::fmt::Debug;
 /// DynamoDB's error code when a write's condition did not hold.
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 
-/// Maps any SDK failure of `operation` to `StoreError::Unavailable`, logging it.
+/// Maps any SDK failure of `operation` to `StoreError::Unavailable`, naming
+/// the operation and the failure; not logged here: whoever turns the error
+/// into an answer or an outcome logs it, once.
 pub(crate) fn unavailable<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + Error + 'static,
@@ -25,7 +27,6 @@ where
         ),
         other => DisplayErrorContext(other).to_string(),
     };
-    tracing::warn!(operation, error = %detail, "AWS call failed");
     StoreError::Unavailable(format!("{operation} failed: {detail}"))
 }
 
@@ -45,9 +46,9 @@ where
     }
 }
 
-/// A stored item or message that cannot be read back.
+/// A stored item or message that cannot be read back (logged once, where
+/// the error becomes an answer).
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
-    tracing::warn!(what, error = %detail, "stored record unreadable");
     StoreError::Corrupt(format!("{what}: {detail}"))
 }
 
@@ -64,7 +65,6 @@ pub(crate) fn json_error(error: &serde_json::Error) -> String {
 
 /// A job of an institution that has no queue in this deployment's configuration.
 pub(crate) fn no_queue(institution: &impl std::fmt::Display) -> StoreError {
-    tracing::warn!(%institution, "no queue configured for institution");
     StoreError::Unavailable(format!("no queue configured for institution {institution}"))
 }
 

@@ -46,7 +46,6 @@ impl Mailer for SesMailer {
             .map(drop)
             .map_err(|error| {
                 let detail = describe(&error);
-                tracing::warn!(error = %detail, "SES SendEmail failed");
                 MailError(format!("SES SendEmail failed: {detail}"))
             })
     }

@@ -70,7 +70,6 @@ impl Mailer for OutboxMailer {
             .await
             .map_err(|e| MailError(format!("the outbox writer stopped: {e}")))?;
         written.map_err(|e| {
-            tracing::warn!(folder = %self.folder.display(), error = %e, "outbox write failed");
             MailError(format!(
                 "cannot write into the outbox {}: {e}",
                 self.folder.display()
