@@ -7,7 +7,7 @@ use crate::outcome::{error_from_failure, page_from_success, user_from_success};
 use crate::pacer::Pacer;
 use async_trait::async_trait;
 use patron_hub_domain::alma::{codes, AlmaError, AlmaUsers, UserPage, UserQuery};
-use patron_hub_domain::{AlmaUser, InstitutionCode, PrimaryId};
+use patron_hub_domain::{telemetry, AlmaUser, InstitutionCode, PrimaryId};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Method, Url};
 use std::collections::HashMap;
@@ -123,6 +123,7 @@ impl AlmaClient {
                     institution.pacer.cool_down(THROTTLE_COOL_DOWN);
                 }
                 let answer = read_answer(response).await;
+                telemetry::alma_called(code, status, started.elapsed());
                 tracing::debug!(
                     institution = %code,
                     method = %method,
@@ -135,6 +136,7 @@ impl AlmaClient {
             }
             Err(error) => {
                 let description = describe(&error);
+                telemetry::alma_called(code, 0, started.elapsed());
                 tracing::debug!(
                     institution = %code,
                     method = %method,

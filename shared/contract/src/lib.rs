@@ -143,6 +143,7 @@ macro_rules! contract_tests {
                 twenty_five_jobs_in_one_call_all_arrive,
                 keep_hidden_extends_a_lease_in_progress,
                 depth_counts_the_jobs_waiting_and_in_progress,
+                oldest_job_age_and_queued_time_follow_the_queue,
             }
             ledger {
                 first_claim_proceeds_and_a_held_claim_is_busy,

@@ -21,6 +21,7 @@ pub mod ports;
 pub mod reconciliation;
 pub mod registration;
 pub mod routing;
+pub mod telemetry;
 pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};

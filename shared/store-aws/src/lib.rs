@@ -138,6 +138,7 @@ pub use bus_setup::{create_event_bus, subscribe_queue};
 pub use mailer::SesMailer;
 pub use provision::provision;
 pub use publisher::{EventBridgePublisher, EVENT_SOURCE};
+pub use queue::sent_at;
 pub use sdk::sdk_config_loader;
 pub use subscription::BusSubscription;
 

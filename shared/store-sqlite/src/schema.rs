@@ -314,6 +314,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, primary_id, institution, kind)
     ) STRICT, WITHOUT ROWID;
     ",
+    // 12: when each queued job was queued (jobs queued before this migration
+    // take the time they were last made visible), for the oldest job's age
+    // and each job's lag.
+    "
+    ALTER TABLE queue_jobs ADD COLUMN queued_at_us INTEGER;
+    UPDATE queue_jobs SET queued_at_us = visible_at_us;
+    CREATE INDEX queue_jobs_by_age ON queue_jobs (institution, queued_at_us);
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The

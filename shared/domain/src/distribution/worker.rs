@@ -3,7 +3,7 @@
 
 use super::{Disposition, Distributor};
 use crate::ports::{Delivery, JobQueue};
-use crate::{Clock, InstitutionCode, StoreError};
+use crate::{telemetry, Clock, InstitutionCode, StoreError};
 use futures::future::{join_all, select, Either};
 use std::collections::{BTreeMap, BTreeSet};
 use std::pin::pin;
@@ -160,6 +160,12 @@ async fn work_on(
         };
         let settled = settle(queue, clock, delivery, &disposition).await?;
         log_disposition(&disposition, settled);
+        telemetry::job_settled(
+            &job.institution,
+            &disposition,
+            delivery.queued_at,
+            clock.now(),
+        );
         Ok(settled)
     }
     .instrument(span)
