@@ -28,6 +28,8 @@ pub mod codes {
     /// A change authenticated by the session cookie did not come from
     /// patron-hub's own origin with a JSON body.
     pub const CROSS_ORIGIN: &str = "CROSS_ORIGIN";
+    /// The caller may not see this (e.g. `/metrics` from afar without the token).
+    pub const FORBIDDEN: &str = "FORBIDDEN";
 }
 
 /// An error answer: a status, a stable code, and a message for people.
