@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod client_address;
 mod csrf_key;
+pub mod emf;
 pub mod env;
 pub mod logs;
 pub mod network_reconcile;
