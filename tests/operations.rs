@@ -114,3 +114,71 @@ async fn the_metrics_move_as_a_webhook_is_applied() {
         "{after}"
     );
 }
+
+#[tokio::test]
+async fn status_and_the_gauges_show_a_job_that_waits() {
+    let s = DemoServer::start().await;
+    // DEMO_B answers every call with a 500: its job stays on the queue.
+    let faults = s
+        .http
+        .put(format!("{}/sandbox/faults", s.sandbox))
+        .json(&serde_json::json!({"institution": "DEMO_B", "error_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert!(faults.status().is_success());
+    s.librarian(Method::POST, "DEMO_A/users", Some(external_reader("ops-2")))
+        .await;
+    s.user_eventually("DEMO_C", "ops-2").await;
+    let status = eventually("DEMO_B's job to wait over a second", SETTLE, || async {
+        let output = std::process::Command::new(BINARY)
+            .args(["status", "--json", "--data", s.data.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        let b = status["institutions"]
+            .as_array()?
+            .iter()
+            .find(|row| row["institution"] == "DEMO_B")?
+            .clone();
+        (b["oldest_job_age_seconds"].as_u64()? >= 1).then_some(status)
+    })
+    .await;
+    let rows = status["institutions"].as_array().unwrap();
+    let row = |code: &str| rows.iter().find(|row| row["institution"] == code).unwrap();
+    assert_eq!(row("DEMO_B")["queue_depth"], 1, "{status}");
+    assert_eq!(row("DEMO_C")["queue_depth"], 0, "{status}");
+    assert_eq!(row("DEMO_C")["oldest_job_age_seconds"], 0, "{status}");
+    assert_eq!(row("DEMO_B")["dead_letters"], 0, "{status}");
+    assert!(status.get("reconcile").is_some(), "{status}");
+    let text = scrape(&s).await;
+    assert!(
+        sample(
+            &text,
+            "patron_hub_oldest_job_age_seconds",
+            &["institution=\"DEMO_B\""]
+        ) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "patron_hub_queue_depth", &["institution=\"DEMO_B\""]),
+        1.0
+    );
+    assert!(
+        sample(
+            &text,
+            "patron_hub_jobs_total",
+            &["institution=\"DEMO_B\"", "outcome=\"retried\""]
+        ) >= 1.0,
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "patron_hub_alma_calls_total",
+            &["institution=\"DEMO_B\"", "status=\"500\""]
+        ) >= 1.0,
+        "{text}"
+    );
+}
