@@ -15,6 +15,7 @@ pub mod error;
 pub mod institution;
 pub mod job;
 mod json;
+pub mod operations;
 pub mod organizations;
 pub mod patron;
 pub mod ports;

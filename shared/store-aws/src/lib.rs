@@ -120,6 +120,7 @@ mod login_attempts;
 mod mailer;
 mod membership_items;
 mod memberships;
+mod operations;
 mod organizations;
 mod provision;
 mod publisher;

@@ -322,6 +322,18 @@ const MIGRATIONS: &[&str] = &[
     UPDATE queue_jobs SET queued_at_us = visible_at_us;
     CREATE INDEX queue_jobs_by_age ON queue_jobs (institution, queued_at_us);
     ",
+    // 13: the operations time series, one counter per institution, 10-minute
+    // bucket (its start in seconds since the epoch) and series.
+    "
+    CREATE TABLE operations_counters (
+        institution  TEXT NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        series       TEXT NOT NULL,
+        count        INTEGER NOT NULL,
+        PRIMARY KEY (institution, bucket_start, series)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX operations_counters_by_start ON operations_counters (bucket_start);
+    ",
 ];
 
 /// Brings the database to the newest schema, one transaction per migration. The

@@ -2,6 +2,7 @@
 //! SQS handler: take a delivery, handle it, settle its message.
 
 use super::{Disposition, Distributor};
+use crate::operations::{self, Tally};
 use crate::ports::{Delivery, JobQueue};
 use crate::{telemetry, Clock, InstitutionCode, StoreError};
 use futures::future::{join_all, select, Either};
@@ -160,12 +161,11 @@ async fn work_on(
         };
         let settled = settle(queue, clock, delivery, &disposition).await?;
         log_disposition(&disposition, settled);
-        telemetry::job_settled(
-            &job.institution,
-            &disposition,
-            delivery.queued_at,
-            clock.now(),
-        );
+        let now = clock.now();
+        telemetry::job_settled(&job.institution, &disposition, delivery.queued_at, now);
+        if let Some(tally) = Tally::settled(&disposition, delivery.queued_at, now) {
+            operations::record(distributor.operations(), &job.institution, now, tally).await;
+        }
         Ok(settled)
     }
     .instrument(span)
