@@ -338,6 +338,8 @@ impl LocalNode {
                     &self.store,
                     self.alma.clone(),
                 )),
+                operations: Arc::new(self.store.clone()),
+                clock: self.clock.clone(),
             }))
             .merge(health::router())
             .merge(openapi::router())

@@ -487,13 +487,15 @@ pub async fn admin_console(env: &Environment, aws: &AwsClients) -> Result<Consol
     let console = Console::new(ports, network.clone(), Console::DEFAULT_TIMEOUT);
     // The drift page's repairs: the console's Alma client reads each
     // newest version again; the jobs go to the institutions' queues.
-    let reconciliation = reconciliation(env, &store, alma, network, clock)?;
+    let reconciliation = reconciliation(env, &store, alma, network, clock.clone())?;
     Ok(ConsoleApi {
         institutions: console.institutions(),
         console: Arc::new(console),
         accounts: Arc::new(account_service(env, aws).await?),
         runs: Arc::new(store.clone()),
         reconciliation: Arc::new(reconciliation),
+        operations: Arc::new(store.clone()),
+        clock,
         queue: Arc::new(store),
         csrf_key: Arc::new(csrf_key),
     })

@@ -102,6 +102,27 @@ impl Bucket {
     }
 }
 
+/// The `count` buckets ending with the one holding `now`, oldest first:
+/// `buckets`' counts where a store had some, empty buckets elsewhere (the
+/// x axis of a chart).
+pub fn timeline(buckets: &[Bucket], now: DateTime<Utc>, count: usize) -> Vec<Bucket> {
+    let last = bucket_start(now);
+    (0..count)
+        .rev()
+        .map(|back| {
+            let start = last - BUCKET * back as i32;
+            let mut slot = Bucket {
+                start,
+                ..Bucket::default()
+            };
+            for bucket in buckets.iter().filter(|bucket| bucket.start == start) {
+                slot.merge(bucket);
+            }
+            slot
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +130,22 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_timeline_has_every_bucket_up_to_now() {
+        let now = at("2026-03-01T10:15:00Z");
+        let counted = Bucket {
+            start: at("2026-03-01T09:50:00Z"),
+            applied: 3,
+            ..Bucket::default()
+        };
+        let line = timeline(&[counted], now, 4);
+        let starts: Vec<_> = line.iter().map(|b| b.start).collect();
+        assert_eq!(starts[0], at("2026-03-01T09:40:00Z"));
+        assert_eq!(starts[3], at("2026-03-01T10:10:00Z"));
+        let applied: Vec<_> = line.iter().map(|b| b.applied).collect();
+        assert_eq!(applied, [0, 3, 0, 0]);
     }
 
     #[test]
