@@ -6,10 +6,10 @@ use super::html::escape;
 use std::fmt::Write;
 
 /// The drawing's size in SVG units; the page scales it to its width.
-const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 140.0;
+const WIDTH: f64 = 480.0;
+const HEIGHT: f64 = 150.0;
 /// Room on the left for the y axis' label, and below for the time labels.
-const LEFT: f64 = 48.0;
+const LEFT: f64 = 30.0;
 const BOTTOM: f64 = 18.0;
 
 /// One series of a chart: its name (in the legend and each bar's tooltip),
@@ -43,10 +43,9 @@ pub(crate) fn bars(title: &str, unit: &str, labels: &[String], series: &[Series<
     );
     let _ = write!(
         svg,
-        r#"<line class="axis" x1="{LEFT}" y1="{plot}" x2="{WIDTH}" y2="{plot}"/><text class="tick" x="{x}" y="10" text-anchor="end">{top} {unit}</text><text class="tick" x="{x}" y="{plot}" text-anchor="end">0</text>"#,
+        r#"<line class="axis" x1="{LEFT}" y1="{plot}" x2="{WIDTH}" y2="{plot}"/><text class="tick" x="{x}" y="10" text-anchor="end">{top}</text><text class="tick" x="{x}" y="{plot}" text-anchor="end">0</text>"#,
         x = LEFT - 4.0,
         top = escape(&format_value(top)),
-        unit = escape(unit),
     );
     for (index, label) in labels.iter().enumerate() {
         if index % 36 == 0 {
@@ -80,7 +79,7 @@ pub(crate) fn bars(title: &str, unit: &str, labels: &[String], series: &[Series<
         }
     }
     svg.push_str("</svg><figcaption>");
-    let _ = write!(svg, "{} ", escape(title));
+    let _ = write!(svg, "{} ({}) ", escape(title), escape(unit));
     for one in series {
         let _ = write!(
             svg,

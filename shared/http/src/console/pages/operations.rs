@@ -73,7 +73,7 @@ fn section(html: &mut String, t: &Messages, institution: &InstitutionOperations)
     };
     let _ = write!(
         html,
-        r#"<section class="operations"><h2>{code}</h2><table><thead><tr><th scope="col">{applied}</th><th scope="col">{dead}</th><th scope="col">p50</th><th scope="col">p95</th><th scope="col">{throttled}</th><th scope="col">{failed}</th></tr></thead><tbody><tr><td>{a}</td><td>{d}</td><td>{p50}</td><td>{p95}</td><td>{c429}</td><td>{c5xx}</td></tr></tbody></table>"#,
+        r#"<section class="operations" data-institution="{code}"><h2>{code}</h2><table><thead><tr><th scope="col">{applied}</th><th scope="col">{dead}</th><th scope="col">p50</th><th scope="col">p95</th><th scope="col">{throttled}</th><th scope="col">{failed}</th></tr></thead><tbody><tr><td>{a}</td><td>{d}</td><td>{p50}</td><td>{p95}</td><td>{c429}</td><td>{c5xx}</td></tr></tbody></table>"#,
         code = escape(institution.code.as_str()),
         applied = escape(t.operations_applied),
         dead = escape(t.operations_dead_lettered),
@@ -87,6 +87,7 @@ fn section(html: &mut String, t: &Messages, institution: &InstitutionOperations)
         c5xx = day.alma_5xx,
     );
     let values = |f: &dyn Fn(&Bucket) -> f64| line.iter().map(f).collect::<Vec<f64>>();
+    html.push_str(r#"<div class="charts">"#);
     html.push_str(&bars(
         t.operations_jobs_chart,
         t.operations_jobs_unit,
@@ -138,5 +139,5 @@ fn section(html: &mut String, t: &Messages, institution: &InstitutionOperations)
             },
         ],
     ));
-    html.push_str("</section>");
+    html.push_str("</div></section>");
 }
