@@ -55,6 +55,9 @@ SQS_DEFAULT_RETENTION = 345600
 MAX_RESOURCES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_TEMPLATE_BYTES = 500, 200, 200, 1_000_000
 # Lambda: all environment variables of a function together (keys and values).
 MAX_ENVIRONMENT_BYTES = 4096
+# The namespace of the functions' EMF metrics (patron_hub_lambda::emf::NAMESPACE).
+EMF_NAMESPACE = "PatronHub"
+
 QUEUE_ENV = {"PATRON_HUB_QUEUE_URL_PREFIX"}
 WEBHOOK_ENV = QUEUE_ENV | {
     "PATRON_HUB_TABLE", "PATRON_HUB_NETWORK_ZONE", "PATRON_HUB_INSTITUTIONS",
@@ -316,6 +319,12 @@ class Checker:
             self.need(retention(dlq) > retention(queue), f"{dlq_id}: must keep messages longer than {queue_id}")
             self.need(any(self.watches(alarm["Properties"], dlq) for alarm in alarms),
                       f"{dlq_id}: needs an alarm on ApproximateNumberOfMessagesVisible > 0")
+            lag = self.value(parameters["JobLagAlarmSeconds"])
+            self.need(any(self.watches_lag(alarm["Properties"], queue, lag) for alarm in alarms),
+                      f"{queue_id}: needs an alarm on ApproximateAgeOfOldestMessage > JobLagAlarmSeconds ({lag})")
+            code = function.get("Environment", {}).get("Variables", {}).get("PATRON_HUB_INSTITUTION")
+            self.need(self.has_dashboard(resources, code, queue, dlq),
+                      f"{queue_id}: needs a dashboard of {code}'s queue, dead letters, Alma answers and webhook latency")
             for q_id, q in ((queue_id, queue), (dlq_id, dlq)):
                 self.need(q.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in q, f"{q_id}: SSE")
             consumed.add(dlq_id)
@@ -740,6 +749,46 @@ class Checker:
             and any(d.get("Name") == "QueueName" and d.get("Value") == queue.get("QueueName")
                     for d in alarm.get("Dimensions", []))
         )
+
+    @staticmethod
+    def watches_lag(alarm, queue, threshold):
+        """Whether `alarm` fires when `queue`'s oldest message is older than `threshold` seconds."""
+        return (
+            alarm.get("Namespace") == "AWS/SQS"
+            and alarm.get("MetricName") == "ApproximateAgeOfOldestMessage"
+            and alarm.get("ComparisonOperator") == "GreaterThanThreshold"
+            and Checker.value(alarm.get("Threshold")) == threshold
+            and any(d.get("Name") == "QueueName" and d.get("Value") == queue.get("QueueName")
+                    for d in alarm.get("Dimensions", []))
+        )
+
+    @staticmethod
+    def has_dashboard(resources, code, queue, dlq):
+        """Whether a dashboard's body (valid JSON) charts `queue`'s depth and
+        oldest message age, `dlq`, the EMF metrics of institution `code`
+        (jobs, Alma 429s and errors) and the webhook's latency."""
+        for resource in resources.values():
+            if resource["Type"] != "AWS::CloudWatch::Dashboard":
+                continue
+            try:
+                body = json.loads(resource["Properties"].get("DashboardBody", ""))
+            except (TypeError, ValueError):
+                continue
+            rows = [row for widget in body.get("widgets", [])
+                    for row in widget.get("properties", {}).get("metrics", [])]
+            names = {tuple(str(v) for v in row if not isinstance(v, dict)) for row in rows}
+            needed = {
+                ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue.get("QueueName")),
+                ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue.get("QueueName")),
+                ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq.get("QueueName")),
+                (EMF_NAMESPACE, "patron_hub_jobs_total", "institution", code, "outcome", "dead_lettered"),
+                (EMF_NAMESPACE, "patron_hub_alma_calls_total", "institution", code, "status", "429"),
+                (EMF_NAMESPACE, "patron_hub_alma_calls_total", "institution", code, "status", "503"),
+            }
+            latency = any(n[:2] == ("AWS/Lambda", "UrlRequestLatency") for n in names)
+            if needed <= names and latency:
+                return True
+        return False
 
     def check_policies(self, resources):
         """No Scan, no wildcard action, no '*' resource, in any role of the stack."""

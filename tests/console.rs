@@ -46,6 +46,22 @@ async fn log_in(browser: &Browser, s: &DemoServer) {
     browser.find("input#q").await;
 }
 
+/// With `PATRON_HUB_UPDATE_DOCS=1`, copies a screenshot into `docs/`, where
+/// the README shows it.
+fn publish(screenshot: &std::path::Path) {
+    if std::env::var("PATRON_HUB_UPDATE_DOCS").as_deref() != Ok("1") {
+        return;
+    }
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    let target = docs
+        .canonicalize()
+        .unwrap()
+        .join(screenshot.file_name().unwrap());
+    std::fs::copy(screenshot, &target).unwrap();
+    println!("README image updated: {}", target.display());
+}
+
 /// An external reader created by a librarian in DEMO_A.
 async fn reader_in_demo_a(s: &DemoServer, primary_id: &str) {
     s.librarian(
@@ -179,14 +195,7 @@ async fn staff_find_a_patron_in_three_institutions_and_change_its_expiry_date_ev
             assert!(row.contains("2031-12-31"), "{institution} now: {row}");
         }
         let page = browser.screenshot("console-patron-page.png").await;
-        if std::env::var("PATRON_HUB_UPDATE_DOCS").as_deref() == Ok("1") {
-            let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
-            std::fs::create_dir_all(&docs).unwrap();
-            let docs = docs.canonicalize().unwrap();
-            let target = docs.join("console-patron-page.png");
-            std::fs::copy(&page, &target).unwrap();
-            println!("README image updated: {}", target.display());
-        }
+        publish(&page);
     })
     .await;
     browser.quit().await;
@@ -365,6 +374,65 @@ async fn a_form_without_its_csrf_token_is_refused_and_a_logged_out_browser_is_se
             .to_str()
             .unwrap()
             .starts_with("/console/login"));
+    })
+    .await;
+    browser.quit().await;
+}
+
+/// The Operations page after real work: a reader created in DEMO_A is
+/// applied in DEMO_B, while DEMO_C answers every call with a 500; the page
+/// charts both, drawn by the server (the browser runs no script).
+#[tokio::test]
+async fn staff_see_the_operations_of_each_institution_charted() {
+    let browser = Browser::start().await;
+    let s = server().await;
+    bounded(async {
+        let faults = s
+            .http
+            .put(format!("{}/sandbox/faults", s.sandbox))
+            .json(&serde_json::json!({"institution": "DEMO_C", "error_rate": 1.0}))
+            .send()
+            .await
+            .unwrap();
+        assert!(faults.status().is_success());
+        log_in(&browser, &s).await;
+        reader_in_demo_a(&s, "operations-reader-1").await;
+        s.user_eventually("DEMO_B", "operations-reader-1").await;
+
+        let charted = |institution: &'static str, series: &'static str| {
+            let (browser, base) = (&browser, s.base.clone());
+            async move {
+                browser
+                    .open(&format!("{base}/console/operations?lang=en"))
+                    .await;
+                let css = format!(r#"section[data-institution="{institution}"] svg rect.{series}"#);
+                (!browser.all(&css).await.is_empty()).then_some(())
+            }
+        };
+        eventually("DEMO_B's applied job charted", SETTLE, || {
+            charted("DEMO_B", "series-1")
+        })
+        .await;
+        eventually("DEMO_C's 500 answers charted", SETTLE, || {
+            charted("DEMO_C", "series-2")
+        })
+        .await;
+        assert_eq!(browser.path().await, "/console/operations");
+        let totals = browser
+            .text(r#"section[data-institution="DEMO_B"] table"#)
+            .await;
+        assert!(totals.contains("Applied"), "{totals}");
+        assert_eq!(
+            browser
+                .all(r#"section[data-institution="DEMO_B"] svg"#)
+                .await
+                .len(),
+            3,
+            "jobs, lag and Alma answers"
+        );
+        assert!(browser.all("script").await.is_empty(), "no script at all");
+        let page = browser.screenshot("console-operations.png").await;
+        publish(&page);
     })
     .await;
     browser.quit().await;

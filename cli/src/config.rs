@@ -70,6 +70,18 @@ pub struct Settings {
     /// When `serve` reconciles the network by itself.
     #[serde(default)]
     pub reconcile: ReconcileSchedule,
+    /// Who may read `GET /metrics` besides loopback clients.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// Who may read `GET /metrics` besides loopback clients (`[metrics]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// The environment variable holding a bearer token that lets a scraper
+    /// on another machine in; without it, only loopback clients are served.
+    pub bearer_token_env: Option<String>,
 }
 
 /// When `serve` reconciles the distributed readers of the network by itself.
@@ -281,6 +293,8 @@ pub struct Runtime {
     pub server: ServerLimits,
     /// When `serve` reconciles by itself.
     pub reconcile: ReconcileSchedule,
+    /// The bearer token that lets a non-loopback scraper read `/metrics`.
+    pub metrics_token: Option<String>,
     /// Whether this is the demo network (then `serve` makes the demo administrator).
     pub demo: bool,
 }
@@ -360,6 +374,12 @@ impl Settings {
             },
             server: self.server,
             reconcile: self.reconcile,
+            metrics_token: self
+                .metrics
+                .bearer_token_env
+                .as_deref()
+                .map(secret)
+                .transpose()?,
             demo: false,
         })
     }
@@ -435,6 +455,7 @@ impl Runtime {
             import_limits: ImportLimits::default(),
             server: ServerLimits::default(),
             reconcile: ReconcileSchedule::default(),
+            metrics_token: None,
             demo: true,
         }
     }

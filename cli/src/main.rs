@@ -10,6 +10,7 @@ mod dead_letters;
 mod http_server;
 mod import_users;
 mod node;
+mod prometheus;
 mod reconcile;
 mod rollover;
 mod sandbox;

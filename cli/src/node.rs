@@ -10,6 +10,7 @@ use patron_hub_domain::accounts::{AccountPorts, AccountService, AccountSettings,
 use patron_hub_domain::alma::AlmaUsers;
 use patron_hub_domain::console::{Console, ConsolePorts};
 use patron_hub_domain::distribution::{work_once, Distributor};
+use patron_hub_domain::operations::OperationsLog;
 use patron_hub_domain::organizations::{OrganizationService, Rollover, RolloverStores};
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::reconciliation::{
@@ -96,7 +97,8 @@ impl LocalNode {
         let store = SqliteStore::open(&database_path(data), clock.clone())?;
         let client = Arc::new(
             AlmaClient::new(runtime.alma.clone(), runtime.alma_timeout)
-                .map_err(|e| NodeError::Alma(e.to_string()))?,
+                .map_err(|e| NodeError::Alma(e.to_string()))?
+                .with_operations(Arc::new(store.clone())),
         );
         let alma: Arc<dyn AlmaUsers> = client.clone();
         let registry = Arc::new(RegistrySync::new(
@@ -121,7 +123,8 @@ impl LocalNode {
                 runtime.network.zone.clone(),
                 runtime.worker.clone(),
             )
-            .with_registry(registry.clone()),
+            .with_registry(registry.clone())
+            .with_operations(Arc::new(store.clone())),
         );
         let registration = Arc::new(RegistrationService::new(
             RegistrationPorts {
@@ -225,15 +228,22 @@ impl LocalNode {
 
     /// Runs the rollover once at start-up (catching up on missed days) and
     /// then every day at [`ROLLOVER_TIME`] UTC: what EventBridge Scheduler does
-    /// in AWS. A failed run is logged and tried again at the next time.
+    /// in AWS. A failed run is logged and tried again at the next time. The
+    /// operations time series is purged of what is older than 30 days at the
+    /// same time (on AWS, DynamoDB's TTL does it).
     pub fn spawn_daily_rollover(&self) -> JoinHandle<()> {
         let (rollover, clock) = (self.rollover(), self.clock.clone());
+        let store = self.store.clone();
         tokio::spawn(async move {
             loop {
                 let today = clock.now().date_naive();
                 match rollover.run(today, false).await {
                     Ok(summary) => tracing::info!(?summary, "membership rollover done"),
                     Err(error) => tracing::warn!(%error, "membership rollover failed"),
+                }
+                match OperationsLog::purge(&store, clock.now()).await {
+                    Ok(purged) => tracing::info!(purged, "operations buckets purged"),
+                    Err(error) => tracing::warn!(%error, "operations purge failed"),
                 }
                 tokio::time::sleep(until_next_rollover(clock.now())).await;
             }
@@ -330,6 +340,8 @@ impl LocalNode {
                     &self.store,
                     self.alma.clone(),
                 )),
+                operations: Arc::new(self.store.clone()),
+                clock: self.clock.clone(),
             }))
             .merge(health::router())
             .merge(openapi::router())

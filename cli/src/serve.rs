@@ -4,13 +4,16 @@
 use crate::config::{demo, Runtime, Settings};
 use crate::http_server;
 use crate::node::LocalNode;
+use crate::prometheus::{self, StoreSampledMetrics};
 use crate::served_network::ServedNetwork;
 use crate::CliError;
 use axum::middleware::from_fn_with_state;
 use patron_hub_alma_sandbox::{spawn, RunningSandbox, SandboxConfig};
 use patron_hub_http::client_address::remember_client_address;
+use patron_hub_http::metrics_scrape;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Options of `serve`.
 #[derive(Debug, clap::Args)]
@@ -61,11 +64,23 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     workers.extend(node.spawn_nightly_reconcile(&args.data)?);
     println!("patron-hub listening on http://{}", args.listen);
     println!("  Alma webhooks: http://{}/webhooks/alma", args.listen);
+    println!("  metrics:       http://{}/metrics", args.listen);
     println!("  data folder:   {}", args.data.display());
-    let router = node.router().layer(from_fn_with_state(
-        node.runtime.client_address,
-        remember_client_address,
-    ));
+    let metrics = StoreSampledMetrics {
+        handle: prometheus::install()?,
+        store: node.store.clone(),
+        institutions: node.runtime.network.institutions(),
+    };
+    let router = node
+        .router()
+        .merge(metrics_scrape::router(
+            Arc::new(metrics),
+            node.runtime.metrics_token.clone(),
+        ))
+        .layer(from_fn_with_state(
+            node.runtime.client_address,
+            remember_client_address,
+        ));
     http_server::serve(listener, router, node.runtime.server, shutdown_signal()).await;
     for worker in workers {
         // Jobs in flight stay leased in the queue and are taken again after a restart.

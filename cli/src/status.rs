@@ -1,12 +1,13 @@
-//! `patron-hub status`: for each institution, how many jobs wait on its queue
-//! and how many were given up, with the latest backfill and reconcile; as a
+//! `patron-hub status`: for each institution, how many jobs wait on its queue,
+//! how long the oldest has waited and how many were given up, with the latest
+//! backfill and reconcile; as a
 //! table, or as JSON with `--json`. It reads the data folder of a running (or
 //! stopped) `serve`, whose network it finds there.
 
 use crate::node::database_path;
 use crate::served_network::runtime_for;
 use crate::CliError;
-use patron_hub_domain::ports::JobQueue;
+use patron_hub_domain::ports::{JobQueue, QueueAge};
 use patron_hub_domain::reconciliation::{ReconciliationStore, Run, RunKind};
 use patron_hub_domain::SystemClock;
 use patron_hub_store_sqlite::SqliteStore;
@@ -37,6 +38,7 @@ pub async fn run(args: StatusArgs) -> Result<(), CliError> {
         institutions.push(json!({
             "institution": institution,
             "queue_depth": store.depth(&institution).await?,
+            "oldest_job_age_seconds": age_seconds(store.oldest_job_age(&institution).await?),
             "dead_letters": store.dead_letters(&institution).await?.len(),
         }));
     }
@@ -57,14 +59,15 @@ pub async fn run(args: StatusArgs) -> Result<(), CliError> {
         return Ok(());
     }
     println!(
-        "{:<20} {:>12} {:>13}",
-        "institution", "queue depth", "dead letters"
+        "{:<20} {:>12} {:>16} {:>13}",
+        "institution", "queue depth", "oldest job (s)", "dead letters"
     );
     for row in &institutions {
         println!(
-            "{:<20} {:>12} {:>13}",
+            "{:<20} {:>12} {:>16} {:>13}",
             row["institution"].as_str().unwrap_or_default(),
             row["queue_depth"],
+            row["oldest_job_age_seconds"],
             row["dead_letters"]
         );
     }
@@ -75,6 +78,16 @@ pub async fn run(args: StatusArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The oldest job's wait in whole seconds: 0 for an empty queue (the local
+/// store always measures it).
+fn age_seconds(age: QueueAge) -> Value {
+    match age {
+        QueueAge::Empty => json!(0),
+        QueueAge::Oldest(waited) => json!(waited.as_secs()),
+        QueueAge::MeasuredElsewhere => Value::Null,
+    }
 }
 
 /// What the status shows of a run.

@@ -2,10 +2,10 @@
 //! and administration of login accounts. Wiring only: settings and clients once
 //! per cold start, then the shared axum router.
 
-use lambda_http::{run, Error};
+use lambda_http::Error;
 use patron_hub_http::accounts::router;
 use patron_hub_lambda::wiring::{account_service_confirming_registrations, AwsClients};
-use patron_hub_lambda::{client_address, logs, Environment};
+use patron_hub_lambda::{client_address, http_function, logs, Environment};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -15,5 +15,5 @@ async fn main() -> Result<(), Error> {
     let service =
         Arc::new(account_service_confirming_registrations(&Environment::process(), &aws).await?);
     let router = router(service).fallback(patron_hub_http::error::not_found);
-    run(client_address::from_function_url(router)).await
+    http_function::run(client_address::from_function_url(router)).await
 }

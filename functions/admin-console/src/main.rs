@@ -4,10 +4,10 @@
 //! shared axum router. It must never hold a console rule: those live in the
 //! domain crate, and the HTML in `patron-hub-http`.
 
-use lambda_http::{run, Error};
+use lambda_http::Error;
 use patron_hub_http::console::router;
 use patron_hub_lambda::wiring::{admin_console, AwsClients};
-use patron_hub_lambda::{client_address, logs, Environment};
+use patron_hub_lambda::{client_address, http_function, logs, Environment};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,5 +15,5 @@ async fn main() -> Result<(), Error> {
     let aws = AwsClients::load().await;
     let api = admin_console(&Environment::process(), &aws).await?;
     let router = router(api).fallback(patron_hub_http::error::not_found);
-    run(client_address::from_function_url(router)).await
+    http_function::run(client_address::from_function_url(router)).await
 }

@@ -7,17 +7,20 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use patron_hub_lambda::network_reconcile::handle_invocation;
 use patron_hub_lambda::wiring::{network_reconcile, AwsClients};
-use patron_hub_lambda::{logs, Environment};
+use patron_hub_lambda::{emf, logs, Environment};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logs::init();
+    emf::install();
     let aws = AwsClients::load().await;
     let function = network_reconcile(&Environment::process(), &aws).await?;
     let function = &function;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_invocation(function, event.payload).await
+        let answer = handle_invocation(function, event.payload).await;
+        emf::flush();
+        answer
     }))
     .await
 }

@@ -7,11 +7,13 @@ use crate::outcome::{error_from_failure, page_from_success, user_from_success};
 use crate::pacer::Pacer;
 use async_trait::async_trait;
 use patron_hub_domain::alma::{codes, AlmaError, AlmaUsers, UserPage, UserQuery};
-use patron_hub_domain::{AlmaUser, InstitutionCode, PrimaryId};
+use patron_hub_domain::operations::{self, OperationsLog, Tally};
+use patron_hub_domain::{telemetry, AlmaUser, Clock, InstitutionCode, PrimaryId, SystemClock};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Method, Url};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -28,6 +30,7 @@ const UNKNOWN_INSTITUTION: &str = "UNKNOWN_INSTITUTION";
 pub struct AlmaClient {
     http: reqwest::Client,
     institutions: HashMap<InstitutionCode, Institution>,
+    operations: Option<Arc<dyn OperationsLog>>,
 }
 
 /// What the client keeps for one institution.
@@ -61,7 +64,23 @@ impl AlmaClient {
         Ok(Self {
             http,
             institutions: configured,
+            operations: None,
         })
+    }
+
+    /// Also counts Alma's 429 and 5xx answers (and calls without an answer)
+    /// in the operations time series.
+    pub fn with_operations(mut self, operations: Arc<dyn OperationsLog>) -> Self {
+        self.operations = Some(operations);
+        self
+    }
+
+    /// Counts the answer `status` (0: none) of a call to `code` where the
+    /// operations view charts it.
+    async fn tally(&self, code: &InstitutionCode, status: u16) {
+        if let Some(tally) = Tally::alma_answer(status) {
+            operations::record(self.operations.as_deref(), code, SystemClock.now(), tally).await;
+        }
     }
 
     /// Lets this client use only `share` (0 to 1) of `code`'s calls per
@@ -123,6 +142,8 @@ impl AlmaClient {
                     institution.pacer.cool_down(THROTTLE_COOL_DOWN);
                 }
                 let answer = read_answer(response).await;
+                telemetry::alma_called(code, status, started.elapsed());
+                self.tally(code, status).await;
                 tracing::debug!(
                     institution = %code,
                     method = %method,
@@ -135,6 +156,8 @@ impl AlmaClient {
             }
             Err(error) => {
                 let description = describe(&error);
+                telemetry::alma_called(code, 0, started.elapsed());
+                self.tally(code, 0).await;
                 tracing::debug!(
                     institution = %code,
                     method = %method,

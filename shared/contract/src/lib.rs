@@ -5,7 +5,8 @@
 //! records and domain events of registration (`patron_hub_domain::registration`),
 //! the runs, versions and differences of backfills and reconciles
 //! (`patron_hub_domain::reconciliation`), the organizations and memberships
-//! (`patron_hub_domain::organizations`), and the staff console's audit log
+//! (`patron_hub_domain::organizations`), the operations time series
+//! (`patron_hub_domain::operations`), and the staff console's audit log
 //! (`patron_hub_domain::console`), as the domain's ports promise them.
 //!
 //! Each case is a pub async fn taking a fresh [`Backend`] (or, for organizations
@@ -30,6 +31,7 @@ pub mod inbox;
 pub mod ledger;
 pub mod login_attempts;
 pub mod memberships;
+pub mod operations;
 mod organization_samples;
 pub mod organizations;
 mod people;
@@ -46,6 +48,7 @@ use patron_hub_domain::accounts::{
     AccountStore, LoginAttempts, RequestCounters, SessionStore, TokenStore,
 };
 use patron_hub_domain::console::AuditLog;
+use patron_hub_domain::operations::OperationsLog;
 use patron_hub_domain::organizations::{MembershipStore, OrganizationStore};
 use patron_hub_domain::ports::{DistributionLedger, JobQueue, WebhookInbox};
 use patron_hub_domain::reconciliation::ReconciliationStore;
@@ -83,6 +86,8 @@ pub struct Backend {
     pub event_log: Arc<dyn EventLog>,
     /// The runs of backfills and reconciles, their versions and differences.
     pub reconciliation: Arc<dyn ReconciliationStore>,
+    /// The operations time series (jobs, lag, Alma answers per 10 minutes).
+    pub operations: Arc<dyn OperationsLog>,
 }
 
 /// One backend under test for organizations and memberships: every port from
@@ -116,8 +121,8 @@ pub fn institutions() -> Vec<InstitutionCode> {
 
 /// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per
 /// contract case, in modules `inbox`, `queue`, `ledger`, `accounts`, `tokens`,
-/// `sessions`, `login_attempts`, `request_counters`, `registry`, `staging`, `events` and
-/// `reconciliation`. Each test calls
+/// `sessions`, `login_attempts`, `request_counters`, `registry`, `staging`, `events`,
+/// `reconciliation` and `operations`. Each test calls
 /// `$factory().await`, an `async fn() -> Backend` that must give a FRESH, isolated
 /// backend whose queues exist for [`institutions()`]. The calling crate needs
 /// `tokio` among its (dev-)dependencies.
@@ -148,6 +153,7 @@ macro_rules! contract_tests {
                 twenty_five_jobs_in_one_call_all_arrive,
                 keep_hidden_extends_a_lease_in_progress,
                 depth_counts_the_jobs_waiting_and_in_progress,
+                oldest_job_age_and_queued_time_follow_the_queue,
             }
             ledger {
                 first_claim_proceeds_and_a_held_claim_is_busy,
@@ -253,6 +259,11 @@ macro_rules! contract_tests {
                 a_thousand_versions_of_four_hundred_patrons_page_whole,
                 twelve_hundred_differences_come_whole_past_a_store_page,
                 primary_ids_holding_separators_order_and_page_correctly,
+            }
+            operations {
+                tallies_add_up_per_bucket_and_institution,
+                buckets_older_than_thirty_days_are_never_answered,
+                concurrent_adds_are_all_counted,
             }
         );
     };

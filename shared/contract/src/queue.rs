@@ -9,7 +9,7 @@ use crate::support::{
 use crate::Backend;
 use chrono::TimeDelta;
 use patron_hub_domain::distribution::FailureReason;
-use patron_hub_domain::ports::Delivery;
+use patron_hub_domain::ports::{Delivery, QueueAge};
 use patron_hub_domain::{InstitutionCode, Job};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -460,4 +460,52 @@ pub async fn depth_counts_the_jobs_waiting_and_in_progress(b: Backend) {
         panic!("complete failed: {error}");
     }
     assert_eq!(depth(a).await, 2, "a completed job no longer counts");
+}
+
+/// A delivery tells when its job was queued, and the queue's oldest job age
+/// is empty before and after, never younger than the wait it measures.
+pub async fn oldest_job_age_and_queued_time_follow_the_queue(b: Backend) {
+    let a = institution(0);
+    let age = |code: InstitutionCode| {
+        let queue = b.queue.clone();
+        async move {
+            match queue.oldest_job_age(&code).await {
+                Ok(age) => age,
+                Err(error) => panic!("oldest_job_age of {code} failed: {error}"),
+            }
+        }
+    };
+    assert_eq!(age(a.clone()).await, QueueAge::Empty, "nothing queued yet");
+    let before = chrono::Utc::now() - TimeDelta::milliseconds(SLACK.as_millis() as i64);
+    let job = upsert(&event_id(), &a, &patron(), now_ms());
+    enqueue(&b, std::slice::from_ref(&job)).await;
+    let after = chrono::Utc::now() + TimeDelta::milliseconds(SLACK.as_millis() as i64);
+    let queued = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    match age(a.clone()).await {
+        QueueAge::Oldest(waited) => assert!(
+            waited + SLACK >= queued.elapsed() && waited <= queued.elapsed() + 2 * SLACK,
+            "the oldest job waited {waited:?}, queued {:?} ago",
+            queued.elapsed()
+        ),
+        QueueAge::MeasuredElsewhere => {}
+        QueueAge::Empty => panic!("a queued job's queue is not empty"),
+    }
+    let delivery = receive_one(b.queue.as_ref(), &a, LONG_LEASE, PATIENCE).await;
+    let Some(queued_at) = delivery.queued_at else {
+        panic!("the delivery does not say when its job was queued");
+    };
+    assert!(
+        before <= queued_at && queued_at <= after,
+        "queued at {queued_at}, enqueued between {before} and {after}"
+    );
+    assert_ne!(
+        age(a.clone()).await,
+        QueueAge::Empty,
+        "a job in progress counts"
+    );
+    if let Err(error) = b.queue.complete(&delivery).await {
+        panic!("complete failed: {error}");
+    }
+    assert_eq!(age(a).await, QueueAge::Empty, "the queue is empty again");
 }

@@ -15,12 +15,14 @@ pub mod error;
 pub mod institution;
 pub mod job;
 mod json;
+pub mod operations;
 pub mod organizations;
 pub mod patron;
 pub mod ports;
 pub mod reconciliation;
 pub mod registration;
 pub mod routing;
+pub mod telemetry;
 pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};

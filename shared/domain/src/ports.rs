@@ -55,6 +55,22 @@ pub struct Delivery {
     /// unavailable store or a lost lease raise it too. It only bounds those
     /// waits (the ledger counts the tries that reached Alma).
     pub receive_count: u32,
+    /// When the job was put on its queue (the webhook accepted, or the dead
+    /// letter replayed), when the queue tells: where the job's lag starts.
+    pub queued_at: Option<DateTime<Utc>>,
+}
+
+/// How long the oldest job of one institution's queue has waited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueAge {
+    /// The queue holds no job.
+    Empty,
+    /// The oldest job (visible or not) was queued this long ago.
+    Oldest(Duration),
+    /// The queue holds jobs, but their age is measured outside the store: on
+    /// SQS it is CloudWatch's own `ApproximateAgeOfOldestMessage`, which no
+    /// queue attribute gives.
+    MeasuredElsewhere,
 }
 
 /// A job that will not be retried any more, kept with its reason until replayed.
@@ -105,6 +121,9 @@ pub trait JobQueue: Send + Sync {
     /// How many jobs one institution's queue holds, visible or not (on SQS an
     /// approximation): how far its worker is behind.
     async fn depth(&self, institution: &InstitutionCode) -> Result<u64, StoreError>;
+    /// How long the oldest job of one institution's queue (visible or not)
+    /// has waited since it was queued: how late its worker is.
+    async fn oldest_job_age(&self, institution: &InstitutionCode) -> Result<QueueAge, StoreError>;
     /// The dead letters of one institution, oldest first.
     async fn dead_letters(
         &self,

@@ -65,6 +65,7 @@ impl Bench {
             handle: "not settled in these cases".to_owned(),
             job: job.clone(),
             receive_count,
+            queued_at: None,
         };
         self.distributor.handle(&delivery).await.unwrap()
     }

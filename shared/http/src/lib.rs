@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 mod json_body;
 pub mod members;
+pub mod metrics_scrape;
 pub mod openapi;
 pub mod origin;
 pub mod registration;

@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
+use patron_hub_domain::telemetry;
 use patron_hub_domain::webhook::{EnvelopeError, Reception, ReceptionError, WebhookReceiver};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -77,7 +78,23 @@ async fn challenge(
     }
 }
 
+/// A signed delivery, counted by the status it is answered with.
 async fn deliver(
+    state: State<WebhookState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let answer = receive(state, headers, body).await;
+    let status = match &answer {
+        Ok(_) => StatusCode::OK,
+        Err(error) => error.status,
+    };
+    telemetry::webhook_answered(status.as_u16());
+    answer
+}
+
+/// Reads, checks and records a delivery.
+async fn receive(
     State(state): State<WebhookState>,
     headers: HeaderMap,
     body: Body,

@@ -14,6 +14,7 @@ use common::PASSWORD;
 use console_support::*;
 use patron_hub_alma_sandbox::Faults;
 use patron_hub_domain::distribution::FailureReason;
+use patron_hub_domain::operations::{OperationsLog, Tally};
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::{Job, JobAction, PrimaryId};
 use patron_hub_http::client_address::ClientAddress;
@@ -206,6 +207,7 @@ async fn a_logged_out_browser_is_sent_to_the_login_page() {
         "/console/patrons/ADA-0001",
         "/console/patrons/ADA-0001/actions/delete",
         "/console/dead-letters",
+        "/console/operations",
     ];
     for cookie in [None, Some("patron_hub_session=not-a-session")] {
         for page in pages {
@@ -240,7 +242,12 @@ async fn an_account_without_a_staff_role_gets_403() {
     // A session opened elsewhere (the accounts API) does not open the console.
     let (session, _) = desk.accounts.login("reader", PASSWORD).await.unwrap();
     let cookie = format!("patron_hub_session={}", session.expose());
-    for page in ["/console", "/console/search?q=ADA", "/console/dead-letters"] {
+    for page in [
+        "/console",
+        "/console/search?q=ADA",
+        "/console/dead-letters",
+        "/console/operations",
+    ] {
         let answer = desk.get(page, Some(&cookie)).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{page}");
     }
@@ -895,5 +902,67 @@ async fn staff_see_the_last_reconciles_drift_and_repair_it_behind_a_confirmation
         patron.body.contains("Repair a difference"),
         "the audit log shows the repair: {}",
         patron.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_see_each_institutions_last_day_as_charts_and_totals() {
+    let desk = Desk::start().await;
+    let cookie = desk.staff_cookie().await;
+    let demo_b = patron_hub_domain::InstitutionCode::parse("DEMO_B").unwrap();
+    let now = Utc::now();
+    let tallies = [
+        Tally::Applied {
+            lag: Some(std::time::Duration::from_secs(2)),
+        },
+        Tally::Applied {
+            lag: Some(std::time::Duration::from_secs(40)),
+        },
+        Tally::DeadLettered,
+        Tally::AlmaThrottled,
+        Tally::AlmaFailed,
+        Tally::AlmaFailed,
+    ];
+    for tally in tallies {
+        desk.store.add(&demo_b, now, tally).await.unwrap();
+    }
+    // Older than the day shown: not counted.
+    let old = now - chrono::TimeDelta::hours(25);
+    desk.store
+        .add(&demo_b, old, Tally::DeadLettered)
+        .await
+        .unwrap();
+
+    let page = desk.get("/console/operations?lang=en", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page
+        .header("content-security-policy")
+        .contains("script-src 'none'"));
+    assert!(!page.body.contains("<script"));
+    for code in ["DEMO_NETWORK", "DEMO_A", "DEMO_B", "DEMO_C"] {
+        assert!(page.body.contains(&format!("<h2>{code}</h2>")), "{code}");
+    }
+    let demo_b_section = page.body.split("<h2>DEMO_B</h2>").nth(1).unwrap();
+    let demo_b_section = demo_b_section.split("</section>").next().unwrap();
+    assert!(
+        demo_b_section
+            .contains("<td>2</td><td>1</td><td>≤ 5 s</td><td>≤ 60 s</td><td>1</td><td>2</td>"),
+        "DEMO_B's day: 2 applied, 1 dead-lettered, p50, p95, one 429, two 5xx: {demo_b_section}"
+    );
+    assert_eq!(demo_b_section.matches("<svg ").count(), 3, "three charts");
+    // One bar each: applied, dead-lettered, p50, p95, 429, 5xx, in the last bucket.
+    assert_eq!(demo_b_section.matches("<rect ").count(), 6);
+    assert!(demo_b_section.contains(": Applied 2 jobs</title>"));
+    let demo_a_section = page.body.split("<h2>DEMO_A</h2>").nth(1).unwrap();
+    let demo_a_section = demo_a_section.split("</section>").next().unwrap();
+    assert_eq!(
+        demo_a_section.matches("<rect ").count(),
+        0,
+        "nothing in DEMO_A"
+    );
+    assert!(page.body.contains("Last reconciliation"));
+    assert!(
+        page.body.contains(r#"href="/console/operations?lang=en""#),
+        "in the menu"
     );
 }

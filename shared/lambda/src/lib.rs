@@ -10,7 +10,9 @@
 pub mod budget;
 pub mod client_address;
 mod csrf_key;
+pub mod emf;
 pub mod env;
+pub mod http_function;
 pub mod logs;
 pub mod network_reconcile;
 pub mod rollover;

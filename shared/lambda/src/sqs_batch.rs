@@ -7,6 +7,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use patron_hub_domain::distribution::{work_batch, Settled};
 use patron_hub_domain::ports::Delivery;
 use patron_hub_domain::Job;
+use patron_hub_store_aws::sent_at;
 
 /// Works one SQS batch and names the messages that must stay on the queue.
 pub async fn handle_batch(event: SqsEvent, worker: &InstitutionWorker) -> SqsBatchResponse {
@@ -79,5 +80,9 @@ fn delivery(record: SqsMessage) -> Result<Delivery, String> {
         handle,
         job,
         receive_count,
+        queued_at: record
+            .attributes
+            .get("SentTimestamp")
+            .and_then(|sent| sent_at(sent)),
     })
 }

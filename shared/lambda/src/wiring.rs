@@ -230,9 +230,11 @@ fn registry_sync(env: &Environment, store: &AwsStore) -> Result<Arc<RegistrySync
 }
 
 /// An Alma client for `keys` (one API key per institution) on the regional
-/// gateway `ALMA_API_BASE_URL`, each institution paced at `calls_per_second`.
+/// gateway `ALMA_API_BASE_URL`, each institution paced at `calls_per_second`,
+/// counting Alma's 429 and 5xx answers in `store`'s operations time series.
 fn alma_client(
     env: &Environment,
+    store: &AwsStore,
     keys: BTreeMap<InstitutionCode, String>,
     calls_per_second: u32,
 ) -> Result<AlmaClient, WiringError> {
@@ -246,7 +248,9 @@ fn alma_client(
             calls_per_second,
         })
         .collect();
-    AlmaClient::new(institutions, ALMA_TIMEOUT).map_err(|e| WiringError::Alma(e.to_string()))
+    let client = AlmaClient::new(institutions, ALMA_TIMEOUT)
+        .map_err(|e| WiringError::Alma(e.to_string()))?;
+    Ok(client.with_operations(Arc::new(store.clone())))
 }
 
 /// What one institution's worker function runs on.
@@ -274,6 +278,7 @@ pub async fn institution_worker(
         .await?;
     let alma = Arc::new(alma_client(
         env,
+        &store,
         BTreeMap::from([(institution.clone(), api_key)]),
         env.calls_per_second_per_process()?,
     )?);
@@ -290,7 +295,8 @@ pub async fn institution_worker(
         env.network_zone()?,
         env.worker()?,
     )
-    .with_registry(registry_sync(env, &store)?);
+    .with_registry(registry_sync(env, &store)?)
+    .with_operations(Arc::new(store.clone()));
     Ok(InstitutionWorker {
         store,
         distributor,
@@ -356,7 +362,7 @@ pub async fn registration_service(
             &network.members,
         )
         .await?;
-    let alma = alma_client(env, keys, REGISTRATION_CALLS_PER_SECOND)?;
+    let alma = alma_client(env, &store, keys, REGISTRATION_CALLS_PER_SECOND)?;
     let events = EventBridgePublisher::new(aws.eventbridge.clone(), env.event_bus_name()?);
     let ports = RegistrationPorts {
         staging: Arc::new(store.clone()),
@@ -470,7 +476,8 @@ pub async fn admin_console(env: &Environment, aws: &AwsClients) -> Result<Consol
             &everywhere,
         )
         .await?;
-    let alma: Arc<dyn AlmaUsers> = Arc::new(alma_client(env, keys, CONSOLE_CALLS_PER_SECOND)?);
+    let alma: Arc<dyn AlmaUsers> =
+        Arc::new(alma_client(env, &store, keys, CONSOLE_CALLS_PER_SECOND)?);
     let ports = ConsolePorts {
         alma: alma.clone(),
         registry: Arc::new(store.clone()),
@@ -482,13 +489,15 @@ pub async fn admin_console(env: &Environment, aws: &AwsClients) -> Result<Consol
     let console = Console::new(ports, network.clone(), Console::DEFAULT_TIMEOUT);
     // The drift page's repairs: the console's Alma client reads each
     // newest version again; the jobs go to the institutions' queues.
-    let reconciliation = reconciliation(env, &store, alma, network, clock)?;
+    let reconciliation = reconciliation(env, &store, alma, network, clock.clone())?;
     Ok(ConsoleApi {
         institutions: console.institutions(),
         console: Arc::new(console),
         accounts: Arc::new(account_service(env, aws).await?),
         runs: Arc::new(store.clone()),
         reconciliation: Arc::new(reconciliation),
+        operations: Arc::new(store.clone()),
+        clock,
         queue: Arc::new(store),
         csrf_key: Arc::new(csrf_key),
     })
@@ -542,7 +551,7 @@ pub async fn network_reconcile(
         )
         .await?;
     let calls_per_second = run_calls_per_second(env.calls_per_second()?);
-    let alma = Arc::new(alma_client(env, keys, calls_per_second)?);
+    let alma = Arc::new(alma_client(env, &store, keys, calls_per_second)?);
     let pages = PageQueue::new(aws.sqs.clone(), env.required("RECONCILE_PAGES_QUEUE_URL")?);
     Ok(NetworkReconcile {
         reconciliation: reconciliation(env, &store, alma, network, clock)?,

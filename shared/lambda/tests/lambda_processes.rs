@@ -44,14 +44,47 @@ impl Drop for Function {
 }
 
 /// Starts `name` under `api` with the function's settings `env` (AWS's come
-/// from this test's environment: moto).
-fn start(api: &RuntimeApi, name: &str, env: &[(&str, &str)]) -> Function {
+/// from this test's environment: moto), its stdout (logs and EMF lines) in `out`.
+fn start(api: &RuntimeApi, name: &str, env: &[(&str, &str)], out: &Path) -> Function {
     let mut command = api.command(&binary(name), name);
     command
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
+        .stdout(Stdio::from(std::fs::File::create(out).unwrap()))
         .stderr(Stdio::inherit());
     Function(command.spawn().unwrap())
+}
+
+/// The value of metric `name` on the EMF lines of `out` whose labels include
+/// `labels`, after checking each such line declares it in namespace PatronHub
+/// with its labels as dimensions.
+fn emf_values(out: &Path, name: &str, labels: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(out).unwrap();
+    let mut values = Vec::new();
+    for line in text.lines() {
+        let Ok(line) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(value) = line.get(name) else {
+            continue;
+        };
+        if !labels.iter().all(|(key, label)| line[*key] == *label) {
+            continue;
+        }
+        let declared = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], "PatronHub", "{line}");
+        assert_eq!(declared["Metrics"][0]["Name"], name, "{line}");
+        for (key, _) in labels {
+            assert!(
+                declared["Dimensions"][0]
+                    .as_array()
+                    .unwrap()
+                    .contains(&(*key).into()),
+                "{line}"
+            );
+        }
+        values.push(value.clone());
+    }
+    values
 }
 
 fn sample(path: &str) -> serde_json::Value {
@@ -85,6 +118,8 @@ async fn a_signed_delivery_reaches_another_institution_through_both_processes() 
     let sandbox = spawn(SandboxConfig::demo(), "127.0.0.1:0").await.unwrap();
 
     // The webhook: the sample function-URL delivery, signed with our secret.
+    let logs = tempfile::tempdir().unwrap();
+    let (webhook_out, worker_out) = (logs.path().join("webhook"), logs.path().join("worker"));
     let api = RuntimeApi::start().await.unwrap();
     let _webhook = start(
         &api,
@@ -97,6 +132,7 @@ async fn a_signed_delivery_reaches_another_institution_through_both_processes() 
             ("PATRON_HUB_WEBHOOK_SECRETS", SECRET),
             ("REGISTRATION_SETTINGS", r#"{"external_id_type":"BARCODE"}"#),
         ],
+        &webhook_out,
     );
     let mut event = sample("alma-webhook/user-created-external.json");
     let body = event["body"].as_str().unwrap().to_owned();
@@ -110,6 +146,15 @@ async fn a_signed_delivery_reaches_another_institution_through_both_processes() 
         panic!("the webhook failed: {:?}", answered.answer);
     };
     assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(
+        emf_values(
+            &webhook_out,
+            "patron_hub_webhook_requests_total",
+            &[("status", "200")]
+        ),
+        [serde_json::json!(1)],
+        "the webhook's invocation wrote its EMF line"
+    );
 
     // Its job for DEMO_B is on DEMO_B's queue: handed to the worker as Lambda's
     // poller would, with real message ids and receipt handles.
@@ -120,6 +165,9 @@ async fn a_signed_delivery_reaches_another_institution_through_both_processes() 
         .max_number_of_messages(10)
         .message_system_attribute_names(
             aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+        )
+        .message_system_attribute_names(
+            aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp,
         )
         .send()
         .await
@@ -161,6 +209,7 @@ async fn a_signed_delivery_reaches_another_institution_through_both_processes() 
             ("PATRON_HUB_WORKER_CONCURRENCY", "2"),
             ("REGISTRATION_SETTINGS", r#"{"external_id_type":"BARCODE"}"#),
         ],
+        &worker_out,
     );
     let batch = serde_json::to_value(SqsEvent { records }).unwrap();
     let answered = worker_api
@@ -181,4 +230,25 @@ async fn a_signed_delivery_reaches_another_institution_through_both_processes() 
         .user("DEMO_B", "EXT-2025-0042")
         .expect("the worker created the reader in DEMO_B");
     assert_eq!(reader["primary_id"], "EXT-2025-0042");
+    assert_eq!(
+        emf_values(
+            &worker_out,
+            "patron_hub_jobs_total",
+            &[("institution", "DEMO_B"), ("outcome", "applied")]
+        ),
+        [serde_json::json!(1)],
+        "the worker's invocation wrote its EMF line"
+    );
+    let calls = emf_values(
+        &worker_out,
+        "patron_hub_alma_calls_total",
+        &[("institution", "DEMO_B")],
+    );
+    assert!(!calls.is_empty(), "the Alma calls are counted");
+    let lag = emf_values(&worker_out, "patron_hub_job_lag_seconds", &[]);
+    assert_eq!(lag.len(), 1, "one lag, from the message's SentTimestamp");
+    assert!(
+        lag[0][0].as_f64().is_some_and(|seconds| seconds >= 0.0),
+        "{lag:?}"
+    );
 }

@@ -124,6 +124,7 @@ mod login_attempts;
 mod mailer;
 mod membership_items;
 mod memberships;
+mod operations;
 mod organizations;
 mod provision;
 mod publisher;
@@ -143,6 +144,7 @@ pub use bus_setup::{create_event_bus, subscribe_queue};
 pub use mailer::SesMailer;
 pub use provision::provision;
 pub use publisher::{EventBridgePublisher, EVENT_SOURCE};
+pub use queue::sent_at;
 pub use sdk::sdk_config_loader;
 pub use subscription::BusSubscription;
 

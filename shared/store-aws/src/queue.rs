@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use chrono::{DateTime, Utc};
 use patron_hub_domain::distribution::FailureReason;
-use patron_hub_domain::ports::{DeadLetter, Delivery, JobQueue};
+use patron_hub_domain::ports::{DeadLetter, Delivery, JobQueue, QueueAge};
 use patron_hub_domain::{InstitutionCode, Job, StoreError};
 use std::time::Duration;
 
@@ -43,6 +43,7 @@ impl JobQueue for AwsStore {
             .visibility_timeout(visibility_seconds(lease))
             .wait_time_seconds(0)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .send()
             .await
             .map_err(|e| unavailable("ReceiveMessage", e))?;
@@ -102,6 +103,19 @@ impl JobQueue for AwsStore {
             .sum())
     }
 
+    /// SQS keeps no queue attribute for the age of the oldest message: it is
+    /// CloudWatch's `ApproximateAgeOfOldestMessage` metric of the queue, which
+    /// SQS publishes on its own. Keeping a second record of every queued job
+    /// in the table, only to answer this, would double the writes of each job
+    /// for a figure CloudWatch already has; so this only tells an empty queue
+    /// from one that holds jobs.
+    async fn oldest_job_age(&self, institution: &InstitutionCode) -> Result<QueueAge, StoreError> {
+        Ok(match self.depth(institution).await? {
+            0 => QueueAge::Empty,
+            _ => QueueAge::MeasuredElsewhere,
+        })
+    }
+
     async fn dead_letters(
         &self,
         institution: &InstitutionCode,
@@ -151,9 +165,12 @@ fn delivery(message: &Message) -> Option<Delivery> {
             return None;
         }
     };
-    let receive_count = message
-        .attributes()
-        .and_then(|attributes| attributes.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+    let attribute = |name| {
+        message
+            .attributes()
+            .and_then(|attributes| attributes.get(&name))
+    };
+    let receive_count = attribute(MessageSystemAttributeName::ApproximateReceiveCount)
         .and_then(|count| count.parse::<u32>().ok())
         .unwrap_or(1)
         .max(1);
@@ -161,7 +178,14 @@ fn delivery(message: &Message) -> Option<Delivery> {
         handle,
         job,
         receive_count,
+        queued_at: attribute(MessageSystemAttributeName::SentTimestamp)
+            .and_then(|sent| sent_at(sent)),
     })
+}
+
+/// SQS's `SentTimestamp` (milliseconds since the epoch) as a time.
+pub fn sent_at(sent_timestamp: &str) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(sent_timestamp.parse().ok()?)
 }
 
 /// A duration as SQS visibility seconds: rounded up, at most 12 hours.
@@ -210,9 +234,14 @@ mod tests {
             .receipt_handle("handle")
             .body(job.to_string())
             .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "3")
+            .attributes(MessageSystemAttributeName::SentTimestamp, "1767225600123")
             .build();
         let delivery = delivery(&message).unwrap();
         assert_eq!(delivery.receive_count, 3);
+        assert_eq!(
+            delivery.queued_at.map(|at| at.to_rfc3339()).as_deref(),
+            Some("2026-01-01T00:00:00.123+00:00")
+        );
         assert_eq!(delivery.handle, "handle");
         assert_eq!(delivery.job.event_id, "e1");
     }

@@ -29,7 +29,8 @@ async fn backend() -> Backend {
         staging: store.clone(),
         events: Arc::new(events),
         event_log: Arc::new(event_log),
-        reconciliation: store,
+        reconciliation: store.clone(),
+        operations: store,
     }
 }
 

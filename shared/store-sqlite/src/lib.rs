@@ -23,6 +23,7 @@ mod inbox;
 mod ledger;
 mod login_attempts;
 mod memberships;
+mod operations;
 mod organizations;
 mod purge;
 mod queue;

@@ -12,7 +12,7 @@ use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use patron_hub_domain::distribution::FailureReason;
-use patron_hub_domain::ports::{DeadLetter, Delivery, JobQueue};
+use patron_hub_domain::ports::{DeadLetter, Delivery, JobQueue, QueueAge};
 use patron_hub_domain::{InstitutionCode, Job, StoreError};
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::time::Duration;
@@ -20,41 +20,47 @@ use std::time::Duration;
 /// The visible jobs of one institution, oldest first: a range scan of
 /// `queue_jobs_by_visibility`, however many jobs other institutions or later
 /// visibility times hold.
-const SELECT_VISIBLE: &str = "SELECT id, job, attempts FROM queue_jobs
+const SELECT_VISIBLE: &str = "SELECT id, job, attempts, queued_at_us FROM queue_jobs
      WHERE institution = ?1 AND visible_at_us <= ?2
      ORDER BY visible_at_us, id LIMIT ?3";
 
 /// How many jobs one institution's queue holds: a count over the
-/// institution's range of `queue_jobs_by_visibility`.
+/// institution's range of one of its indexes.
 const COUNT_QUEUED: &str = "SELECT count(*) FROM queue_jobs WHERE institution = ?1";
+
+/// When the oldest job of one institution's queue was queued: the first entry
+/// of its range of `queue_jobs_by_age`.
+const OLDEST_QUEUED: &str = "SELECT min(queued_at_us) FROM queue_jobs WHERE institution = ?1";
 
 /// The dead letters of one institution, oldest first (`dead_letters_by_institution`).
 const SELECT_DEAD_LETTERS: &str = "SELECT id, job, reason_code, reason_message, attempts, dead_at
      FROM dead_letters WHERE institution = ?1 ORDER BY dead_at_us, id";
 
-/// Puts `jobs` on their institutions' queues, visible from `visible_at_us`.
+/// Puts `jobs` on their institutions' queues, queued and visible at `now_us`.
 pub(crate) fn insert_jobs(
     tx: &Transaction<'_>,
     jobs: &[Job],
-    visible_at_us: i64,
+    now_us: i64,
 ) -> Result<(), StoreError> {
     for job in jobs {
-        insert_job(tx, job.institution.as_str(), &to_json(job)?, visible_at_us)?;
+        insert_job(tx, job.institution.as_str(), &to_json(job)?, now_us)?;
     }
     Ok(())
 }
 
-/// Puts one stored job (JSON) on `institution`'s queue as a fresh job (no attempt yet).
+/// Puts one stored job (JSON) on `institution`'s queue as a fresh job (no
+/// attempt yet), queued and visible at `now_us`.
 fn insert_job(
     tx: &Transaction<'_>,
     institution: &str,
     job: &str,
-    visible_at_us: i64,
+    now_us: i64,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO queue_jobs (institution, job, attempts, visible_at_us) VALUES (?1, ?2, 0, ?3)",
+        "INSERT INTO queue_jobs (institution, job, attempts, visible_at_us, queued_at_us)
+         VALUES (?1, ?2, 0, ?3, ?3)",
     )
-    .and_then(|mut insert| insert.execute(params![institution, job, visible_at_us]))
+    .and_then(|mut insert| insert.execute(params![institution, job, now_us]))
     .map(drop)
     .map_err(db_error)
 }
@@ -108,6 +114,7 @@ fn take_visible(
                 row.get::<_, i64>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, i64>(2)?,
+                row.get::<_, Option<i64>>(3)?,
             ))
         })
         .map_err(db_error)?
@@ -117,7 +124,7 @@ fn take_visible(
         .prepare_cached("UPDATE queue_jobs SET attempts = ?2, visible_at_us = ?3 WHERE id = ?1")
         .map_err(db_error)?;
     let mut deliveries = Vec::with_capacity(rows.len());
-    for (job_id, job, previous) in rows {
+    for (job_id, job, previous, queued_at_us) in rows {
         let attempt = previous.saturating_add(1);
         hide.execute(params![job_id, attempt, hidden_until_us])
             .map_err(db_error)?;
@@ -135,6 +142,7 @@ fn take_visible(
             handle: Lease { job_id, attempt }.handle(),
             job,
             receive_count: attempts(attempt)?,
+            queued_at: queued_at_us.and_then(DateTime::from_timestamp_micros),
         });
     }
     Ok(deliveries)
@@ -308,6 +316,24 @@ impl JobQueue for SqliteStore {
         .await
     }
 
+    async fn oldest_job_age(&self, institution: &InstitutionCode) -> Result<QueueAge, StoreError> {
+        let institution = institution.as_str().to_owned();
+        let oldest_us: Option<i64> = self
+            .read(move |tx| {
+                tx.prepare_cached(OLDEST_QUEUED)
+                    .and_then(|mut oldest| oldest.query_row(params![institution], |row| row.get(0)))
+                    .map_err(db_error)
+            })
+            .await?;
+        Ok(match oldest_us {
+            None => QueueAge::Empty,
+            Some(queued_at_us) => {
+                let waited_us = micros(self.now()).saturating_sub(queued_at_us).max(0);
+                QueueAge::Oldest(Duration::from_micros(waited_us.unsigned_abs()))
+            }
+        })
+    }
+
     async fn dead_letters(
         &self,
         institution: &InstitutionCode,
@@ -367,7 +393,9 @@ mod tests {
         for (sql, index) in [
             (SELECT_VISIBLE, "queue_jobs_by_visibility"),
             (SELECT_DEAD_LETTERS, "dead_letters_by_institution"),
-            (COUNT_QUEUED, "queue_jobs_by_visibility"),
+            // Either index of the institution's jobs covers the count.
+            (COUNT_QUEUED, "queue_jobs_by_"),
+            (OLDEST_QUEUED, "queue_jobs_by_age"),
         ] {
             let plan = query_plan(&conn, sql);
             assert!(plan.contains(&format!("INDEX {index}")), "{plan}");
@@ -417,6 +445,7 @@ mod tests {
                 handle: handle.to_owned(),
                 job: job.clone(),
                 receive_count: 1,
+                queued_at: None,
             };
             assert!(
                 matches!(Lease::of(&delivery), Err(StoreError::Corrupt(_))),
@@ -431,6 +460,7 @@ mod tests {
             handle: lease.handle(),
             job,
             receive_count: 3,
+            queued_at: None,
         };
         assert_eq!(Lease::of(&delivery).unwrap(), lease);
     }

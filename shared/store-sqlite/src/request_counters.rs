@@ -34,8 +34,8 @@ mod tests {
     use crate::schema::MIGRATIONS;
 
     #[test]
-    fn migration_12_moves_the_request_counters_out_of_the_login_failures() {
-        let conn = migrated_in_memory_up_to(11);
+    fn migration_14_moves_the_request_counters_out_of_the_login_failures() {
+        let conn = migrated_in_memory_up_to(13);
         for identifier in [
             "login:camille@example.org",
             "login-account:0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
@@ -51,7 +51,7 @@ mod tests {
             )
             .unwrap();
         }
-        conn.execute_batch(MIGRATIONS[11]).unwrap();
+        conn.execute_batch(MIGRATIONS[13]).unwrap();
         let keys = |sql: &str| -> Vec<String> {
             let mut select = conn.prepare(sql).unwrap();
             let rows = select.query_map([], |row| row.get(0)).unwrap();

@@ -314,7 +314,27 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, primary_id, institution, kind)
     ) STRICT, WITHOUT ROWID;
     ",
-    // 12 (issue 14, point 3: rate counters are not login failures): the
+    // 12: when each queued job was queued (jobs queued before this migration
+    // take the time they were last made visible), for the oldest job's age
+    // and each job's lag.
+    "
+    ALTER TABLE queue_jobs ADD COLUMN queued_at_us INTEGER;
+    UPDATE queue_jobs SET queued_at_us = visible_at_us;
+    CREATE INDEX queue_jobs_by_age ON queue_jobs (institution, queued_at_us);
+    ",
+    // 13: the operations time series, one counter per institution, 10-minute
+    // bucket (its start in seconds since the epoch) and series.
+    "
+    CREATE TABLE operations_counters (
+        institution  TEXT NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        series       TEXT NOT NULL,
+        count        INTEGER NOT NULL,
+        PRIMARY KEY (institution, bucket_start, series)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX operations_counters_by_start ON operations_counters (bucket_start);
+    ",
+    // 14 (issue 14, point 3: rate counters are not login failures): the
     // counted requests get a table of their own, keyed by the domain's
     // `CountedRequest::key`; the rows they had among the failed logins (every
     // key but a login identifier's `login:…` and an account's

@@ -44,7 +44,8 @@ async fn backend() -> Backend {
         staging: Arc::new(store.clone()),
         events: Arc::new(store.clone()),
         event_log: Arc::new(store.clone()),
-        reconciliation: Arc::new(store),
+        reconciliation: Arc::new(store.clone()),
+        operations: Arc::new(store),
     }
 }
 

@@ -125,6 +125,7 @@ async fn a_handle_from_elsewhere_is_an_error_not_a_panic() {
             user: None,
         },
         receive_count: 1,
+        queued_at: None,
     };
     assert!(store.complete(&delivery).await.is_err());
     assert!(store.retry_later(&delivery, Duration::ZERO).await.is_err());

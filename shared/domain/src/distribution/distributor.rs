@@ -2,6 +2,7 @@
 
 use super::{Backoff, FailureReason, JobOutcome, OutcomeStatus};
 use crate::alma::{AlmaError, AlmaUsers};
+use crate::operations::OperationsLog;
 use crate::ports::{Claim, Delivery, DistributionLedger};
 use crate::reconciliation::comparison::fingerprints;
 use crate::registration::RegistrySync;
@@ -146,6 +147,7 @@ pub struct Distributor {
     zone: InstitutionCode,
     settings: WorkerSettings,
     registry: Option<Arc<RegistrySync>>,
+    operations: Option<Arc<dyn OperationsLog>>,
 }
 
 mod upsert;
@@ -176,7 +178,20 @@ impl Distributor {
             zone,
             settings,
             registry: None,
+            operations: None,
         }
+    }
+
+    /// Also counts each applied and dead-lettered job, with its lag, in the
+    /// operations time series.
+    pub fn with_operations(mut self, operations: Arc<dyn OperationsLog>) -> Self {
+        self.operations = Some(operations);
+        self
+    }
+
+    /// Where settled jobs are counted for the operations view, if anywhere.
+    pub fn operations(&self) -> Option<&dyn OperationsLog> {
+        self.operations.as_deref()
     }
 
     /// Also records every applied job in the patron registry: Alma fires no

@@ -2,8 +2,9 @@
 //! SQS handler: take a delivery, handle it, settle its message.
 
 use super::{Disposition, Distributor};
+use crate::operations::{self, Tally};
 use crate::ports::{Delivery, JobQueue};
-use crate::{Clock, InstitutionCode, StoreError};
+use crate::{telemetry, Clock, InstitutionCode, StoreError};
 use futures::future::{join_all, select, Either};
 use std::collections::{BTreeMap, BTreeSet};
 use std::pin::pin;
@@ -160,6 +161,11 @@ async fn work_on(
         };
         let settled = settle(queue, clock, delivery, &disposition).await?;
         log_disposition(&disposition, settled);
+        let now = clock.now();
+        telemetry::job_settled(&job.institution, &disposition, delivery.queued_at, now);
+        if let Some(tally) = Tally::settled(&disposition, delivery.queued_at, now) {
+            operations::record(distributor.operations(), &job.institution, now, tally).await;
+        }
         Ok(settled)
     }
     .instrument(span)

@@ -311,6 +311,7 @@ impl Reconciliation {
         next.updated_at = now;
         next.version += 1;
         self.ports.store.save_run(&next).await?;
+        crate::telemetry::reconcile_finished(&next);
         Ok(next)
     }
 

@@ -80,7 +80,7 @@ pub(super) fn page(
     if let Some(staff) = staff {
         let _ = write!(
             header,
-            r#"<nav aria-label="{menu}"><ul><li><a href="{search}">{search_label}</a></li><li><a href="{dead}">{dead_label}</a></li><li><a href="{drift}">{drift_label}</a></li></ul></nav>
+            r#"<nav aria-label="{menu}"><ul><li><a href="{search}">{search_label}</a></li><li><a href="{dead}">{dead_label}</a></li><li><a href="{drift}">{drift_label}</a></li><li><a href="{operations}">{operations_label}</a></li></ul></nav>
 <form class="logout" method="post" action="{logout}"><p>{signed_in} <strong>{name}</strong> {csrf}<button type="submit">{log_out}</button></p></form>"#,
             menu = escape(t.main_menu),
             search = escape(&lang.href("/console")),
@@ -89,6 +89,8 @@ pub(super) fn page(
             dead_label = escape(t.nav_dead_letters),
             drift = escape(&lang.href("/console/drift")),
             drift_label = escape(t.nav_drift),
+            operations = escape(&lang.href("/console/operations")),
+            operations_label = escape(t.nav_operations),
             logout = escape(&lang.href("/console/logout")),
             signed_in = escape(t.signed_in_as),
             name = escape(staff.account.user_name.as_str()),

@@ -1,8 +1,9 @@
 //! The `admin-console` function: the staff console under `/console`, as
 //! server-rendered HTML that works without JavaScript (issue 6). Staff find a
 //! patron in every institution at once, see one row per institution, act on
-//! every account behind a confirmation page, replay dead letters, and see
-//! and repair the drift the last reconcile found. Every
+//! every account behind a confirmation page, replay dead letters, see
+//! and repair the drift the last reconcile found, and watch each
+//! institution's operations over the last day. Every
 //! use case is the domain's [`Console`]; this module only reads forms, checks
 //! who is asking, and writes HTML. It never talks to Alma or storage itself.
 //!
@@ -43,14 +44,16 @@ pub(crate) mod i18n;
 mod pages;
 mod routes;
 mod session;
+mod svg;
 
 pub use routes::router;
 
 use patron_hub_domain::accounts::AccountService;
 use patron_hub_domain::console::Console;
+use patron_hub_domain::operations::OperationsLog;
 use patron_hub_domain::ports::JobQueue;
 use patron_hub_domain::reconciliation::{Reconciliation, ReconciliationStore};
-use patron_hub_domain::InstitutionCode;
+use patron_hub_domain::{Clock, InstitutionCode};
 use std::sync::Arc;
 
 /// What the console router is built from, once at start-up.
@@ -70,4 +73,8 @@ pub struct ConsoleApi {
     pub runs: Arc<dyn ReconciliationStore>,
     /// What repairs the differences a reconcile found, from the drift page.
     pub reconciliation: Arc<Reconciliation>,
+    /// The operations time series, for the operations page.
+    pub operations: Arc<dyn OperationsLog>,
+    /// The time the operations page's day ends at.
+    pub clock: Arc<dyn Clock>,
 }

@@ -156,6 +156,8 @@ impl Desk {
             csrf_key: Arc::new([42; 32]),
             runs: Arc::new(store.clone()),
             reconciliation: reconciliation.clone(),
+            operations: Arc::new(store.clone()),
+            clock: Arc::new(SystemClock),
         });
         let admin_token = super_admin_session(&accounts).await.1;
         Self {

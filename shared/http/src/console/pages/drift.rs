@@ -90,7 +90,8 @@ pub(in crate::console) fn repair_confirmation(
     html
 }
 
-fn counts_table(html: &mut String, t: &Messages, run: &Run) {
+/// A run's figures per member and in all (Σ), as a table.
+pub(super) fn counts_table(html: &mut String, t: &Messages, run: &Run) {
     let _ = write!(
         html,
         r#"<table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,

@@ -5,6 +5,7 @@ mod action;
 mod dead_letters;
 mod drift;
 mod login;
+mod operations;
 mod patron;
 mod search;
 
@@ -12,6 +13,7 @@ pub(super) use action::{confirm, ActionKind};
 pub(super) use dead_letters::dead_letters;
 pub(super) use drift::{drift, repair_confirmation};
 pub(super) use login::login;
+pub(super) use operations::{operations, InstitutionOperations};
 pub(super) use patron::patron;
 pub(super) use search::{results, search_form};
 

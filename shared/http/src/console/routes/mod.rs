@@ -5,6 +5,7 @@
 
 mod dead_letters;
 mod drift;
+mod operations;
 mod patrons;
 mod sign_in;
 
@@ -21,6 +22,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Form, Router};
 use dead_letters::{dead_letters, replay_all, replay_one};
 use drift::{drift, repair, repair_confirmation};
+use operations::operations;
 use patrons::{act, confirmation, home, patron, search};
 use serde::Deserialize;
 use sign_in::{login, login_page, logout};
@@ -53,6 +55,7 @@ pub fn router(api: ConsoleApi) -> Router {
             "/console/drift/repair",
             get(repair_confirmation).post(repair),
         )
+        .route("/console/operations", get(operations))
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .layer(middleware::map_response(html::security_headers))
         .with_state(api)
