@@ -41,6 +41,9 @@ pub struct Answered {
     pub answer: Answer,
     /// The moment the harness received it.
     pub at: Instant,
+    /// The moment the process took the event from `invocation/next` (its
+    /// initialisation was over); `None` for an `init/error`.
+    pub handed_out: Option<Instant>,
 }
 
 /// A Runtime API server on a free loopback port; stops when dropped.
@@ -62,6 +65,8 @@ struct Inner {
     next_id: u64,
     events: VecDeque<(String, Bytes)>,
     waiting: HashMap<String, oneshot::Sender<Answered>>,
+    /// When each event still waiting for its answer was handed out.
+    handed_out: HashMap<String, Instant>,
     /// An `init/error` not yet claimed by an invocation.
     init_error: Option<Answered>,
 }
@@ -150,13 +155,15 @@ impl Drop for RuntimeApi {
 async fn next(State(state): State<Arc<Shared>>) -> Response {
     loop {
         let notified = state.queued.notified();
-        if let Some((id, body)) = state
-            .inner
-            .lock()
-            .expect("runtime API state")
-            .events
-            .pop_front()
-        {
+        let popped = {
+            let mut inner = state.inner.lock().expect("runtime API state");
+            let popped = inner.events.pop_front();
+            if let Some((id, _)) = &popped {
+                inner.handed_out.insert(id.clone(), Instant::now());
+            }
+            popped
+        };
+        if let Some((id, body)) = popped {
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default()
@@ -206,6 +213,7 @@ async fn init_error(State(state): State<Arc<Shared>>, body: Bytes) -> StatusCode
     let failed = Answered {
         answer: Answer::Error(document(&body)),
         at: Instant::now(),
+        handed_out: None,
     };
     let mut inner = state.inner.lock().expect("runtime API state");
     let waiting = inner.events.pop_front().map(|(id, _)| id);
@@ -220,15 +228,15 @@ async fn init_error(State(state): State<Arc<Shared>>, body: Bytes) -> StatusCode
 
 fn answer(state: &Shared, id: &str, answer: Answer) -> StatusCode {
     let at = Instant::now();
-    match state
-        .inner
-        .lock()
-        .expect("runtime API state")
-        .waiting
-        .remove(id)
-    {
+    let mut inner = state.inner.lock().expect("runtime API state");
+    let handed_out = inner.handed_out.remove(id);
+    match inner.waiting.remove(id) {
         Some(sender) => {
-            let _ = sender.send(Answered { answer, at });
+            let _ = sender.send(Answered {
+                answer,
+                at,
+                handed_out,
+            });
             StatusCode::ACCEPTED
         }
         None => StatusCode::NOT_FOUND,
