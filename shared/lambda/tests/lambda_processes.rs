@@ -3,7 +3,8 @@
 //! `patron-hub-lambda-harness`), AWS on moto, Alma the in-process sandbox. A
 //! signed function-URL event is answered, its job lands on the moto queue,
 //! that queue's batch is handed to the worker process, and the sandbox shows
-//! the reader. The binaries are the ones `cargo build --workspace` put next
+//! the reader; the `registration-api` binary counts its Alma calls the same
+//! way (EMF lines, the operations series). The binaries are the ones `cargo build --workspace` put next
 //! to this test (`./scripts/test` builds them first).
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
