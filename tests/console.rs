@@ -387,14 +387,8 @@ async fn staff_see_the_operations_of_each_institution_charted() {
     let browser = Browser::start().await;
     let s = server().await;
     bounded(async {
-        let faults = s
-            .http
-            .put(format!("{}/sandbox/faults", s.sandbox))
-            .json(&serde_json::json!({"institution": "DEMO_C", "error_rate": 1.0}))
-            .send()
-            .await
-            .unwrap();
-        assert!(faults.status().is_success());
+        s.faults(serde_json::json!({"institution": "DEMO_C", "error_rate": 1.0}))
+            .await;
         log_in(&browser, &s).await;
         reader_in_demo_a(&s, "operations-reader-1").await;
         s.user_eventually("DEMO_B", "operations-reader-1").await;

@@ -119,14 +119,8 @@ async fn the_metrics_move_as_a_webhook_is_applied() {
 async fn status_and_the_gauges_show_a_job_that_waits() {
     let s = DemoServer::start().await;
     // DEMO_B answers every call with a 500: its job stays on the queue.
-    let faults = s
-        .http
-        .put(format!("{}/sandbox/faults", s.sandbox))
-        .json(&serde_json::json!({"institution": "DEMO_B", "error_rate": 1.0}))
-        .send()
-        .await
-        .unwrap();
-    assert!(faults.status().is_success());
+    s.faults(serde_json::json!({"institution": "DEMO_B", "error_rate": 1.0}))
+        .await;
     s.librarian(Method::POST, "DEMO_A/users", Some(external_reader("ops-2")))
         .await;
     s.user_eventually("DEMO_C", "ops-2").await;

@@ -168,6 +168,19 @@ impl DemoServer {
         librarian(&self.http, &self.sandbox, method, path, body).await
     }
 
+    /// Sets the sandbox's faults (`PUT /sandbox/faults`, e.g.
+    /// `{"institution": "DEMO_B", "error_rate": 1.0}`).
+    pub async fn faults(&self, faults: Value) {
+        let answer = self
+            .http
+            .put(format!("{}/sandbox/faults", self.sandbox))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "faults {faults}: {answer:?}");
+    }
+
     /// Waits until `primary_id` exists in `institution`, and returns it.
     pub async fn user_eventually(&self, institution: &str, primary_id: &str) -> Value {
         eventually(

@@ -3,7 +3,8 @@
 //! `patron-hub-lambda-harness`), AWS on moto, Alma the in-process sandbox. A
 //! signed function-URL event is answered, its job lands on the moto queue,
 //! that queue's batch is handed to the worker process, and the sandbox shows
-//! the reader. The binaries are the ones `cargo build --workspace` put next
+//! the reader; the `registration-api` binary counts its Alma calls the same
+//! way (EMF lines, the operations series). The binaries are the ones `cargo build --workspace` put next
 //! to this test (`./scripts/test` builds them first).
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -250,5 +251,137 @@ async fn a_signed_delivery_reaches_another_institution_through_both_processes() 
     assert!(
         lag[0][0].as_f64().is_some_and(|seconds| seconds >= 0.0),
         "{lag:?}"
+    );
+}
+
+/// The `registration-api` binary, as Lambda runs it, counts its Alma calls
+/// as EMF lines (installed by `http_function::run`, like every HTTP
+/// function's) and its Alma failures in the operations time series of the
+/// table: a registration completed while DEMO_A answers 500.
+#[tokio::test]
+async fn the_registration_api_writes_its_alma_calls_as_emf_and_in_the_operations_series() {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "AWS_ENDPOINT_URL is not set: these tests need moto (run ./scripts/test)"
+    );
+    let aws = AwsClients::load().await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (table, prefix, bus) = (
+        format!("proc-{run}"),
+        format!("proc-{}-", &run[..10]),
+        format!("bus-{run}"),
+    );
+    let members: Vec<InstitutionCode> = ["DEMO_A", "DEMO_B", "DEMO_C"]
+        .iter()
+        .map(|code| InstitutionCode::parse(code).unwrap())
+        .collect();
+    let queues =
+        patron_hub_store_aws::provision(&aws.dynamodb, &aws.sqs, &table, &prefix, &members)
+            .await
+            .unwrap();
+    let url_prefix = queues[&members[0]]
+        .strip_suffix("DEMO_A")
+        .unwrap()
+        .to_owned();
+    patron_hub_store_aws::create_event_bus(&aws.eventbridge, &bus)
+        .await
+        .unwrap();
+    let secret_prefix = format!("alma-api-key-{run}/");
+    for code in &members {
+        aws.secrets
+            .create_secret()
+            .name(format!("{secret_prefix}{code}"))
+            .secret_string(format!("demo-key-{code}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let client_keys = serde_json::json!([{
+        "name": "discovery",
+        "sha256": patron_hub_domain::registration::hash_key("demo-client-key"),
+        "scope": "staff"
+    }])
+    .to_string();
+    let sandbox = spawn(SandboxConfig::demo(), "127.0.0.1:0").await.unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let out = logs.path().join("registration");
+    let api = RuntimeApi::start().await.unwrap();
+    let _function = start(
+        &api,
+        "registration-api",
+        &[
+            ("PATRON_HUB_TABLE", &table),
+            ("PATRON_HUB_QUEUE_URL_PREFIX", &url_prefix),
+            ("PATRON_HUB_NETWORK_ZONE", "DEMO_NETWORK"),
+            ("PATRON_HUB_INSTITUTIONS", "DEMO_A,DEMO_B,DEMO_C"),
+            ("ALMA_API_BASE_URL", &sandbox.base_url),
+            ("ALMA_API_KEY_SECRET_PREFIX", &secret_prefix),
+            ("EVENT_BUS_NAME", &bus),
+            ("CLIENT_KEYS", &client_keys),
+            ("PATRON_HUB_PUBLIC_BASE_URL", "https://patrons.example.org"),
+            ("PATRON_HUB_MAIL_FROM", "no-reply@patron-hub.example.org"),
+        ],
+        &out,
+    );
+    let invoke = |event: serde_json::Value| {
+        let api = &api;
+        async move {
+            let answered = api
+                .queue(&event)
+                .answered(ANSWER_TIMEOUT)
+                .await
+                .expect("the registration API answered");
+            let Answer::Response(response) = answered.answer else {
+                panic!("the registration API failed: {:?}", answered.answer);
+            };
+            response
+        }
+    };
+    let created = invoke(sample("registration-api/create-staging-record.json")).await;
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let record: serde_json::Value =
+        serde_json::from_str(created["body"].as_str().unwrap()).unwrap();
+    let id = record["externalSystemId"].as_str().unwrap();
+
+    sandbox.sandbox.set_faults(
+        Some("DEMO_A"),
+        patron_hub_alma_sandbox::Faults {
+            error_rate: 1.0,
+            ..Default::default()
+        },
+    );
+    let mut complete = sample("registration-api/complete-registration.json");
+    let path = format!("/patron/{id}/complete");
+    complete["rawPath"] = path.clone().into();
+    complete["requestContext"]["http"]["path"] = path.into();
+    let refused = invoke(complete).await;
+    assert_ne!(refused["statusCode"], 201, "{refused}");
+
+    let calls = emf_values(
+        &out,
+        "patron_hub_alma_calls_total",
+        &[("institution", "DEMO_A"), ("status", "500")],
+    );
+    assert!(!calls.is_empty(), "the invocation wrote its EMF line");
+    let items = aws
+        .dynamodb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("OPS#DEMO_A".to_owned()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let failed = items
+        .items()
+        .iter()
+        .filter_map(|item| item.get("c_alma_5xx")?.as_n().ok()?.parse::<u64>().ok())
+        .sum::<u64>();
+    assert!(
+        failed >= 1,
+        "DEMO_A's 500s in the operations series: {items:?}"
     );
 }

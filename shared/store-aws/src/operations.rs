@@ -12,7 +12,9 @@ use crate::keys::{epoch_seconds, EXPIRES_AT, SK};
 use crate::AwsStore;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use patron_hub_domain::operations::{bucket_start, Bucket, OperationsLog, Tally, RETENTION};
+use patron_hub_domain::operations::{
+    bucket_start, first_kept, Bucket, OperationsLog, Tally, RETENTION,
+};
 use patron_hub_domain::{InstitutionCode, StoreError};
 
 /// The prefix of a series' counter attribute.
@@ -26,11 +28,6 @@ fn operations_pk(institution: &InstitutionCode) -> String {
 
 fn bucket_sk(start: i64) -> String {
     format!("{BUCKET_PREFIX}{start:012}")
-}
-
-/// The oldest bucket start kept at `now`.
-fn oldest_kept(now: DateTime<Utc>) -> i64 {
-    bucket_start(now - RETENTION).timestamp()
 }
 
 /// A bucket read back from its item.
@@ -91,7 +88,7 @@ impl OperationsLog for AwsStore {
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Bucket>, StoreError> {
-        let from = bucket_start(since).timestamp().max(oldest_kept(now));
+        let from = first_kept(since, now).timestamp();
         let mut pages = self
             .dynamodb
             .query()

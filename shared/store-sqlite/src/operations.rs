@@ -7,7 +7,9 @@ use crate::codec::db_error;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use patron_hub_domain::operations::{bucket_start, Bucket, OperationsLog, Tally, RETENTION};
+use patron_hub_domain::operations::{
+    bucket_start, first_kept, Bucket, OperationsLog, Tally, RETENTION,
+};
 use patron_hub_domain::{InstitutionCode, StoreError};
 use rusqlite::params;
 use std::collections::BTreeMap;
@@ -20,11 +22,6 @@ const ADD: &str = "INSERT INTO operations_counters (institution, bucket_start, s
 /// An institution's counters from bucket `?2` on.
 const READ: &str = "SELECT bucket_start, series, count FROM operations_counters
      WHERE institution = ?1 AND bucket_start >= ?2 ORDER BY bucket_start";
-
-/// The oldest bucket start kept at `now`.
-fn oldest_kept(now: DateTime<Utc>) -> i64 {
-    bucket_start(now - RETENTION).timestamp()
-}
 
 #[async_trait]
 impl OperationsLog for SqliteStore {
@@ -53,7 +50,7 @@ impl OperationsLog for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Bucket>, StoreError> {
         let institution = institution.to_string();
-        let from = bucket_start(since).timestamp().max(oldest_kept(now));
+        let from = first_kept(since, now).timestamp();
         let since = since.timestamp();
         let rows: Vec<(i64, String, i64)> = self
             .read(move |tx| {
@@ -88,7 +85,7 @@ impl OperationsLog for SqliteStore {
     }
 
     async fn purge(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let cutoff = oldest_kept(now);
+        let cutoff = bucket_start(now - RETENTION).timestamp();
         let deleted = self
             .write(move |tx| {
                 tx.execute(

@@ -16,6 +16,12 @@ pub fn bucket_start(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or(at)
 }
 
+/// The first bucket start a read from `since` at `now` covers: never one
+/// older than [`RETENTION`], even while a store has not deleted it yet.
+pub fn first_kept(since: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    bucket_start(since).max(bucket_start(now - RETENTION))
+}
+
 /// The counts of one institution's bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Bucket {

@@ -10,6 +10,6 @@ mod bucket;
 mod port;
 mod tally;
 
-pub use bucket::{bucket_start, timeline, Bucket, BUCKET, RETENTION};
+pub use bucket::{bucket_start, first_kept, timeline, Bucket, BUCKET, RETENTION};
 pub use port::{record, OperationsLog};
 pub use tally::{Tally, LAG_BOUNDS_SECONDS};

@@ -87,57 +87,44 @@ fn section(html: &mut String, t: &Messages, institution: &InstitutionOperations)
         c5xx = day.alma_5xx,
     );
     let values = |f: &dyn Fn(&Bucket) -> f64| line.iter().map(f).collect::<Vec<f64>>();
+    let charts = [
+        (
+            t.operations_jobs_chart,
+            t.operations_jobs_unit,
+            (t.operations_applied, values(&|b| b.applied as f64)),
+            (
+                t.operations_dead_lettered,
+                values(&|b| b.dead_lettered as f64),
+            ),
+        ),
+        (
+            t.operations_lag_chart,
+            "s",
+            ("p50", values(&|b| seconds(b.lag_quantile(0.5)))),
+            ("p95", values(&|b| seconds(b.lag_quantile(0.95)))),
+        ),
+        (
+            t.operations_alma_chart,
+            t.operations_answers_unit,
+            (t.operations_throttled, values(&|b| b.alma_429 as f64)),
+            (t.operations_failed, values(&|b| b.alma_5xx as f64)),
+        ),
+    ];
     html.push_str(r#"<div class="charts">"#);
-    html.push_str(&bars(
-        t.operations_jobs_chart,
-        t.operations_jobs_unit,
-        &labels,
-        &[
+    for (title, unit, (first, first_values), (second, second_values)) in charts {
+        let series = [
             Series {
-                name: t.operations_applied,
+                name: first,
                 class: "series-1",
-                values: values(&|b| b.applied as f64),
+                values: first_values,
             },
             Series {
-                name: t.operations_dead_lettered,
+                name: second,
                 class: "series-2",
-                values: values(&|b| b.dead_lettered as f64),
+                values: second_values,
             },
-        ],
-    ));
-    html.push_str(&bars(
-        t.operations_lag_chart,
-        "s",
-        &labels,
-        &[
-            Series {
-                name: "p50",
-                class: "series-1",
-                values: values(&|b| seconds(b.lag_quantile(0.5))),
-            },
-            Series {
-                name: "p95",
-                class: "series-2",
-                values: values(&|b| seconds(b.lag_quantile(0.95))),
-            },
-        ],
-    ));
-    html.push_str(&bars(
-        t.operations_alma_chart,
-        t.operations_answers_unit,
-        &labels,
-        &[
-            Series {
-                name: t.operations_throttled,
-                class: "series-1",
-                values: values(&|b| b.alma_429 as f64),
-            },
-            Series {
-                name: t.operations_failed,
-                class: "series-2",
-                values: values(&|b| b.alma_5xx as f64),
-            },
-        ],
-    ));
+        ];
+        html.push_str(&bars(title, unit, &labels, &series));
+    }
     html.push_str("</div></section>");
 }
