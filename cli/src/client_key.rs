@@ -33,7 +33,7 @@ pub async fn run(args: ClientKeyArgs) -> Result<(), CliError> {
     println!("Add to patron-hub.toml:\n");
     println!("[[client_keys]]");
     println!("name = {:?}", entry.name);
-    println!("sha256 = {:?}", entry.sha256);
+    println!("sha256 = {:?}", entry.sha256.as_str());
     println!("scope = {:?}", args.scope);
     println!(
         "\nor, for the Lambda functions' CLIENT_KEYS:\n  {}",

@@ -9,6 +9,7 @@ use patron_hub_domain::distribution::WorkerSettings;
 use patron_hub_domain::organizations::Rollover;
 use patron_hub_domain::registration::{ClientKey, ClientKeys, ClientScope, RegistrationSettings};
 use patron_hub_domain::routing::RoutingRules;
+use patron_hub_domain::settings::AtLeastOne;
 use patron_hub_domain::webhook::WebhookSecrets;
 use patron_hub_domain::{InstitutionCode, Network};
 use patron_hub_http::client_address::AddressSource;
@@ -50,7 +51,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Seconds before an Alma call is abandoned as unanswered.
     #[serde(default = "default_alma_timeout")]
-    pub alma_timeout_seconds: u64,
+    pub alma_timeout_seconds: AtLeastOne,
     /// Login accounts: public address and mail sender.
     #[serde(default)]
     pub accounts: AccountsSettings,
@@ -59,7 +60,7 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     /// Days a staging record nobody updates is kept before the daily rollover purges it.
     #[serde(default = "default_staging_retention")]
-    pub staging_retention_days: u64,
+    pub staging_retention_days: AtLeastOne,
     /// The client systems allowed to call the registration API, by the
     /// SHA-256 of their key (`patron-hub client-key` makes a key and its entry).
     #[serde(default)]
@@ -129,9 +130,9 @@ pub struct AccountsSettings {
     /// proxy that appends the client to `X-Forwarded-For`).
     pub client_address: AddressSource,
     /// The most rows (header included) a bulk-import sheet may use.
-    pub import_max_rows: u32,
+    pub import_max_rows: AtLeastOne,
     /// The most columns a bulk-import sheet may use.
-    pub import_max_columns: u32,
+    pub import_max_columns: AtLeastOne,
 }
 
 impl Default for AccountsSettings {
@@ -141,8 +142,8 @@ impl Default for AccountsSettings {
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             smtp: None,
             client_address: AddressSource::Peer,
-            import_max_rows: ImportLimits::default().rows,
-            import_max_columns: ImportLimits::default().columns,
+            import_max_rows: AtLeastOne::or_one(ImportLimits::default().rows),
+            import_max_columns: AtLeastOne::or_one(ImportLimits::default().columns),
         }
     }
 }
@@ -201,7 +202,7 @@ pub struct InstitutionSettings {
     pub api_key_env: String,
     /// Calls per second patron-hub allows itself (Alma refuses above about 25).
     #[serde(default = "default_calls_per_second")]
-    pub calls_per_second: u32,
+    pub calls_per_second: AtLeastOne,
 }
 
 /// Where the webhook secrets come from.
@@ -216,16 +217,16 @@ pub struct WebhookSettings {
     pub max_body_bytes: usize,
 }
 
-fn default_alma_timeout() -> u64 {
-    20
+fn default_alma_timeout() -> AtLeastOne {
+    patron_hub_alma::DEFAULT_TIMEOUT_SECONDS
 }
 
-fn default_staging_retention() -> u64 {
-    Rollover::DEFAULT_STAGING_RETENTION_DAYS
+fn default_staging_retention() -> AtLeastOne {
+    AtLeastOne::or_one(Rollover::DEFAULT_STAGING_RETENTION_DAYS as u32)
 }
 
-fn default_calls_per_second() -> u32 {
-    20
+fn default_calls_per_second() -> AtLeastOne {
+    AtLeastOne::or_one(20)
 }
 
 fn default_max_body() -> usize {
@@ -340,7 +341,7 @@ impl Settings {
                 code: i.code.clone(),
                 base_url: i.api_base_url.clone(),
                 api_key: secret(&i.api_key_env)?,
-                calls_per_second: i.calls_per_second.max(1),
+                calls_per_second: i.calls_per_second.get(),
             })
         };
         let alma = std::iter::once(&self.network_zone)
@@ -355,7 +356,7 @@ impl Settings {
             max_body_bytes: self.webhook.max_body_bytes,
             routing: self.routing.clone(),
             worker: self.worker.clone(),
-            alma_timeout: Duration::from_secs(self.alma_timeout_seconds.max(1)),
+            alma_timeout: Duration::from_secs(self.alma_timeout_seconds.get().into()),
             public_base_url: self.accounts.public_base_url.clone(),
             mail_from: self.accounts.mail_from.clone(),
             mail: match &self.accounts.smtp {
@@ -366,11 +367,11 @@ impl Settings {
             },
             registration: self.registration.clone(),
             client_keys: ClientKeys::new(self.client_keys.clone()),
-            staging_retention_days: self.staging_retention_days,
+            staging_retention_days: self.staging_retention_days.get().into(),
             client_address: self.accounts.client_address,
             import_limits: ImportLimits {
-                rows: self.accounts.import_max_rows,
-                columns: self.accounts.import_max_columns,
+                rows: self.accounts.import_max_rows.get(),
+                columns: self.accounts.import_max_columns.get(),
             },
             server: self.server,
             reconcile: self.reconcile,
@@ -427,7 +428,7 @@ impl Runtime {
                 code: code(c),
                 base_url: sandbox_url.to_owned(),
                 api_key: format!("{}{c}", demo::API_KEY_PREFIX),
-                calls_per_second: default_calls_per_second(),
+                calls_per_second: default_calls_per_second().get(),
             })
             .collect();
         Runtime {
@@ -440,7 +441,7 @@ impl Runtime {
             max_body_bytes: default_max_body(),
             routing: RoutingRules::default(),
             worker: WorkerSettings::default(),
-            alma_timeout: Duration::from_secs(default_alma_timeout()),
+            alma_timeout: Duration::from_secs(default_alma_timeout().get().into()),
             public_base_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             mail: MailTransport::Outbox,
@@ -450,7 +451,7 @@ impl Runtime {
                 demo::CLIENT_KEY,
                 ClientScope::Staff,
             )]),
-            staging_retention_days: default_staging_retention(),
+            staging_retention_days: default_staging_retention().get().into(),
             client_address: AddressSource::Peer,
             import_limits: ImportLimits::default(),
             server: ServerLimits::default(),
@@ -464,6 +465,7 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use patron_hub_domain::settings::SettingError;
 
     const EXAMPLE: &str = include_str!("../../patron-hub.example.toml");
 
@@ -508,6 +510,54 @@ mod tests {
         let settings: Settings = toml::from_str(EXAMPLE).unwrap();
         let error = settings.resolve(|_| None).unwrap_err();
         assert!(matches!(error, ConfigError::MissingSecret(_)));
+    }
+
+    /// The values the Lambda functions' environment refuses (`shared/lambda`'s
+    /// env tests) are refused here too, with the same message, not clamped.
+    #[test]
+    fn zero_counts_and_plain_client_keys_are_refused_as_on_lambda() {
+        let at_least_one = SettingError::NotAtLeastOne.to_string();
+        let cases = [
+            (
+                "alma_timeout_seconds = 10",
+                "alma_timeout_seconds = 0",
+                &at_least_one,
+            ),
+            (
+                "staging_retention_days = 365",
+                "staging_retention_days = 0",
+                &at_least_one,
+            ),
+            (
+                "calls_per_second = 20",
+                "calls_per_second = 0",
+                &at_least_one,
+            ),
+            (
+                "import_max_rows = 10000",
+                "import_max_rows = 0",
+                &at_least_one,
+            ),
+        ];
+        for (good, bad, message) in cases {
+            assert!(EXAMPLE.contains(good), "the example sets {good}");
+            let error = toml::from_str::<Settings>(&EXAMPLE.replacen(good, bad, 1)).unwrap_err();
+            assert!(error.message().contains(message.as_str()), "{bad}: {error}");
+        }
+        let plain = EXAMPLE.replace(&hash_key_of_example(), "kiosk-key");
+        let error = toml::from_str::<Settings>(&plain).unwrap_err();
+        assert!(
+            error
+                .message()
+                .contains(&SettingError::NotSha256Hex.to_string()),
+            "{error}"
+        );
+    }
+
+    /// The first client key hash the example file holds.
+    fn hash_key_of_example() -> String {
+        let settings: Settings = toml::from_str(EXAMPLE).unwrap();
+        settings.client_keys[0].sha256.as_str().to_owned()
     }
 
     #[test]

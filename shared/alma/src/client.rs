@@ -40,6 +40,12 @@ struct Institution {
     pacer: Pacer,
 }
 
+/// How long an Alma call may take, body included, unless configured
+/// otherwise: the same locally (`alma_timeout_seconds`) and on Lambda
+/// (`ALMA_TIMEOUT_SECONDS`), well inside the worker function's 30 s.
+pub const DEFAULT_TIMEOUT_SECONDS: patron_hub_domain::settings::AtLeastOne =
+    patron_hub_domain::settings::AtLeastOne::or_one(10);
+
 impl AlmaClient {
     /// A client for `institutions`; every call, body included, must finish within
     /// `timeout` (the wait for a pacing slot is not counted).

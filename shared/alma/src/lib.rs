@@ -20,4 +20,5 @@ mod outcome;
 mod pacer;
 
 pub use client::AlmaClient;
+pub use client::DEFAULT_TIMEOUT_SECONDS;
 pub use institution::{AlmaConfigError, AlmaInstitution};

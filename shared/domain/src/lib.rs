@@ -22,6 +22,7 @@ pub mod ports;
 pub mod reconciliation;
 pub mod registration;
 pub mod routing;
+pub mod settings;
 pub mod telemetry;
 pub mod webhook;
 

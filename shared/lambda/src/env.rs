@@ -1,12 +1,15 @@
 //! The Lambda functions' settings, named as in `infra/template.yaml`.
 
+use patron_hub_alma::DEFAULT_TIMEOUT_SECONDS;
 use patron_hub_domain::accounts::ImportLimits;
 use patron_hub_domain::distribution::{LinkMethod, WorkerSettings};
 use patron_hub_domain::organizations::Rollover;
 use patron_hub_domain::registration::{ClientKey, ClientKeys, RegistrationSettings};
 use patron_hub_domain::routing::RoutingRules;
+use patron_hub_domain::settings::AtLeastOne;
 use patron_hub_domain::{InstitutionCode, Network};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// A setting is missing or malformed: the function cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -26,10 +29,9 @@ pub enum EnvError {
 
 /// A whole number of at least one (a rate, a count, a limit).
 fn whole_number(v: &str) -> Result<u32, String> {
-    v.parse::<u32>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| "expected a whole number ≥ 1".to_owned())
+    v.parse::<AtLeastOne>()
+        .map(AtLeastOne::get)
+        .map_err(|e| e.to_string())
 }
 
 /// How a function finds the job queues' URLs ([`Environment::queue_location`]).
@@ -243,18 +245,16 @@ impl Environment {
     pub fn client_keys(&self) -> Result<ClientKeys, EnvError> {
         const NAME: &str = "CLIENT_KEYS";
         let invalid = |reason: String| EnvError::Invalid { name: NAME, reason };
-        let keys: Vec<ClientKey> = serde_json::from_str(&self.required(NAME)?).map_err(|e| {
-            invalid(format!(
-                "expected a JSON array of {{name, sha256, scope}} ({})",
-                json_problem(&e)
-            ))
-        })?;
-        if let Some(key) = keys.iter().find(|key| !is_sha256_hex(&key.sha256)) {
-            return Err(invalid(format!(
-                "the sha256 of client {:?} is not 64 hexadecimal digits",
-                key.name
-            )));
-        }
+        let keys: Vec<ClientKey> =
+            serde_json::from_str(&self.required(NAME)?).map_err(|e| match e.classify() {
+                // An entry's own check (a sha256 that is no hash) says what is
+                // wrong without quoting the value, as patron-hub.toml does.
+                serde_json::error::Category::Data => invalid(e.to_string()),
+                _ => invalid(format!(
+                    "expected a JSON array of {{name, sha256, scope}} ({})",
+                    json_problem(&e)
+                )),
+            })?;
         Ok(ClientKeys::new(keys))
     }
 
@@ -290,13 +290,19 @@ impl Environment {
         self.parsed(
             "STAGING_RETENTION_DAYS",
             Rollover::DEFAULT_STAGING_RETENTION_DAYS,
-            |v| {
-                v.parse::<u64>()
-                    .ok()
-                    .filter(|days| *days >= 1)
-                    .ok_or_else(|| "expected a whole number of days ≥ 1".to_owned())
-            },
+            |v| whole_number(v).map(u64::from),
         )
+    }
+
+    /// `ALMA_TIMEOUT_SECONDS`: how long one Alma call may take (a whole
+    /// number ≥ 1), by default [`DEFAULT_TIMEOUT_SECONDS`], as locally.
+    pub fn alma_timeout(&self) -> Result<Duration, EnvError> {
+        let seconds = self.parsed(
+            "ALMA_TIMEOUT_SECONDS",
+            DEFAULT_TIMEOUT_SECONDS.get(),
+            whole_number,
+        )?;
+        Ok(Duration::from_secs(seconds.into()))
     }
 
     /// A JSON object of one text per institution code (`{"CODE": "..."}`) in
@@ -334,10 +340,6 @@ fn json_problem(error: &serde_json::Error) -> String {
         error.line(),
         error.column()
     )
-}
-
-fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn institution(code: &str, name: &'static str) -> Result<InstitutionCode, EnvError> {

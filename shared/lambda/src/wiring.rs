@@ -29,8 +29,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a worker waits for one Alma call (the function itself has 30 s).
-const ALMA_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pace of the registration API's Alma calls per institution: a completion
 /// at the desk makes two or three, and the institution's workers share the
 /// rest of its threshold.
@@ -248,7 +246,7 @@ fn alma_client(
             calls_per_second,
         })
         .collect();
-    let client = AlmaClient::new(institutions, ALMA_TIMEOUT)
+    let client = AlmaClient::new(institutions, env.alma_timeout()?)
         .map_err(|e| WiringError::Alma(e.to_string()))?;
     Ok(client.with_operations(Arc::new(store.clone())))
 }

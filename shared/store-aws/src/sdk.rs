@@ -55,9 +55,9 @@ impl HttpClient for ConnectOnFirstCall {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::config::ConfigBag;
     use aws_smithy_runtime_api::box_error::BoxError;
     use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
-    use aws_sdk_dynamodb::config::ConfigBag;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 

@@ -2,8 +2,8 @@
 //! registration API. Only SHA-256 hashes of the keys are configured or stored,
 //! and a presented key is compared with every hash in constant time.
 
+use crate::settings::Sha256Hex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// What a client key allows.
@@ -22,8 +22,8 @@ pub enum ClientScope {
 pub struct ClientKey {
     /// Who the client is (for logs).
     pub name: String,
-    /// Lower-case hex SHA-256 of the key.
-    pub sha256: String,
+    /// The SHA-256 of the key (never the key itself).
+    pub sha256: Sha256Hex,
     /// What it may do.
     pub scope: ClientScope,
 }
@@ -33,7 +33,7 @@ impl ClientKey {
     pub fn from_plain(name: &str, key: &str, scope: ClientScope) -> Self {
         Self {
             name: name.to_owned(),
-            sha256: hash_key(key),
+            sha256: Sha256Hex::of(key),
             scope,
         }
     }
@@ -41,10 +41,7 @@ impl ClientKey {
 
 /// The SHA-256 of a key as lower-case hex: what the configuration holds.
 pub fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256Hex::of(key).into()
 }
 
 /// The configured client keys.
@@ -66,7 +63,7 @@ impl ClientKeys {
         for key in &self.0 {
             let equal: bool = key
                 .sha256
-                .to_ascii_lowercase()
+                .as_str()
                 .as_bytes()
                 .ct_eq(presented.as_bytes())
                 .into();
